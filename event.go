@@ -1,0 +1,346 @@
+package audit
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// EventType names a kind of security-relevant activity. Each type is bound by
+// the library to one [Mask] category, so a caller cannot file an event under
+// the wrong category. The zero EventType is invalid.
+type EventType uint8
+
+// The event types of the product. The comment of each names its category.
+const (
+	_ EventType = iota
+	// Logon is a logon attempt (presence). Requires Actor.
+	Logon
+	// Logoff is a logoff (presence). Requires Actor.
+	Logoff
+	// SessionStart is the start of a user session (presence). Requires Actor.
+	SessionStart
+	// ChannelOpen is a communication channel opened (presence). Requires Client.
+	ChannelOpen
+	// ChannelClose is a communication channel closed (presence). Requires Client.
+	ChannelClose
+	// ChannelReject is a communication channel rejected (presence). Its outcome
+	// is always [Failed]. Requires Client.
+	ChannelReject
+	// ServerStart is a server process start (system).
+	ServerStart
+	// ServerStop is a server process stop (system).
+	ServerStop
+	// UserChange is a change to user information (modify). Requires Actor and
+	// Subject.
+	UserChange
+	// AccessChange is a change to a user's access rights (modify). Requires
+	// Actor and Subject.
+	AccessChange
+	// NoConsentOverride is an agent overriding a customer's no-consent when
+	// recording a call (modify). Requires Actor (the agent) and Object (the
+	// call or recording); Subject names the customer.
+	NoConsentOverride
+	// DataRead is an access to protected user data (read). Requires Actor and
+	// Subject.
+	DataRead
+	// SystemConfigChange is a change to the system configuration (config).
+	// Requires Object (the setting).
+	SystemConfigChange
+	// AuditConfigChange is a change to the audit configuration (config). It is
+	// written whatever the mask, so that switching auditing down leaves a
+	// trace. Requires Object (the setting).
+	AuditConfigChange
+
+	// FileStart is the first record of every audit file, written by the
+	// library (system, always written). Callers cannot log it.
+	FileStart
+	// TornRecord is written by the library when it finds an incomplete final
+	// line in an audit file it reopens, and quarantines those bytes (system,
+	// always written). Callers cannot log it.
+	TornRecord
+	// RetentionPrune is written by the library when retention removes files
+	// (system, always written). Callers cannot log it.
+	RetentionPrune
+
+	numEventTypes
+)
+
+// firstLibraryType is the first type that only the library writes.
+const firstLibraryType = FileStart
+
+var eventTypeInfo = [numEventTypes]struct {
+	name     string
+	category Mask
+	requires []string // Event field names, as in the JSON keys
+}{
+	Logon:              {"LOGON", PresenceEvents, []string{"actor"}},
+	Logoff:             {"LOGOFF", PresenceEvents, []string{"actor"}},
+	SessionStart:       {"SESSION_START", PresenceEvents, []string{"actor"}},
+	ChannelOpen:        {"CHANNEL_OPEN", PresenceEvents, []string{"client"}},
+	ChannelClose:       {"CHANNEL_CLOSE", PresenceEvents, []string{"client"}},
+	ChannelReject:      {"CHANNEL_REJECT", PresenceEvents, []string{"client"}},
+	ServerStart:        {"SERVER_START", SystemEvents, nil},
+	ServerStop:         {"SERVER_STOP", SystemEvents, nil},
+	UserChange:         {"USER_CHANGE", ModifyEvents, []string{"actor", "subject"}},
+	AccessChange:       {"ACCESS_CHANGE", ModifyEvents, []string{"actor", "subject"}},
+	NoConsentOverride:  {"NO_CONSENT_OVERRIDE", ModifyEvents, []string{"actor", "object"}},
+	DataRead:           {"DATA_READ", ReadEvents, []string{"actor", "subject"}},
+	SystemConfigChange: {"SYSTEM_CONFIG_CHANGE", ConfigEvents, []string{"object"}},
+	AuditConfigChange:  {"AUDIT_CONFIG_CHANGE", ConfigEvents, []string{"object"}},
+	FileStart:          {"FILE_START", SystemEvents, nil},
+	TornRecord:         {"TORN_RECORD", SystemEvents, nil},
+	RetentionPrune:     {"RETENTION_PRUNE", SystemEvents, nil},
+}
+
+// String returns the stable upper-case name of t, such as "LOGON" or
+// "NO_CONSENT_OVERRIDE", as written in every format. An invalid type gives
+// "EventType(N)".
+func (t EventType) String() string {
+	if t.Valid() {
+		return eventTypeInfo[t].name
+	}
+	return fmt.Sprintf("EventType(%d)", uint8(t))
+}
+
+// Valid reports whether t is one of the declared event types.
+func (t EventType) Valid() bool { return t > 0 && t < numEventTypes }
+
+// Category returns the [Mask] category t belongs to, or 0 for an invalid type.
+func (t EventType) Category() Mask {
+	if !t.Valid() {
+		return 0
+	}
+	return eventTypeInfo[t].category
+}
+
+// MarshalText implements [encoding.TextMarshaler] with [EventType.String].
+func (t EventType) MarshalText() ([]byte, error) {
+	if !t.Valid() {
+		return nil, fmt.Errorf("audit: %w: %d", ErrUnknownEventType, uint8(t))
+	}
+	return []byte(t.String()), nil
+}
+
+// UnmarshalText implements [encoding.TextUnmarshaler] with [ParseEventType].
+func (t *EventType) UnmarshalText(text []byte) error {
+	v, err := ParseEventType(string(text))
+	if err != nil {
+		return err
+	}
+	*t = v
+	return nil
+}
+
+// ErrUnknownEventType is wrapped by errors about an event type that does not
+// exist.
+var ErrUnknownEventType = errors.New("unknown event type")
+
+// ParseEventType returns the type whose [EventType.String] is s, without
+// regard to case.
+func ParseEventType(s string) (EventType, error) {
+	for t := EventType(1); t < numEventTypes; t++ {
+		if strings.EqualFold(s, eventTypeInfo[t].name) {
+			return t, nil
+		}
+	}
+	return 0, fmt.Errorf("audit: event type %q: %w", s, ErrUnknownEventType)
+}
+
+// EventTypes returns every event type callers can log, in declaration order.
+func EventTypes() []EventType {
+	ts := make([]EventType, 0, firstLibraryType-1)
+	for t := EventType(1); t < firstLibraryType; t++ {
+		ts = append(ts, t)
+	}
+	return ts
+}
+
+// Outcome says whether the audited action succeeded. The zero Outcome is
+// [Succeeded].
+type Outcome uint8
+
+const (
+	// Succeeded is a successful action, written "SUCCESS".
+	Succeeded Outcome = iota
+	// Failed is an unsuccessful or refused action, written "FAILURE".
+	Failed
+)
+
+// String returns "SUCCESS" or "FAILURE" ("Outcome(N)" for other values).
+func (o Outcome) String() string {
+	switch o {
+	case Succeeded:
+		return "SUCCESS"
+	case Failed:
+		return "FAILURE"
+	}
+	return fmt.Sprintf("Outcome(%d)", uint8(o))
+}
+
+// ParseOutcome parses "SUCCESS" or "FAILURE" without regard to case.
+func ParseOutcome(s string) (Outcome, error) {
+	switch {
+	case strings.EqualFold(s, "SUCCESS"):
+		return Succeeded, nil
+	case strings.EqualFold(s, "FAILURE"):
+		return Failed, nil
+	}
+	return 0, fmt.Errorf("audit: outcome %q: want SUCCESS or FAILURE", s)
+}
+
+// Field is an extra named value of an [Event], added with [Event.AddField].
+type Field struct {
+	Key   string
+	Value string
+}
+
+// inlineFields is how many extra fields an Event holds without allocating.
+const inlineFields = 4
+
+// Event is one audited activity. Only Type is always required; see each
+// [EventType] for the fields it needs. Event is a value: [Logger.Log] copies
+// it and keeps nothing that belongs to the caller.
+type Event struct {
+	// Time is when the activity happened. The zero Time means the logger's
+	// clock at the moment of [Logger.Log]. Records carry it in UTC at
+	// microsecond precision.
+	Time time.Time
+	// Type is the kind of activity.
+	Type EventType
+	// Outcome says whether it succeeded; the zero value is Succeeded.
+	Outcome Outcome
+	// Actor is who acted: a user, agent or process name.
+	Actor string
+	// Subject is whose account or data was acted on.
+	Subject string
+	// Object is what was acted on: a setting, channel, recording, attribute.
+	Object string
+	// OldValue and NewValue are a changed value before and after.
+	OldValue string
+	NewValue string
+	// Client is the remote address or client application.
+	Client string
+	// Session identifies the user or communication session.
+	Session string
+	// Reason explains a failure or a change.
+	Reason string
+
+	front  [inlineFields]Field // the first extra fields, stored without allocating
+	nFront int
+	back   []Field // extra fields past inlineFields
+}
+
+// AddField appends an extra named field. The first four extra fields are
+// stored inside the Event without allocating. Keys must be non-empty, made of
+// ASCII letters, digits, '_', '-' and '.', and must not repeat a standard key
+// (time, seq, module, type, outcome, actor, subject, object, old, new, client,
+// session, reason, mac); [Logger.Log] rejects an event that breaks this.
+func (e *Event) AddField(key, value string) {
+	if e.nFront < inlineFields {
+		e.front[e.nFront] = Field{key, value}
+		e.nFront++
+		return
+	}
+	e.back = append(e.back, Field{key, value})
+}
+
+// NumFields returns the number of extra fields.
+func (e *Event) NumFields() int { return e.nFront + len(e.back) }
+
+// Field returns the i'th extra field, in the order they were added. It panics
+// if i is out of range, like a slice index.
+func (e *Event) Field(i int) Field {
+	if i < e.nFront {
+		return e.front[i]
+	}
+	return e.back[i-inlineFields]
+}
+
+// ErrInvalidEvent is wrapped by every error about an event that cannot be
+// logged as given: an unknown type or a missing or malformed field.
+var ErrInvalidEvent = errors.New("invalid event")
+
+// reservedKeys are the standard keys that an extra field may not use.
+var reservedKeys = [...]string{"time", "seq", "module", "type", "outcome", "actor", "subject",
+	"object", "old", "new", "client", "session", "reason", "mac"}
+
+// Validate reports whether e can be logged by a caller: a known type that is
+// not reserved for the library, the fields that type requires, and well-formed
+// extra field keys. The error wraps [ErrInvalidEvent] and names the field.
+func (e *Event) Validate() error {
+	if !e.Type.Valid() {
+		return fmt.Errorf("audit: event type %d: %w: %w", uint8(e.Type), ErrInvalidEvent, ErrUnknownEventType)
+	}
+	if e.Type >= firstLibraryType {
+		return fmt.Errorf("audit: %s event: %w: type is written only by the library", e.Type, ErrInvalidEvent)
+	}
+	if e.Outcome != Succeeded && e.Outcome != Failed {
+		return fmt.Errorf("audit: %s event: %w: field outcome has unknown value %d", e.Type, ErrInvalidEvent, uint8(e.Outcome))
+	}
+	for _, name := range eventTypeInfo[e.Type].requires {
+		if e.value(name) == "" {
+			return fmt.Errorf("audit: %s event: %w: field %s is required", e.Type, ErrInvalidEvent, name)
+		}
+	}
+	for i := range e.NumFields() {
+		if err := checkFieldKey(e.Field(i).Key); err != nil {
+			return fmt.Errorf("audit: %s event: %w: extra field %d: %w", e.Type, ErrInvalidEvent, i, err)
+		}
+	}
+	return nil
+}
+
+// value returns the standard field named by its JSON key.
+func (e *Event) value(name string) string {
+	switch name {
+	case "actor":
+		return e.Actor
+	case "subject":
+		return e.Subject
+	case "object":
+		return e.Object
+	case "client":
+		return e.Client
+	}
+	return ""
+}
+
+// checkFieldKey reports whether key may name an extra field.
+func checkFieldKey(key string) error {
+	if key == "" {
+		return errors.New("empty key")
+	}
+	if len(key) > 64 {
+		return fmt.Errorf("key %.16q... longer than 64 bytes", key)
+	}
+	for i := 0; i < len(key); i++ {
+		c := key[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-' || c == '.') {
+			return fmt.Errorf("key %q: byte %q not allowed (want ASCII letters, digits, '_', '-', '.')", key, c)
+		}
+	}
+	for _, r := range reservedKeys {
+		if strings.EqualFold(key, r) {
+			return fmt.Errorf("key %q is a standard field", key)
+		}
+	}
+	return nil
+}
+
+// Record is an [Event] as written to an audit file: with the module that wrote
+// it and its sequence number in that file. [Formatter] implementations render
+// Records, and the parsers of the built-in formats return them.
+type Record struct {
+	// Seq is the record's position in its file, starting at 1 with the
+	// file's [FileStart] record. A gap in Seq is a missing record.
+	Seq uint64
+	// Module names the server module that wrote the record.
+	Module string
+	// Event is the audited activity.
+	Event Event
+	// MAC is the integrity chain value of the record in lower-case hex, or
+	// empty when the file is written without integrity protection.
+	MAC string
+}

@@ -1,0 +1,3 @@
+module github.com/auditkit/audit
+
+go 1.26
