@@ -1,0 +1,162 @@
+package audit
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// backupTimeLayout is the layout of the UTC time in the names of backups and
+// quarantine files, such as "2026-11-20T23-59-59.999".
+const backupTimeLayout = "2006-01-02T15-04-05.000"
+
+// backupName returns the file name of module's backup made at t:
+// "<module>.audit-<UTC time>.log".
+func backupName(module string, t time.Time) string {
+	return module + backupInfix + t.UTC().Format(backupTimeLayout) + backupExt
+}
+
+// parseBackupName reports whether name is exactly the name of a backup of
+// module, compressed ("….log.gz") or not ("….log"), and returns the time in
+// it. Any other name, including those of other modules, of the active, lock
+// and quarantine files, and names with a malformed time or an extra suffix,
+// gives ok false.
+func parseBackupName(module, name string) (t time.Time, compressed bool, ok bool) {
+	t, kind, ok := parseBackupFile(module, name)
+	if !ok || kind == backupTmp {
+		return time.Time{}, false, false
+	}
+	return t, kind == backupGz, true
+}
+
+// backupKind tells the three kinds of files made from a backup.
+type backupKind int
+
+const (
+	backupPlain backupKind = iota // <module>.audit-<time>.log
+	backupGz                      // <module>.audit-<time>.log.gz
+	backupTmp                     // <module>.audit-<time>.log.gz.tmp, a compression in progress or abandoned
+)
+
+// parseBackupFile is parseBackupName that also accepts the temporary file
+// of a compression.
+func parseBackupFile(module, name string) (t time.Time, kind backupKind, ok bool) {
+	rest, found := strings.CutPrefix(name, module+backupInfix)
+	if !found || len(rest) < len(backupTimeLayout) {
+		return time.Time{}, 0, false
+	}
+	stamp, suffix := rest[:len(backupTimeLayout)], rest[len(backupTimeLayout):]
+	switch suffix {
+	case backupExt:
+		kind = backupPlain
+	case backupExt + gzExt:
+		kind = backupGz
+	case backupExt + gzExt + tmpExt:
+		kind = backupTmp
+	default:
+		return time.Time{}, 0, false
+	}
+	t, err := time.Parse(backupTimeLayout, stamp)
+	if err != nil || t.Format(backupTimeLayout) != stamp {
+		return time.Time{}, 0, false
+	}
+	return t, kind, true
+}
+
+// backupFile is a file of a module's backup found in the audit directory.
+type backupFile struct {
+	name string // file name in the directory
+	time time.Time
+	kind backupKind
+}
+
+// listBackups returns the regular files of dir that are backups of module,
+// compressed or not, or compressions of them in progress, sorted by name.
+func listBackups(fsys fileSystem, dir, module string) ([]backupFile, error) {
+	entries, err := fsys.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("read directory %s: %w", dir, cause(err))
+	}
+	var out []backupFile
+	for _, e := range entries {
+		if !e.Type().IsRegular() {
+			continue
+		}
+		if t, kind, ok := parseBackupFile(module, e.Name()); ok {
+			out = append(out, backupFile{e.Name(), t, kind})
+		}
+	}
+	slices.SortFunc(out, func(a, b backupFile) int { return strings.Compare(a.name, b.name) })
+	return out, nil
+}
+
+// pruneBackups removes from dir the backups of module (".log", ".log.gz",
+// and abandoned ".log.gz.tmp" files) whose name's time is before olderThan,
+// and returns their paths, sorted. It leaves every other file alone: the
+// active, lock and quarantine files, other modules' files, trace logs and
+// anything whose name is not exactly that of a backup of module. It goes on
+// after a failed removal, and returns the failures joined with
+// [errors.Join]. A nil fsys means the real file system.
+func pruneBackups(fsys fileSystem, dir, module string, olderThan time.Time) (removed []string, err error) {
+	if fsys == nil {
+		fsys = osFS{}
+	}
+	backups, err := listBackups(fsys, dir, module)
+	if err != nil {
+		return nil, fmt.Errorf("audit: prune backups of %s: %w", module, err)
+	}
+	var errs []error
+	for _, b := range backups {
+		if !b.time.Before(olderThan) {
+			continue
+		}
+		p := filepath.Join(dir, b.name)
+		if isCompressing(filepath.Join(dir, backupName(module, b.time))) {
+			continue // the compressor owns it; a later prune takes the .gz
+		}
+		if err := fsys.Remove(p); err != nil {
+			if !errors.Is(err, fs.ErrNotExist) {
+				errs = append(errs, fmt.Errorf("audit: prune %s: %w", p, cause(err)))
+			}
+			continue
+		}
+		removed = append(removed, p)
+	}
+	slices.Sort(removed)
+	return removed, errors.Join(errs...)
+}
+
+// compressing holds the backups being compressed in this process, by
+// cleaned path, so that pruneBackups leaves their files to the compressor.
+var compressing = struct {
+	sync.Mutex
+	m map[string]int
+}{m: make(map[string]int)}
+
+// markCompressing records that backup is being compressed until release is
+// called.
+func markCompressing(backup string) (release func()) {
+	key := filepath.Clean(backup)
+	compressing.Lock()
+	compressing.m[key]++
+	compressing.Unlock()
+	return func() {
+		compressing.Lock()
+		if compressing.m[key]--; compressing.m[key] <= 0 {
+			delete(compressing.m, key)
+		}
+		compressing.Unlock()
+	}
+}
+
+// isCompressing reports whether backup is being compressed in this process.
+func isCompressing(backup string) bool {
+	compressing.Lock()
+	defer compressing.Unlock()
+	return compressing.m[filepath.Clean(backup)] > 0
+}
