@@ -1,0 +1,152 @@
+package audit
+
+import (
+	"context"
+	"io"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+var benchTime = time.Date(2026, 11, 25, 9, 14, 40, 123456000, time.UTC)
+
+// benchEvent is the 8-field record used by every benchmark here and in the
+// benchmarks module: type, outcome, actor, subject, object, client, session,
+// reason.
+func benchEvent() Event {
+	return Event{
+		Time:    benchTime,
+		Type:    Logon,
+		Outcome: Failed,
+		Actor:   "alice@example.com",
+		Subject: "alice",
+		Object:  "agent-desktop",
+		Client:  "10.1.2.3:5060",
+		Session: "S-1234567",
+		Reason:  "invalid password",
+	}
+}
+
+func BenchmarkEnabledFiltered(b *testing.B) {
+	l, err := New(Config{Module: "AgentServer", Output: io.Discard})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	b.ReportAllocs()
+	n := 0
+	for b.Loop() {
+		if l.Enabled(DataRead, Succeeded) {
+			n++
+		}
+	}
+	if n != 0 {
+		b.Fatal("DATA_READ is not in the default mask")
+	}
+}
+
+func BenchmarkLogFiltered(b *testing.B) {
+	l, err := New(Config{Module: "AgentServer", Output: io.Discard})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := l.Log(ctx, Event{Type: DataRead, Actor: "agent7", Subject: "customer-42"}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkLog(b *testing.B) {
+	for _, format := range []string{FormatBCM, FormatJSON} {
+		b.Run(format, func(b *testing.B) {
+			l, err := New(Config{Module: "AgentServer", Formatter: format, Output: io.Discard})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer l.Close()
+			ctx := context.Background()
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := l.Log(ctx, benchEvent()); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkLogParallel(b *testing.B) {
+	l, err := New(Config{Module: "AgentServer", Output: io.Discard})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if err := l.Log(ctx, benchEvent()); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+func BenchmarkLogFile(b *testing.B) {
+	for _, format := range []string{FormatBCM, FormatJSON} {
+		b.Run(format, func(b *testing.B) {
+			l, err := New(Config{Module: "AgentServer", Formatter: format, AuditLogPath: b.TempDir()})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer l.Close()
+			ctx := context.Background()
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := l.Log(ctx, benchEvent()); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkIntegrity compares the cost of an event written to a file
+// without integrity protection, with the plain SHA-256 chain and with the
+// HMAC-SHA256 chain, in one run.
+func BenchmarkIntegrity(b *testing.B) {
+	keyFile := filepath.Join(b.TempDir(), "audit.key")
+	if err := NewKey(keyFile); err != nil {
+		b.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		cfg  Config
+	}{
+		{"off", Config{}},
+		{"sha256", Config{Integrity: true}},
+		{"hmac-sha256", Config{Integrity: true, IntegrityKeyFile: keyFile}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			cfg := c.cfg
+			cfg.Module, cfg.AuditLogPath = "AgentServer", b.TempDir()
+			l, err := New(cfg)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer l.Close()
+			ctx := context.Background()
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := l.Log(ctx, benchEvent()); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

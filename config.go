@@ -1,0 +1,323 @@
+package audit
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config configures a [Logger]. Apart from Module and one of AuditLogPath
+// and LogPath (or Output), the zero value of every field is a sensible
+// default. [New] copies the Config; changing it afterwards has no effect.
+// The json tags are the product's parameter names.
+type Config struct {
+	// Module names the server module that writes, such as "AgentServer". It
+	// is written in every record and names the audit file, so it is made of
+	// ASCII letters, digits, '_' and '-', at most 64 bytes. Required.
+	Module string `json:"Module"`
+	// AuditLogPath is the directory for audit files (parameter AuditLogPath).
+	// When empty, LogPath is used.
+	AuditLogPath string `json:"AuditLogPath,omitempty"`
+	// LogPath is the module's trace-log directory (parameter "Log Path"),
+	// used for audit files when AuditLogPath is empty.
+	LogPath string `json:"LogPath,omitempty"`
+	// EventMask selects the events written (parameter AuditEventMask). The
+	// zero value means [DefaultMask].
+	EventMask Mask `json:"AuditEventMask,omitzero"`
+	// Formatter names the record format (parameter AuditLogFormatter),
+	// without regard to case: "BCM" (the default when empty), "JSON", or a
+	// name given to [RegisterFormatter].
+	Formatter string `json:"AuditLogFormatter,omitempty"`
+	// Retention is how long rotated audit files are kept, measured from
+	// their rotation time (parameter RetentionDays, in days). Older backups
+	// of this module are removed at New, after each rotation and hourly.
+	// Zero keeps them forever.
+	Retention time.Duration `json:"-"`
+	// MaxSize is the size in bytes at which the active file is rotated
+	// (parameter AuditLogMaxSize, in megabytes). A record is never split
+	// across files: the file is rotated before a record that would cross
+	// the limit. Zero means 100 MiB.
+	MaxSize int64 `json:"-"`
+	// MaxBackups is the most rotated files of this module that are kept,
+	// oldest removed first (parameter AuditLogMaxBackups). Zero keeps all
+	// that Retention keeps.
+	MaxBackups int `json:"AuditLogMaxBackups,omitempty"`
+	// Compress gzips rotated files in the background (parameter
+	// AuditLogCompress).
+	Compress bool `json:"AuditLogCompress,omitempty"`
+	// Daily selects rotation at midnight so that files map to days
+	// (parameter AuditLogDailyRotation): [DailyUTC] (the default),
+	// [DailyLocal] or [DailyOff].
+	Daily Daily `json:"AuditLogDailyRotation,omitzero"`
+	// Sync is the durability policy (parameter AuditLogSync); the default
+	// is [SyncWrite].
+	Sync SyncPolicy `json:"AuditLogSync,omitzero"`
+	// SyncInterval is the period of [SyncInterval]. Zero means one second.
+	SyncInterval time.Duration `json:"-"`
+	// Failure says what Log does when a record cannot be written (parameter
+	// AuditLogFailure): [FailClosed] (the default) or [FailOpen].
+	Failure FailurePolicy `json:"AuditLogFailure,omitzero"`
+	// OnError, if set, is called with every write error and with every error
+	// of background work (retention, compression, interval sync) that has no
+	// caller to return to. It may be called from several goroutines at once,
+	// must not block for long, and must not call the Logger.
+	OnError func(error) `json:"-"`
+	// Integrity makes the files tamper-evident: every record carries a MAC
+	// chained to the previous record, each file starts with a [FileStart]
+	// record chained to the previous file, and [Verify] checks them. It
+	// needs the BCM or JSON format.
+	Integrity bool `json:"AuditLogIntegrity,omitempty"`
+	// IntegrityKeyFile is the key file of the chain (parameter
+	// AuditLogKeyFile): HMAC-SHA256 with the key in it. The library replaces
+	// the key in the file with the next one at each new audit file (forward
+	// security), so the process must be able to write it, and the auditor
+	// must keep a copy of the original (see [NewKey]). When empty, the chain
+	// is plain SHA-256, which detects accidents but not a forger.
+	IntegrityKeyFile string `json:"AuditLogKeyFile,omitempty"`
+	// CheckpointInterval, when positive and Integrity is on, writes a
+	// [Checkpoint] record at that period, so that a verifier can tell how
+	// recent the newest record must be (see the README on truncation).
+	CheckpointInterval time.Duration `json:"-"`
+	// Output, if set, receives the records instead of files: no directory,
+	// rotation or retention applies. Each batch of records is one Write; if
+	// Output has a Sync() error method the sync policies call it. For tests,
+	// benchmarks and containers that log to a stream.
+	Output io.Writer `json:"-"`
+	// Now is the clock. Nil means [time.Now].
+	Now func() time.Time `json:"-"`
+}
+
+// Daily selects rotation of the audit file at midnight.
+type Daily uint8
+
+const (
+	// DailyUTC rotates at the first record after midnight UTC.
+	DailyUTC Daily = iota
+	// DailyLocal rotates at the first record after local midnight.
+	DailyLocal
+	// DailyOff rotates by size only.
+	DailyOff
+)
+
+var dailyNames = [...]string{"utc", "local", "off"}
+
+// String returns "utc", "local" or "off".
+func (d Daily) String() string { return enumString(dailyNames[:], uint8(d), "Daily") }
+
+// MarshalText implements [encoding.TextMarshaler].
+func (d Daily) MarshalText() ([]byte, error) {
+	return enumMarshal(dailyNames[:], uint8(d), "daily rotation")
+}
+
+// UnmarshalText implements [encoding.TextUnmarshaler]; it accepts "utc",
+// "local" and "off" without regard to case.
+func (d *Daily) UnmarshalText(b []byte) error {
+	return enumUnmarshal(dailyNames[:], (*uint8)(d), string(b), "daily rotation")
+}
+
+// SyncPolicy says when records reach stable storage.
+type SyncPolicy uint8
+
+const (
+	// SyncWrite (write-through) returns from Log after the record was
+	// written to the operating system with write(2): a crash of the process
+	// loses nothing acknowledged; a crash of the operating system may lose
+	// what it had not yet flushed.
+	SyncWrite SyncPolicy = iota
+	// SyncInterval is SyncWrite plus fdatasync every [Config.SyncInterval],
+	// at rotation and at Close.
+	SyncInterval
+	// SyncEvery returns from Log only after the record is on stable storage
+	// (fdatasync). Concurrent callers share one write and one sync per batch.
+	SyncEvery
+)
+
+var syncNames = [...]string{"write", "interval", "every"}
+
+// String returns "write", "interval" or "every".
+func (p SyncPolicy) String() string { return enumString(syncNames[:], uint8(p), "SyncPolicy") }
+
+// MarshalText implements [encoding.TextMarshaler].
+func (p SyncPolicy) MarshalText() ([]byte, error) {
+	return enumMarshal(syncNames[:], uint8(p), "sync policy")
+}
+
+// UnmarshalText implements [encoding.TextUnmarshaler]; it accepts "write",
+// "interval" and "every" without regard to case.
+func (p *SyncPolicy) UnmarshalText(b []byte) error {
+	return enumUnmarshal(syncNames[:], (*uint8)(p), string(b), "sync policy")
+}
+
+// FailurePolicy says what [Logger.Log] does when a record cannot be written.
+type FailurePolicy uint8
+
+const (
+	// FailClosed returns the error from Log, so that the caller can refuse
+	// the audited action.
+	FailClosed FailurePolicy = iota
+	// FailOpen returns nil from Log; the record is counted as dropped in
+	// [Stats] and the error goes to [Config.OnError].
+	FailOpen
+)
+
+var failureNames = [...]string{"closed", "open"}
+
+// String returns "closed" or "open".
+func (p FailurePolicy) String() string { return enumString(failureNames[:], uint8(p), "FailurePolicy") }
+
+// MarshalText implements [encoding.TextMarshaler].
+func (p FailurePolicy) MarshalText() ([]byte, error) {
+	return enumMarshal(failureNames[:], uint8(p), "failure policy")
+}
+
+// UnmarshalText implements [encoding.TextUnmarshaler]; it accepts "closed"
+// and "open" without regard to case.
+func (p *FailurePolicy) UnmarshalText(b []byte) error {
+	return enumUnmarshal(failureNames[:], (*uint8)(p), string(b), "failure policy")
+}
+
+func enumString(names []string, v uint8, typ string) string {
+	if int(v) < len(names) {
+		return names[v]
+	}
+	return typ + "(" + strconv.Itoa(int(v)) + ")"
+}
+
+func enumMarshal(names []string, v uint8, what string) ([]byte, error) {
+	if int(v) < len(names) {
+		return []byte(names[v]), nil
+	}
+	return nil, fmt.Errorf("audit: %s %d: %w", what, v, ErrBadConfig)
+}
+
+func enumUnmarshal(names []string, v *uint8, s, what string) error {
+	for i, n := range names {
+		if strings.EqualFold(strings.TrimSpace(s), n) {
+			*v = uint8(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("audit: %s %q: %w (want one of %s)", what, s, ErrBadConfig, strings.Join(names, ", "))
+}
+
+// Parameter names accepted by [ConfigFromParams].
+const (
+	ParamEventMask     = "AuditEventMask"
+	ParamFormatter     = "AuditLogFormatter"
+	ParamAuditLogPath  = "AuditLogPath"
+	ParamLogPath       = "LogPath"
+	ParamRetentionDays = "RetentionDays"
+	ParamMaxSize       = "AuditLogMaxSize"
+	ParamMaxBackups    = "AuditLogMaxBackups"
+	ParamCompress      = "AuditLogCompress"
+	ParamDaily         = "AuditLogDailyRotation"
+	ParamSync          = "AuditLogSync"
+	ParamFailure       = "AuditLogFailure"
+	ParamIntegrity     = "AuditLogIntegrity"
+	ParamKeyFile       = "AuditLogKeyFile"
+)
+
+// paramAliases maps other spellings operators use to the canonical names.
+// Keys are folded with foldParam.
+var paramAliases = map[string]string{
+	"retention":        ParamRetentionDays,
+	"logretention":     ParamRetentionDays,
+	"logretentiondays": ParamRetentionDays,
+}
+
+// foldParam lower-cases a parameter name and removes spaces, so that the
+// product's "Log Path" matches LogPath.
+func foldParam(s string) string {
+	return strings.ToLower(strings.ReplaceAll(strings.TrimSpace(s), " ", ""))
+}
+
+// ConfigFromParams builds a Config for module from parameters as operators
+// write them. Names are matched without regard to case or spaces ("Log Path"
+// is LogPath):
+//
+//	AuditEventMask         tokens joined by '+' (see ParseMask)
+//	AuditLogFormatter      BCM, JSON or a registered name
+//	AuditLogPath           directory for audit files
+//	LogPath                trace-log directory, used when AuditLogPath is empty
+//	RetentionDays          days to keep rotated files; 0 keeps them forever
+//	                       (also accepted as Retention, LogRetention, LogRetentionDays)
+//	AuditLogMaxSize        rotation size in megabytes (MiB)
+//	AuditLogMaxBackups     most rotated files kept
+//	AuditLogCompress       true or false
+//	AuditLogDailyRotation  utc, local or off
+//	AuditLogSync           write, interval or every
+//	AuditLogFailure        closed or open
+//	AuditLogIntegrity      true or false: tamper-evident files
+//	AuditLogKeyFile        key file of the integrity chain
+//
+// An unknown name or a bad value is an error that wraps [ErrBadConfig] and
+// names the parameter. The result is not checked further: [New] does that.
+func ConfigFromParams(module string, params map[string]string) (Config, error) {
+	cfg := Config{Module: module}
+	for name, raw := range params {
+		key := foldParam(name)
+		if canon, ok := paramAliases[key]; ok {
+			key = foldParam(canon)
+		}
+		v := strings.TrimSpace(raw)
+		var err error
+		switch key {
+		case foldParam(ParamEventMask):
+			cfg.EventMask, err = ParseMask(v)
+		case foldParam(ParamFormatter):
+			_, err = LookupFormatter(v)
+			cfg.Formatter = v
+		case foldParam(ParamAuditLogPath):
+			cfg.AuditLogPath = v
+		case foldParam(ParamLogPath):
+			cfg.LogPath = v
+		case foldParam(ParamRetentionDays):
+			var days int64
+			days, err = parseNonNegative(v, 1<<20)
+			cfg.Retention = time.Duration(days) * 24 * time.Hour
+		case foldParam(ParamMaxSize):
+			var mb int64
+			mb, err = parseNonNegative(v, 1<<20)
+			cfg.MaxSize = mb << 20
+		case foldParam(ParamMaxBackups):
+			var n int64
+			n, err = parseNonNegative(v, 1<<20)
+			cfg.MaxBackups = int(n)
+		case foldParam(ParamCompress):
+			cfg.Compress, err = strconv.ParseBool(v)
+		case foldParam(ParamDaily):
+			err = cfg.Daily.UnmarshalText([]byte(v))
+		case foldParam(ParamSync):
+			err = cfg.Sync.UnmarshalText([]byte(v))
+		case foldParam(ParamFailure):
+			err = cfg.Failure.UnmarshalText([]byte(v))
+		case foldParam(ParamIntegrity):
+			cfg.Integrity, err = strconv.ParseBool(v)
+		case foldParam(ParamKeyFile):
+			cfg.IntegrityKeyFile = v
+		default:
+			return Config{}, fmt.Errorf("audit: parameter %q: %w: unknown parameter (known: %s)", name, ErrBadConfig, knownParams)
+		}
+		if err != nil {
+			return Config{}, fmt.Errorf("audit: parameter %s=%q: %w: %w", name, raw, ErrBadConfig, err)
+		}
+	}
+	return cfg, nil
+}
+
+const knownParams = ParamEventMask + ", " + ParamFormatter + ", " + ParamAuditLogPath + ", " + ParamLogPath +
+	", " + ParamRetentionDays + ", " + ParamMaxSize + ", " + ParamMaxBackups + ", " + ParamCompress +
+	", " + ParamDaily + ", " + ParamSync + ", " + ParamFailure + ", " + ParamIntegrity + ", " + ParamKeyFile
+
+func parseNonNegative(s string, max int64) (int64, error) {
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("want a whole number: %w", err)
+	}
+	if n < 0 || n > max {
+		return 0, fmt.Errorf("want a whole number from 0 to %d", max)
+	}
+	return n, nil
+}
