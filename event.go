@@ -61,8 +61,13 @@ const (
 	// always written). Callers cannot log it.
 	TornRecord
 	// RetentionPrune is written by the library when retention removes files
-	// (system, always written). Callers cannot log it.
+	// while integrity protection is on, naming the files and the chain value
+	// at the cut (system, always written). Callers cannot log it.
 	RetentionPrune
+	// Checkpoint is written by the library at [Config.CheckpointInterval]
+	// when integrity protection is on (system, always written). Callers
+	// cannot log it.
+	Checkpoint
 
 	numEventTypes
 )
@@ -92,6 +97,7 @@ var eventTypeInfo = [numEventTypes]struct {
 	FileStart:          {"FILE_START", SystemEvents, nil},
 	TornRecord:         {"TORN_RECORD", SystemEvents, nil},
 	RetentionPrune:     {"RETENTION_PRUNE", SystemEvents, nil},
+	Checkpoint:         {"CHECKPOINT", SystemEvents, nil},
 }
 
 // String returns the stable upper-case name of t, such as "LOGON" or
@@ -333,8 +339,9 @@ func checkFieldKey(key string) error {
 // it and its sequence number in that file. [Formatter] implementations render
 // Records, and the parsers of the built-in formats return them.
 type Record struct {
-	// Seq is the record's position in its file, starting at 1 with the
-	// file's [FileStart] record. A gap in Seq is a missing record.
+	// Seq is the record's position in its file, starting at 1 (with the
+	// file's [FileStart] record when integrity protection is on). A gap in
+	// Seq is a missing record.
 	Seq uint64
 	// Module names the server module that wrote the record.
 	Module string

@@ -1,0 +1,342 @@
+package audit
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// The integrity chain.
+//
+// Each record carries a MAC over the previous record's MAC and the record's
+// own bytes without its mac field: HMAC-SHA256 keyed with the file's key, or
+// plain SHA-256 when no key is configured. Each file starts with a
+// [FileStart] record whose fields name the file's index in the sequence of
+// files ("file"), the last MAC of the previous file ("prev") and the chain
+// algorithm ("chain"). The key evolves at each file: the key of file n+1 is
+// SHA-256 of a fixed label and the key of file n, and the key file is
+// rewritten with it, so that a key stolen later cannot re-seal files already
+// closed.
+
+const (
+	chainHMAC   = "hmac-sha256"
+	chainSHA256 = "sha256"
+	macSize     = sha256.Size
+	// keyLabel separates key evolution from every other use of SHA-256.
+	keyLabel = "auditkit/audit key evolution v1\x00"
+)
+
+// ErrBadKey is wrapped by errors about an integrity key file that cannot be
+// read, parsed or used.
+var ErrBadKey = errors.New("bad integrity key")
+
+// chainKey is the key of one file of the chain. A nil key means the plain
+// SHA-256 chain.
+type chainKey struct {
+	index uint64 // the file index this key belongs to
+	key   []byte
+	mac   hash.Hash // HMAC-SHA256 with key, or SHA-256
+	sum   []byte    // scratch for mac.Sum, so that sealing allocates nothing
+	prev  []byte    // scratch copy of the previous MAC, likewise
+}
+
+func newChainKey(index uint64, key []byte) *chainKey {
+	k := &chainKey{index: index, key: key, sum: make([]byte, 0, macSize), prev: make([]byte, macSize)}
+	if key != nil {
+		k.mac = hmac.New(sha256.New, key)
+	} else {
+		k.mac = sha256.New()
+	}
+	return k
+}
+
+// evolve returns the key of the next file and wipes k's key from memory.
+func (k *chainKey) evolve() *chainKey {
+	if k.key == nil {
+		return newChainKey(k.index+1, nil)
+	}
+	h := sha256.New()
+	h.Write([]byte(keyLabel))
+	h.Write(k.key)
+	next := h.Sum(nil)
+	clear(k.key)
+	k.mac = nil
+	return newChainKey(k.index+1, next)
+}
+
+// algorithm names the chain in FileStart records.
+func (k *chainKey) algorithm() string {
+	if k.key == nil {
+		return chainSHA256
+	}
+	return chainHMAC
+}
+
+// sum returns the MAC of a record body chained to prev.
+func (k *chainKey) seal(prev *[macSize]byte, body []byte) (out [macSize]byte) {
+	k.mac.Reset()
+	copy(k.prev, prev[:]) // a slice of *prev would make every caller's state escape
+	k.mac.Write(k.prev)
+	k.mac.Write(body)
+	copy(out[:], k.mac.Sum(k.sum[:0]))
+	return out
+}
+
+// readKeyFile reads a key file: one line holding the key in hex (at least
+// 16 bytes), optionally preceded by "N:" where N is the index of the file
+// the key belongs to (0 when absent).
+func readKeyFile(path string) (*chainKey, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("audit: integrity key file: %w: %w", ErrBadKey, err)
+	}
+	return parseKey(path, data)
+}
+
+func parseKey(path string, data []byte) (*chainKey, error) {
+	s := strings.TrimSpace(string(data))
+	var index uint64
+	if i, k, ok := strings.Cut(s, ":"); ok {
+		n, err := strconv.ParseUint(i, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("audit: integrity key file %s: %w: bad file index %q", path, ErrBadKey, i)
+		}
+		index, s = n, k
+	}
+	key, err := hex.DecodeString(s)
+	if err != nil || len(key) < 16 {
+		return nil, fmt.Errorf("audit: integrity key file %s: %w: want at least 32 hex digits", path, ErrBadKey)
+	}
+	return newChainKey(index, key), nil
+}
+
+// writeKeyFile replaces the key file with k, atomically and durably.
+func writeKeyFile(path string, k *chainKey) error {
+	fsys := osFS{}
+	tmp := path + tmpExt
+	f, err := fsys.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return fmt.Errorf("audit: integrity key file: %w", err)
+	}
+	_, err = fmt.Fprintf(f, "%d:%x\n", k.index, k.key)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = fsys.Rename(tmp, path)
+	}
+	if err != nil {
+		fsys.Remove(tmp)
+		return fmt.Errorf("audit: integrity key file: %w", err)
+	}
+	if err := fsys.SyncDir(filepath.Dir(path)); err != nil {
+		return fmt.Errorf("audit: integrity key file: %w", err)
+	}
+	return nil
+}
+
+// NewKey writes a new random integrity key for file index 0 to path, with
+// mode 0600, failing if path exists. Give the auditor a copy of it before
+// the first record is written: the library replaces the key in the file
+// with the next one at each new audit file, so the original is needed to
+// verify every file.
+func NewKey(path string) error {
+	key := make([]byte, 32)
+	if _, err := io.ReadFull(rand.Reader, key); err != nil {
+		return fmt.Errorf("audit: new key: %w", err)
+	}
+	f, err := osFS{}.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("audit: new key: %w", err)
+	}
+	_, err = fmt.Fprintf(f, "0:%x\n", key)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// sealBody appends the mac field for mac to a built-in format's rendering
+// of a record whose MAC is empty, exactly as the formatter would render it
+// with r.MAC set.
+func sealBody(dst []byte, start int, json bool, mac *[macSize]byte) []byte {
+	if json {
+		dst = dst[:len(dst)-1] // the closing '}'
+		dst = append(dst, `,"mac":"`...)
+		dst = hex.AppendEncode(dst, mac[:])
+		return append(dst, `"}`...)
+	}
+	dst = append(dst, " mac="...)
+	return hex.AppendEncode(dst, mac[:])
+}
+
+// splitSeal splits a sealed line of a built-in format into the body the MAC
+// covers and the MAC. ok is false when the line carries no well-formed mac
+// field at its end.
+func splitSeal(line []byte) (body []byte, mac [macSize]byte, ok bool) {
+	const hexLen = 2 * macSize
+	if n := len(line); n > 0 && line[0] == '{' {
+		const pre, post = `,"mac":"`, `"}`
+		if n < len(pre)+hexLen+len(post) || !bytes.HasSuffix(line, []byte(post)) {
+			return nil, mac, false
+		}
+		h := line[n-len(post)-hexLen : n-len(post)]
+		if !bytes.HasSuffix(line[:n-len(post)-hexLen], []byte(pre)) {
+			return nil, mac, false
+		}
+		if _, err := hex.Decode(mac[:], h); err != nil {
+			return nil, mac, false
+		}
+		body = append(append([]byte{}, line[:n-len(post)-hexLen-len(pre)]...), '}')
+		return body, mac, true
+	}
+	const pre = " mac="
+	n := len(line)
+	if n < len(pre)+hexLen || !bytes.HasSuffix(line[:n-hexLen], []byte(pre)) {
+		return nil, mac, false
+	}
+	if _, err := hex.Decode(mac[:], line[n-hexLen:]); err != nil {
+		return nil, mac, false
+	}
+	return line[:n-hexLen-len(pre)], mac, true
+}
+
+// fileStartEvent is the first record of file index of a chain.
+func fileStartEvent(index uint64, prev *[macSize]byte, algorithm string) Event {
+	e := Event{Type: FileStart, Object: "audit file"}
+	e.AddField("file", strconv.FormatUint(index, 10))
+	e.AddField("prev", hex.EncodeToString(prev[:]))
+	e.AddField("chain", algorithm)
+	return e
+}
+
+// fileStartInfo reads the fields of a FileStart record.
+func fileStartInfo(e *Event) (index uint64, prev [macSize]byte, algorithm string, err error) {
+	if e.Type != FileStart {
+		return 0, prev, "", fmt.Errorf("first record is %s, not %s", e.Type, FileStart)
+	}
+	var haveFile, havePrev bool
+	for i := range e.NumFields() {
+		f := e.Field(i)
+		switch f.Key {
+		case "file":
+			index, err = strconv.ParseUint(f.Value, 10, 64)
+			haveFile = err == nil
+		case "prev":
+			_, err = hex.Decode(prev[:], []byte(f.Value))
+			havePrev = err == nil && len(f.Value) == 2*macSize
+		case "chain":
+			algorithm = f.Value
+		}
+	}
+	if !haveFile || !havePrev || (algorithm != chainHMAC && algorithm != chainSHA256) {
+		return 0, prev, "", errors.New("FILE_START record lacks a valid file, prev or chain field")
+	}
+	return index, prev, algorithm, nil
+}
+
+// readEnds returns the first and last lines of the (possibly gzipped) file
+// at path, without their newlines.
+func readEnds(path string) (first, last []byte, err error) {
+	r, closeFn, err := openAuditFile(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer closeFn()
+	sc := bufio.NewScanner(r)
+	sc.Buffer(nil, MaxRecordSize+1)
+	for sc.Scan() {
+		if first == nil {
+			first = append([]byte{}, sc.Bytes()...)
+		}
+		last = append(last[:0], sc.Bytes()...)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, nil, err
+	}
+	if first == nil {
+		return nil, nil, fmt.Errorf("%s: empty file", path)
+	}
+	return first, last, nil
+}
+
+// openAuditFile opens an audit file for reading, decompressing a ".gz" one.
+func openAuditFile(path string) (io.Reader, func() error, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !strings.HasSuffix(path, gzExt) {
+		return f, f.Close, nil
+	}
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		f.Close()
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return zr, func() error { zr.Close(); return f.Close() }, nil
+}
+
+// readFirstLine returns the first line of the (possibly gzipped) file at
+// path, without its newline.
+func readFirstLine(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var r io.Reader = f
+	if strings.HasSuffix(path, gzExt) {
+		zr, err := gzip.NewReader(f)
+		if err != nil {
+			return nil, err
+		}
+		defer zr.Close()
+		r = zr
+	}
+	br := bufio.NewReaderSize(r, 4096)
+	line, err := br.ReadSlice('\n')
+	if err == bufio.ErrBufferFull {
+		var buf []byte
+		buf = append(buf, line...)
+		for err == bufio.ErrBufferFull && len(buf) <= MaxRecordSize {
+			line, err = br.ReadSlice('\n')
+			buf = append(buf, line...)
+		}
+		line = buf
+	}
+	if err != nil && err != io.EOF {
+		return nil, err
+	}
+	return trimNewline(line), nil
+}
+
+// ReadKey reads a key file written by [NewKey] and returns the key for
+// [Verify]. A key file that the library has already evolved (the key of a
+// later file) is an error wrapping [ErrBadKey]: verifying needs the
+// original key.
+func ReadKey(path string) ([]byte, error) {
+	k, err := readKeyFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if k.index != 0 {
+		return nil, fmt.Errorf("audit: integrity key file %s: %w: it holds the key of file %d; verifying needs the original key of file 0", path, ErrBadKey, k.index)
+	}
+	return k.key, nil
+}
