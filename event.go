@@ -290,9 +290,20 @@ func (e *Event) Validate() error {
 			return fmt.Errorf("audit: %s event: %w: field %s is required", e.Type, ErrInvalidEvent, name)
 		}
 	}
+	if !e.Time.IsZero() {
+		if y := e.Time.UTC().Year(); y < 0 || y > 9999 {
+			return fmt.Errorf("audit: %s event: %w: field time has year %d (want 0000 to 9999)", e.Type, ErrInvalidEvent, y)
+		}
+	}
 	for i := range e.NumFields() {
-		if err := checkFieldKey(e.Field(i).Key); err != nil {
+		key := e.Field(i).Key
+		if err := checkFieldKey(key); err != nil {
 			return fmt.Errorf("audit: %s event: %w: extra field %d: %w", e.Type, ErrInvalidEvent, i, err)
+		}
+		for j := range i {
+			if e.Field(j).Key == key {
+				return fmt.Errorf("audit: %s event: %w: extra field %q is repeated", e.Type, ErrInvalidEvent, key)
+			}
 		}
 	}
 	return nil

@@ -2,6 +2,7 @@ package audit
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -94,6 +95,8 @@ func TestEventValidate(t *testing.T) {
 		{"reserved extra key", withKey("Actor"), "standard field"},
 		{"extra key with space", withKey("a b"), "not allowed"},
 		{"extra key with equals", withKey("a=b"), "not allowed"},
+		{"repeated extra key", func() Event { e := withKey("k"); e.AddField("k", "w"); return e }(), `"k" is repeated`},
+		{"time out of range", Event{Type: ServerStart, Time: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}, "year 10000"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,0 +1,132 @@
+package audit
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// addRoundTripSeeds seeds a round trip fuzz target with the conformance
+// records.
+func addRoundTripSeeds(f *testing.F) {
+	for _, c := range conformanceCases() {
+		r := &c.rec
+		e := &r.Event
+		var key, value string
+		if e.NumFields() > 0 {
+			key, value = e.Field(0).Key, e.Field(0).Value
+		}
+		f.Add(r.Module, e.Actor, e.Subject, e.Object, e.OldValue, e.NewValue, e.Client, e.Session, e.Reason,
+			key, value, r.MAC, r.Seq, e.Time.UnixMicro(), uint8(e.Type), uint8(e.Outcome))
+	}
+	// Invalid events.
+	f.Add("m", "a", "", "", "", "", "", "", "", "", "", "", uint64(1), int64(0), uint8(0), uint8(0))
+	f.Add("m", "a", "", "", "", "", "", "", "", "", "", "", uint64(1), int64(0), uint8(1), uint8(2))
+	f.Add("m", "a", "", "", "", "", "", "", "", "actor", "x", "", uint64(1), int64(0), uint8(1), uint8(0))
+	f.Add("m", "a", "", "", "", "", "", "", "", "a b", "x", "", uint64(1), int64(0), uint8(1), uint8(0))
+	f.Add("m", "a", "", "", "", "", "", "", "", "", "", "", uint64(1), int64(1<<62), uint8(1), uint8(0))
+}
+
+// fuzzRoundTrip builds a record from fuzz arguments and checks that f writes
+// it as one line that parse reads back exactly, or refuses it if it is not
+// a valid record.
+func fuzzRoundTrip(t *testing.T, f Formatter, parse func([]byte) (Record, error),
+	module, actor, subject, object, oldValue, newValue, client, session, reason, key, value, mac string,
+	seq uint64, micro int64, typ, outcome uint8) {
+	r := Record{Seq: seq, Module: module, MAC: mac, Event: Event{
+		Time: time.UnixMicro(micro).UTC(), Type: EventType(typ), Outcome: Outcome(outcome),
+		Actor: actor, Subject: subject, Object: object, OldValue: oldValue, NewValue: newValue,
+		Client: client, Session: session, Reason: reason,
+	}}
+	valid := r.Event.Type.Valid() && outcome <= uint8(Failed)
+	if key != "" {
+		r.Event.AddField(key, value)
+		valid = valid && checkFieldKey(key) == nil
+	}
+	if y := r.Event.Time.Year(); y < 0 || y > 9999 {
+		valid = false
+	}
+	line, err := f.Append([]byte("x"), &r)
+	if !valid {
+		require.ErrorIs(t, err, ErrInvalidEvent)
+		require.Equal(t, "x", string(line))
+		return
+	}
+	require.NoError(t, err)
+	line = line[1:]
+	require.Equal(t, -1, bytes.IndexAny(line, "\r\n"), "line %q", line)
+	if _, ok := f.(jsonFormatter); ok {
+		require.True(t, json.Valid(line), "line %q", line)
+	}
+	got, err := parse(line)
+	require.NoError(t, err, "line %q", line)
+	require.Equal(t, r, got, "line %q", line)
+}
+
+func FuzzBCMRoundTrip(f *testing.F) {
+	addRoundTripSeeds(f)
+	f.Fuzz(func(t *testing.T, module, actor, subject, object, oldValue, newValue, client, session, reason, key, value, mac string,
+		seq uint64, micro int64, typ, outcome uint8) {
+		fuzzRoundTrip(t, bcmFormatter{}, ParseBCM, module, actor, subject, object, oldValue, newValue, client, session, reason,
+			key, value, mac, seq, micro, typ, outcome)
+	})
+}
+
+func FuzzJSONRoundTrip(f *testing.F) {
+	addRoundTripSeeds(f)
+	f.Fuzz(func(t *testing.T, module, actor, subject, object, oldValue, newValue, client, session, reason, key, value, mac string,
+		seq uint64, micro int64, typ, outcome uint8) {
+		fuzzRoundTrip(t, jsonFormatter{}, ParseJSON, module, actor, subject, object, oldValue, newValue, client, session, reason,
+			key, value, mac, seq, micro, typ, outcome)
+	})
+}
+
+// addLineSeeds seeds a parser fuzz target with the lines of both formats and
+// the lines the parsers must refuse.
+func addLineSeeds(f *testing.F, errorCases []parseErrorCase) {
+	for _, c := range conformanceCases() {
+		for _, ft := range formats {
+			line, err := ft.f.Append(nil, &c.rec)
+			if err != nil {
+				f.Fatal(err)
+			}
+			f.Add(line)
+		}
+	}
+	for _, c := range errorCases {
+		f.Add([]byte(c.line))
+	}
+}
+
+// fuzzParse checks that parse refuses line with ErrBadRecord or reads a record
+// that f formats as one line that parse reads back as the same record.
+func fuzzParse(t *testing.T, f Formatter, parse func([]byte) (Record, error), line []byte) {
+	r, err := parse(line)
+	if err != nil {
+		require.ErrorIs(t, err, ErrBadRecord)
+		return
+	}
+	out, err := f.Append(nil, &r)
+	require.NoError(t, err, "record %#v", r)
+	require.Equal(t, -1, bytes.IndexAny(out, "\r\n"), "line %q", out)
+	again, err := parse(out)
+	require.NoError(t, err, "line %q", out)
+	require.Equal(t, r, again, "line %q", out)
+	if _, ok := f.(jsonFormatter); ok {
+		require.True(t, json.Valid(line), "accepted line %q is not JSON", line)
+		require.True(t, json.Valid(out), "line %q", out)
+	}
+}
+
+func FuzzParseBCM(f *testing.F) {
+	addLineSeeds(f, bcmErrorCases)
+	f.Fuzz(func(t *testing.T, line []byte) { fuzzParse(t, bcmFormatter{}, ParseBCM, line) })
+}
+
+func FuzzParseJSON(f *testing.F) {
+	addLineSeeds(f, jsonErrorCases)
+	f.Fuzz(func(t *testing.T, line []byte) { fuzzParse(t, jsonFormatter{}, ParseJSON, line) })
+}
