@@ -41,6 +41,9 @@ type Logger struct {
 	busy    bool   // a goroutine owns out (writing a batch, syncing, closing)
 	pending *batch // records formatted but not yet handed to a writer
 	rec     Record // scratch record for formatting, guarded by mu
+	// Counters kept under mu rather than as atomics, since the write path
+	// holds mu anyway.
+	written, dropped, bytes uint64
 	// cur and size are the logical state of the active file: as it will be
 	// once every formatted record is written.
 	cur  fileState
@@ -432,9 +435,8 @@ func (l *Logger) write(e *Event) error {
 	if e.Type == ChannelReject {
 		e.Outcome = Failed
 	}
-	now := l.now()
 	if e.Time.IsZero() {
-		e.Time = now
+		e.Time = l.now()
 	}
 	e.Time = e.Time.UTC().Truncate(time.Microsecond)
 
@@ -448,7 +450,7 @@ func (l *Logger) write(e *Event) error {
 		b = getBatch()
 		l.pending = b
 	}
-	end, err := l.appendRecord(b, e, now)
+	end, err := l.appendRecord(b, e)
 	if err != nil {
 		if len(b.buf) == 0 {
 			l.pending = nil
@@ -470,6 +472,11 @@ func (l *Logger) write(e *Event) error {
 	}
 	err = b.err
 	acked := end <= b.acked
+	if acked {
+		l.written++
+	} else {
+		l.dropped++
+	}
 	b.waiters--
 	if b.waiters == 0 {
 		putBatch(b)
@@ -477,10 +484,8 @@ func (l *Logger) write(e *Event) error {
 	l.mu.Unlock()
 
 	if acked {
-		l.stats.written.Add(1)
 		return nil
 	}
-	l.stats.dropped.Add(1)
 	if l.cfg.Failure == FailOpen {
 		l.reportError(fmt.Errorf("audit: %s event dropped: %w", e.Type, err))
 		return nil
@@ -490,17 +495,18 @@ func (l *Logger) write(e *Event) error {
 
 // appendRecord formats e into b as the next record of the file, deciding
 // first whether the file must be rotated before it, and starting a new file
-// with its FileStart record when integrity protection is on. It returns the
-// offset in b.buf where the record ends. Called with l.mu held.
-func (l *Logger) appendRecord(b *batch, e *Event, now time.Time) (int, error) {
+// with its FileStart record when integrity protection is on. Daily rotation
+// goes by the records' times, forward only. It returns the offset in b.buf
+// where the record ends. Called with l.mu held.
+func (l *Logger) appendRecord(b *batch, e *Event) (int, error) {
 	_, isFile := l.out.(*fileWriter)
-	day := l.dayOf(now)
+	day := max(l.dayOf(e.Time), l.cur.day)
 	start := len(b.buf)
-	if l.replaced.Swap(false) {
+	if l.replaced.Load() && l.replaced.Swap(false) {
 		l.forceRotate = true
 	}
 	rotate := isFile && l.size > 0 && (l.forceRotate ||
-		(l.cfg.Daily != DailyOff && l.cur.day >= 0 && day != l.cur.day))
+		(l.cfg.Daily != DailyOff && l.cur.day >= 0 && day > l.cur.day))
 	st, size, buf := l.cur, l.size, b.buf
 	var n int
 	var err error
@@ -529,7 +535,7 @@ func (l *Logger) appendRecord(b *batch, e *Event, now time.Time) (int, error) {
 				return 0, err
 			}
 			h := fileStartEvent(st.index, &st.mac, l.key.algorithm())
-			h.Time = now.UTC().Truncate(time.Microsecond)
+			h.Time = e.Time
 			if buf, n, err = l.formatRecord(buf, &st, &h); err != nil {
 				b.buf = buf[:start]
 				return 0, err
@@ -583,14 +589,29 @@ func (l *Logger) useKey(index uint64) error {
 // the record's length. Called with l.mu held.
 func (l *Logger) formatRecord(dst []byte, st *fileState, e *Event) ([]byte, int, error) {
 	start := len(dst)
-	l.rec = Record{Seq: st.seq + 1, Module: l.module, Event: *e}
-	dst, err := l.format.Append(dst, &l.rec)
-	l.rec.Event = Event{} // keep no caller data
-	if err != nil {
-		return dst, 0, err
-	}
-	if !l.trusted && bytes.ContainsAny(dst[start:], "\r\n") {
-		return dst, 0, fmt.Errorf("audit: formatter %s: %w: output contains a line break", l.cfg.Formatter, ErrInvalidEvent)
+	if l.trusted {
+		// A built-in format, called directly: e has been validated, and
+		// need not be copied into a Record.
+		ok := false
+		if l.jsonFormat {
+			dst, ok = appendJSON(dst, st.seq+1, l.module, e, "")
+		} else {
+			dst, ok = appendBCM(dst, st.seq+1, l.module, e, "")
+		}
+		if !ok {
+			return dst[:start], 0, fmt.Errorf("audit: %s event: %w: field time: %w", e.Type, ErrInvalidEvent, errTimeRange)
+		}
+	} else {
+		l.rec = Record{Seq: st.seq + 1, Module: l.module, Event: *e}
+		var err error
+		dst, err = l.format.Append(dst, &l.rec)
+		l.rec.Event = Event{} // keep no caller data
+		if err != nil {
+			return dst, 0, err
+		}
+		if bytes.ContainsAny(dst[start:], "\r\n") {
+			return dst, 0, fmt.Errorf("audit: formatter %s: %w: output contains a line break", l.cfg.Formatter, ErrInvalidEvent)
+		}
 	}
 	if l.key != nil {
 		mac := l.key.seal(&st.mac, dst[start:])
@@ -615,6 +636,7 @@ func (l *Logger) flushPending() {
 	l.mu.Lock()
 	b.done = true
 	l.phys = phys
+	l.bytes += uint64(written)
 	if written < len(b.buf) {
 		// The file holds less than the logical state assumed: go back to
 		// what it really holds, and fail the records formatted meanwhile,
@@ -660,7 +682,6 @@ func (l *Logger) writeBatch(b *batch) (written int, phys fileState) {
 			b.err = l.writeError(fmt.Errorf("audit: write %s: %w", l.out.Path(), err))
 			break
 		}
-		l.stats.bytes.Add(uint64(s.end - start))
 		written, phys = s.end, s.last
 		start = s.end
 	}

@@ -35,19 +35,29 @@ func (bcmFormatter) Append(dst []byte, r *Record) ([]byte, error) {
 	if err := checkRecord(r); err != nil {
 		return dst, err
 	}
-	e := &r.Event
-	dst, ok := appendTime(dst, e.Time)
+	dst, ok := appendBCM(dst, r.Seq, r.Module, &r.Event, r.MAC)
 	if !ok {
 		return dst, timeError(r)
 	}
+	return dst, nil
+}
+
+// appendBCM appends the record of e with sequence number seq, module and mac.
+// e must have passed checkRecord's checks; ok is false if its time cannot
+// be written (and nothing was appended).
+func appendBCM(dst []byte, seq uint64, module string, e *Event, mac string) ([]byte, bool) {
+	dst, ok := appendTime(dst, e.Time)
+	if !ok {
+		return dst, false
+	}
 	dst = append(dst, ' ')
-	dst = appendBCMValue(dst, r.Module)
+	dst = appendBCMValue(dst, module)
 	dst = append(dst, ' ')
 	dst = append(dst, eventTypeInfo[e.Type].name...)
 	dst = append(dst, ' ')
 	dst = appendOutcome(dst, e.Outcome)
 	dst = append(dst, " seq="...)
-	dst = strconv.AppendUint(dst, r.Seq, 10)
+	dst = strconv.AppendUint(dst, seq, 10)
 	for i, v := range standardValues(e) {
 		if *v == "" {
 			continue
@@ -64,11 +74,11 @@ func (bcmFormatter) Append(dst []byte, r *Record) ([]byte, error) {
 		dst = append(dst, '=')
 		dst = appendBCMValue(dst, f.Value)
 	}
-	if r.MAC != "" {
+	if mac != "" {
 		dst = append(dst, " mac="...)
-		dst = appendBCMValue(dst, r.MAC)
+		dst = appendBCMValue(dst, mac)
 	}
-	return dst, nil
+	return dst, true
 }
 
 // Parse implements [Parser] with [ParseBCM].

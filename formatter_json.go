@@ -23,17 +23,27 @@ func (jsonFormatter) Append(dst []byte, r *Record) ([]byte, error) {
 	if err := checkRecord(r); err != nil {
 		return dst, err
 	}
-	e := &r.Event
+	dst, ok := appendJSON(dst, r.Seq, r.Module, &r.Event, r.MAC)
+	if !ok {
+		return dst, timeError(r)
+	}
+	return dst, nil
+}
+
+// appendJSON appends the record of e with sequence number seq, module and mac.
+// e must have passed checkRecord's checks; ok is false if its time cannot
+// be written (and nothing was appended).
+func appendJSON(dst []byte, seq uint64, module string, e *Event, mac string) ([]byte, bool) {
 	start := len(dst)
 	dst = append(dst, `{"time":"`...)
 	dst, ok := appendTime(dst, e.Time)
 	if !ok {
-		return dst[:start], timeError(r)
+		return dst[:start], false
 	}
 	dst = append(dst, `","seq":`...)
-	dst = strconv.AppendUint(dst, r.Seq, 10)
+	dst = strconv.AppendUint(dst, seq, 10)
 	dst = append(dst, `,"module":`...)
-	dst = appendJSONString(dst, r.Module)
+	dst = appendJSONString(dst, module)
 	dst = append(dst, `,"type":"`...)
 	dst = append(dst, eventTypeInfo[e.Type].name...)
 	dst = append(dst, `","outcome":"`...)
@@ -55,11 +65,11 @@ func (jsonFormatter) Append(dst []byte, r *Record) ([]byte, error) {
 		dst = append(dst, '"', ':')
 		dst = appendJSONString(dst, f.Value)
 	}
-	if r.MAC != "" {
+	if mac != "" {
 		dst = append(dst, `,"mac":`...)
-		dst = appendJSONString(dst, r.MAC)
+		dst = appendJSONString(dst, mac)
 	}
-	return append(dst, '}'), nil
+	return append(dst, '}'), true
 }
 
 // Parse implements [Parser] with [ParseJSON].

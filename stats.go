@@ -33,10 +33,11 @@ type Stats struct {
 	LastErrorTime time.Time
 }
 
-// counters are the live counters behind Stats.
+// counters are the live counters behind Stats that are not kept under
+// Logger.mu.
 type counters struct {
-	written, filtered, invalid, dropped, writeErrors atomic.Uint64
-	bytes, rotations, syncs, pruned                  atomic.Uint64
+	filtered, invalid, writeErrors atomic.Uint64
+	rotations, syncs, pruned       atomic.Uint64
 
 	lastMu   sync.Mutex
 	last     error
@@ -52,17 +53,20 @@ func (c *counters) setLast(err error, t time.Time) {
 // Stats returns a snapshot of the logger's counters. It is cheap and safe to
 // call while other goroutines log, and after Close.
 func (l *Logger) Stats() Stats {
+	l.mu.Lock()
+	written, dropped, bytes := l.written, l.dropped, l.bytes
+	l.mu.Unlock()
 	c := &l.stats
 	c.lastMu.Lock()
 	last, lastTime := c.last, c.lastTime
 	c.lastMu.Unlock()
 	return Stats{
-		Written:       c.written.Load(),
+		Written:       written,
 		Filtered:      c.filtered.Load(),
 		Invalid:       c.invalid.Load(),
-		Dropped:       c.dropped.Load(),
+		Dropped:       dropped,
 		WriteErrors:   c.writeErrors.Load(),
-		Bytes:         c.bytes.Load(),
+		Bytes:         bytes,
 		Rotations:     c.rotations.Load(),
 		Syncs:         c.syncs.Load(),
 		Pruned:        c.pruned.Load(),
