@@ -268,6 +268,10 @@ func (l *Logger) openFile() error {
 	}
 	l.out = w
 	l.size = w.Size()
+	if err := l.checkFreshKey(); err != nil {
+		w.Close()
+		return err
+	}
 	if tail := w.Tail(); tail != nil {
 		// Continue the file if its records are ours, in our format and
 		// chain; otherwise start a new file, so that each file holds one
@@ -290,6 +294,22 @@ func (l *Logger) openFile() error {
 		}
 	}
 	return nil
+}
+
+// checkFreshKey refuses a key file that another chain has already moved on
+// (the key file of another module, say) when this module has no files yet:
+// its chain would start in the middle, which verifying reports as missing
+// files. Each module needs a key file of its own.
+func (l *Logger) checkFreshKey() error {
+	if l.key == nil || l.key.key == nil || l.key.index == 0 || l.size > 0 {
+		return nil
+	}
+	backups, err := listBackups(osFS{}, l.dir, l.module)
+	if err != nil || len(backups) > 0 {
+		return err
+	}
+	return fmt.Errorf("audit: integrity key file %s: %w: it holds the key of file %d of a chain, but module %s has no audit files yet; give each module a key file of its own",
+		l.cfg.IntegrityKeyFile, ErrBadKey, l.key.index, l.module)
 }
 
 // resume takes up the state of the existing active file from its last

@@ -297,4 +297,12 @@ func TestIntegrityConfigErrors(t *testing.T) {
 	_, err = New(Config{Module: "A", AuditLogPath: t.TempDir(), Integrity: true, Formatter: "integrity-test"})
 	require.ErrorIs(t, err, ErrBadConfig)
 	require.Error(t, NewKey(bad), "NewKey does not overwrite")
+
+	// A key file that another module's chain has moved on is refused.
+	shared, _ := newKeyFile(t)
+	dir := t.TempDir()
+	writeSealed(t, dir, "AgentServer", FormatBCM, shared, 30, nil)
+	_, err = New(Config{Module: "CEMServer", AuditLogPath: dir, Integrity: true, IntegrityKeyFile: shared})
+	require.ErrorIs(t, err, ErrBadKey)
+	require.ErrorContains(t, err, "key file of its own")
 }

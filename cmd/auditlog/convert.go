@@ -1,0 +1,120 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/auditkit/audit"
+)
+
+var convertCommand = &command{
+	name:    "convert",
+	args:    "--to json|bcm [FILE...]",
+	summary: "re-render the records of audit files in another format",
+	details: `Convert reads every record of the files given, plain or gzipped and in any
+built-in format, and writes it to standard output in the format named by
+--to, in file and line order. "-" or no FILE reads standard input. A line
+that does not parse is reported on standard error as FILE:LINE and skipped;
+the exit status is then 1.`,
+	flags: func(e *env, c *command, set *flag.FlagSet) func([]string) int {
+		to := ""
+		set.Func("to", "output `format`: json or bcm", func(s string) error {
+			switch v := strings.ToLower(strings.TrimSpace(s)); v {
+			case "json", "bcm":
+				to = v
+				return nil
+			}
+			return errors.New("want json or bcm")
+		})
+		return func(args []string) int {
+			if to == "" {
+				return e.usageError(c, "--to is required")
+			}
+			if len(args) == 0 {
+				args = []string{"-"}
+			}
+			return e.convert(c, to, args)
+		}
+	},
+}
+
+func (e *env) convert(c *command, to string, files []string) int {
+	rep := newReporter(e)
+	out := &outWriter{w: e.stdout, rep: rep}
+	p, err := newPrinter(to, out)
+	if err != nil {
+		return e.errorf(c, "%v", err)
+	}
+	ioErr := false
+	for i, name := range files {
+		rep.progress(i+1, len(files))
+		var rc io.ReadCloser
+		if name == "-" {
+			name = "standard input"
+			rc, err = maybeGunzip(e.stdin, io.NopCloser(e.stdin))
+		} else {
+			var f *os.File
+			if f, err = os.Open(name); err == nil {
+				rc, err = maybeGunzip(f, f)
+			}
+		}
+		if err != nil {
+			rep.note("%s: %v", name, cleanErr(err))
+			ioErr = true
+			continue
+		}
+		err = convertFile(name, rc, p, rep, out)
+		rc.Close()
+		if out.err != nil {
+			return e.errorf(c, "write standard output: %v", out.err)
+		}
+		if err != nil {
+			rep.note("%v", err)
+			ioErr = true
+		}
+	}
+	rep.clearProgress()
+	if err := p.flush(); err != nil {
+		return e.errorf(c, "write standard output: %v", err)
+	}
+	if ioErr {
+		return exitUsage
+	}
+	return rep.status()
+}
+
+// convertFile prints every record of r. Lines that do not parse are
+// reported and skipped. The error is a read error, or a write error to out.
+func convertFile(name string, r io.Reader, p printer, rep *reporter, out *outWriter) error {
+	lr := newLineReader(r)
+	for {
+		line, complete, err := lr.next()
+		switch {
+		case errors.Is(err, io.EOF):
+			return nil
+		case errors.Is(err, errLineTooLong):
+			rep.problem("%s:%d: %v, skipped", name, lr.line, err)
+			continue
+		case err != nil:
+			return fmt.Errorf("%s:%d: read error: %v", name, lr.line+1, cleanErr(err))
+		case len(line) == 0 && complete:
+			continue
+		}
+		rec, err := audit.ParseRecord(line)
+		if err != nil {
+			rep.problem("%s:%d: %v", name, lr.line, err)
+			continue
+		}
+		if err := p.print(&rec); err != nil {
+			if out.err != nil {
+				return out.err
+			}
+			rep.problem("%s:%d: %v", name, lr.line, err)
+			continue
+		}
+	}
+}

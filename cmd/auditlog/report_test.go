@@ -1,0 +1,43 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// The progress line is shown only on a terminal, and erased before other
+// output.
+func TestReporterProgress(t *testing.T) {
+	var stderr, stdout bytes.Buffer
+	rep := &reporter{w: &stderr, tty: true}
+	out := &outWriter{w: &stdout, rep: rep}
+	rep.progress(3, 17)
+	rep.progress(10, 17)
+	out.Write([]byte("record\n"))
+	rep.progress(11, 17)
+	rep.problem("f.log:%d: bad", 2)
+	blank := strings.Repeat(" ", len("reading 10/17 files...")) + "\r"
+	require.Equal(t, "reading 3/17 files...\rreading 10/17 files...\r"+blank+
+		"reading 11/17 files...\r"+blank+"auditlog: f.log:2: bad\n", stderr.String())
+	require.Equal(t, "record\n", stdout.String())
+	require.Equal(t, exitProblem, rep.status())
+
+	// Not on a terminal, nor for a single file.
+	stderr.Reset()
+	(&reporter{w: &stderr}).progress(1, 5)
+	(&reporter{w: &stderr, tty: true}).progress(1, 1)
+	require.Empty(t, stderr.String())
+}
+
+func TestIsTerminal(t *testing.T) {
+	r, w, err := os.Pipe()
+	require.NoError(t, err)
+	defer r.Close()
+	defer w.Close()
+	require.False(t, isTerminal(w))
+	require.False(t, isTerminal(&bytes.Buffer{}))
+}

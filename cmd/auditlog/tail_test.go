@@ -1,0 +1,198 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/auditkit/audit"
+	"github.com/stretchr/testify/require"
+)
+
+func TestTailN(t *testing.T) {
+	dir := sampleDir(t)
+	r := auditlog(t, "tail", dir, "--module", "AgentServer", "-n", "3")
+	require.Equal(t, 0, r.code, r.stderr)
+	require.Equal(t, []string{"alice", "alice", "a8"}, actors(parseLines(t, r.stdout)))
+
+	r = auditlog(t, "tail", "-n", "2", "--output", "json", "--module", "WebServer", dir)
+	require.Equal(t, 0, r.code, r.stderr)
+	require.Equal(t, []string{"admin", "bob"}, actors(parseLines(t, r.stdout)))
+	require.True(t, strings.HasPrefix(r.stdout, `{"time":"2026-11-25T09:07:00.000000Z"`), r.stdout)
+
+	// The default is 10; -n larger than the file prints all of it.
+	r = auditlog(t, "tail", dir, "--module", "AgentServer")
+	require.Equal(t, 0, r.code, r.stderr)
+	require.Equal(t, readFile(t, filepath.Join(dir, "AgentServer.audit.log")), r.stdout)
+	r = auditlog(t, "tail", dir, "--module", "AgentServer", "-n", "0")
+	require.Equal(t, 0, r.code, r.stderr)
+	require.Empty(t, r.stdout)
+
+	// Several modules need --module.
+	r = auditlog(t, "tail", dir)
+	require.Equal(t, 2, r.code)
+	require.Contains(t, r.stderr, "holds the files of several modules (AgentServer, WebServer): choose one with --module")
+
+	// A line that is not a record is reported and not counted.
+	path := filepath.Join(dir, "WebServer.audit.log")
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	require.NoError(t, err)
+	_, err = f.WriteString("not a record\n")
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+	r = auditlog(t, "tail", dir, "--module", "WebServer", "-n", "2")
+	require.Equal(t, 1, r.code)
+	require.Equal(t, []string{"admin", "bob"}, actors(parseLines(t, r.stdout)))
+	n := strings.Count(readFile(t, path), "\n")
+	require.True(t, strings.HasPrefix(r.stderr, fmt.Sprintf("auditlog: %s:%d: audit: malformed record", path, n)), r.stderr)
+
+	// One module needs none.
+	one := t.TempDir()
+	logAll(t, config(one, "Solo", "BCM"), audit.Event{Time: at(1), Type: audit.Logon, Actor: "x"})
+	r = auditlog(t, "tail", one, "-n", "1")
+	require.Equal(t, 0, r.code, r.stderr)
+	require.Equal(t, []string{"x"}, actors(parseLines(t, r.stdout)))
+}
+
+func TestTailFollowFor(t *testing.T) {
+	dir := sampleDir(t)
+	start := time.Now()
+	r := auditlog(t, "tail", "-f", dir, "--module", "WebServer", "-n", "1", "--poll", "10ms", "--for", "150ms")
+	require.Equal(t, 0, r.code, r.stderr)
+	require.GreaterOrEqual(t, time.Since(start), 150*time.Millisecond)
+	require.Equal(t, []string{"bob"}, actors(parseLines(t, r.stdout)))
+}
+
+// TestTailFollowRotation follows a module while a logger writes it with a
+// tiny MaxSize, so that the file is rotated (and backups compressed) many
+// times, sometimes several times between two polls. Every record must be
+// printed once, in order.
+func TestTailFollowRotation(t *testing.T) {
+	dir := t.TempDir()
+	cfg := audit.Config{Module: "AgentServer", AuditLogPath: dir, MaxSize: 400, Compress: true, EventMask: audit.AllEvents}
+	l, err := audit.New(cfg)
+	require.NoError(t, err)
+	defer l.Close()
+	event := func(i int) audit.Event {
+		return audit.Event{Type: audit.Logon, Actor: fmt.Sprintf("user-%03d", i), Client: "10.0.0.1", Reason: strings.Repeat("x", i%7)}
+	}
+	require.NoError(t, l.Log(t.Context(), event(0)))
+
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, "tail", "-f", dir, "--module", "AgentServer", "-n", "1000", "--poll", "10ms", "--for", "25s")
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	lines := make(chan string, 1000)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+	}()
+	var got []string
+	waitFor := func(actor string) {
+		t.Helper()
+		for {
+			select {
+			case line, ok := <-lines:
+				require.True(t, ok, "tail ended early: %s", stderr.String())
+				got = append(got, line)
+				if strings.Contains(line, " actor="+actor+" ") {
+					return
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatalf("no record of %s after 10s; got %q; stderr %s", actor, got, stderr.String())
+			}
+		}
+	}
+	waitFor("user-000")
+
+	const n = 90
+	for i := 1; i < n; i++ {
+		require.NoError(t, l.Log(t.Context(), event(i)))
+		if i%10 == 0 {
+			// Let some rotations be seen one at a time, while others
+			// pile up between two polls.
+			time.Sleep(15 * time.Millisecond)
+		}
+	}
+	waitFor(fmt.Sprintf("user-%03d", n-1))
+	// Give tail a few more polls to print a duplicate, then stop it.
+	time.Sleep(50 * time.Millisecond)
+	require.NoError(t, cmd.Process.Signal(syscall.SIGINT))
+	for line := range lines {
+		got = append(got, line)
+	}
+	require.NoError(t, cmd.Wait(), stderr.String())
+	require.Empty(t, stderr.String())
+	require.NoError(t, l.Close())
+
+	backups, _ := filepath.Glob(filepath.Join(dir, "AgentServer.audit-*"))
+	require.Greater(t, len(backups), 10, "the file rotated")
+	// Every record of every file, exactly once and in order.
+	require.Equal(t, readAll(t, dir, "AgentServer"), got)
+	recs := callerRecords(parseLines(t, strings.Join(got, "\n")+"\n"))
+	require.Len(t, recs, n)
+	for i, r := range recs {
+		require.Equal(t, fmt.Sprintf("user-%03d", i), r.Event.Actor)
+	}
+}
+
+// TestTailFollowWaitsForFile starts tail -f before the module's file
+// exists.
+func TestTailFollowWaitsForFile(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, "tail", "-f", dir, "--module", "Late", "--poll", "10ms", "--for", "20s")
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	time.Sleep(30 * time.Millisecond)
+	logAll(t, audit.Config{Module: "Late", AuditLogPath: dir}, audit.Event{Type: audit.Logon, Actor: "late"})
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		if strings.Contains(sc.Text(), "actor=late") {
+			break
+		}
+	}
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	require.NoError(t, cmd.Wait())
+	require.Contains(t, stderr.String(), "auditlog: tail: waiting for "+filepath.Join(dir, "Late.audit.log"))
+	_, err = os.Stat(filepath.Join(dir, "Late.audit.log"))
+	require.NoError(t, err)
+}
+
+// syncBuffer is a bytes.Buffer that a command writes while the test reads.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}

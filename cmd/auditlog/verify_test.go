@@ -1,0 +1,130 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/auditkit/audit"
+	"github.com/stretchr/testify/require"
+)
+
+// sealedDir writes sealed audit files of two modules, each with a copy of
+// the key in keyFile (each module needs a key file of its own), and returns
+// the directory.
+func sealedDir(t *testing.T, keyFile string) string {
+	t.Helper()
+	dir := t.TempDir()
+	original, err := os.ReadFile(keyFile)
+	require.NoError(t, err)
+	for _, module := range []string{"AgentServer", "CEMServer"} {
+		moduleKey := keyFile
+		if module != "AgentServer" {
+			moduleKey = filepath.Join(t.TempDir(), module+".key")
+			require.NoError(t, os.WriteFile(moduleKey, original, 0o600))
+		}
+		cfg := config(dir, module, "BCM")
+		cfg.Integrity, cfg.IntegrityKeyFile, cfg.MaxSize, cfg.Compress = true, moduleKey, 1000, module == "CEMServer"
+		var events []audit.Event
+		for i := range 30 {
+			events = append(events, audit.Event{Type: audit.Logon, Actor: fmt.Sprint("user", i), Client: "10.0.0.1"})
+		}
+		logAll(t, cfg, events...)
+	}
+	return dir
+}
+
+// newKey makes a key with the command and returns the live key file and the
+// auditor's copy of the original.
+func newKey(t *testing.T) (live, original string) {
+	t.Helper()
+	dir := t.TempDir()
+	live, original = filepath.Join(dir, "audit.key"), filepath.Join(dir, "original.key")
+	r := auditlog(t, "key", live)
+	require.Equal(t, 0, r.code, r.stderr)
+	require.Contains(t, r.stdout, "keep a copy")
+	data, err := os.ReadFile(live)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(original, data, 0o600))
+	fi, err := os.Stat(live)
+	require.NoError(t, err)
+	require.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
+	require.Equal(t, 2, auditlog(t, "key", live).code, "key does not overwrite")
+	return live, original
+}
+
+func TestVerifyClean(t *testing.T) {
+	live, original := newKey(t)
+	dir := sealedDir(t, live)
+	r := auditlog(t, "verify", dir, "--key-file", original)
+	require.Equal(t, 0, r.code, r.stdout+r.stderr)
+	require.Contains(t, r.stdout, "AgentServer")
+	require.Contains(t, r.stdout, "CEMServer")
+	require.Contains(t, r.stdout, "chain hmac-sha256")
+	require.True(t, strings.HasSuffix(r.stdout, "every file intact\n"), r.stdout)
+
+	r = auditlog(t, "verify", "--module", "CEMServer", "--key-file", original, dir)
+	require.Equal(t, 0, r.code, r.stdout+r.stderr)
+	require.NotContains(t, r.stdout, "AgentServer")
+}
+
+func TestVerifyTampered(t *testing.T) {
+	live, original := newKey(t)
+	dir := sealedDir(t, live)
+	backups, err := filepath.Glob(filepath.Join(dir, "AgentServer.audit-*.log"))
+	require.NoError(t, err)
+	slices.Sort(backups)
+	require.GreaterOrEqual(t, len(backups), 2)
+	data, err := os.ReadFile(backups[1])
+	require.NoError(t, err)
+	lines := strings.SplitAfter(string(data), "\n")
+	lines[2] = strings.Replace(lines[2], "user", "usef", 1)
+	require.NoError(t, os.WriteFile(backups[1], []byte(strings.Join(lines, "")), 0o640))
+
+	r := auditlog(t, "verify", dir, "--key-file", original)
+	require.Equal(t, 1, r.code, r.stdout+r.stderr)
+	require.Contains(t, r.stdout, "TAMPERED: "+backups[1]+":3: modified")
+	require.Contains(t, r.stdout, "CEMServer") // the other module is still checked
+
+	// The key the library evolved cannot verify the old files.
+	r = auditlog(t, "verify", dir, "--key-file", live)
+	require.Equal(t, 2, r.code)
+	require.Contains(t, r.stderr, "original key")
+}
+
+func TestVerifyWrongKeyAndErrors(t *testing.T) {
+	live, _ := newKey(t)
+	dir := sealedDir(t, live)
+	_, other := newKey(t)
+	r := auditlog(t, "verify", dir, "--key-file", other)
+	require.Equal(t, 1, r.code, r.stdout+r.stderr)
+	require.Contains(t, r.stdout, "wrong key")
+
+	r = auditlog(t, "verify", dir)
+	require.Equal(t, 1, r.code, "a keyed chain does not verify without its key")
+	require.Contains(t, r.stdout, "wrong key")
+
+	r = auditlog(t, "verify", filepath.Join(dir, "missing"))
+	require.Equal(t, 2, r.code)
+	require.Contains(t, r.stderr, "no such directory")
+
+	r = auditlog(t, "verify", t.TempDir())
+	require.Equal(t, 2, r.code)
+	require.Contains(t, r.stderr, "no audit files")
+
+	r = auditlog(t, "verify")
+	require.Equal(t, 2, r.code)
+}
+
+func TestVerifyUnkeyedChain(t *testing.T) {
+	dir := t.TempDir()
+	cfg := config(dir, "BatchJobServer", "JSON")
+	cfg.Integrity = true
+	logAll(t, cfg, audit.Event{Type: audit.ServerStart}, audit.Event{Type: audit.ServerStop})
+	r := auditlog(t, "verify", dir)
+	require.Equal(t, 0, r.code, r.stdout+r.stderr)
+	require.Contains(t, r.stdout, "detects accidents, not a forger")
+}
