@@ -370,11 +370,19 @@ func (l *Logger) dayOf(t time.Time) int64 {
 }
 
 // Enabled reports whether an event of type t with outcome o would be written
-// under the current mask. It takes a few nanoseconds and allocates nothing,
-// so callers can test it before building an expensive event.
+// under the current mask (see [Mask.Enables]). It takes a few nanoseconds
+// and allocates nothing, so callers can test it before building an
+// expensive event.
 func (l *Logger) Enabled(t EventType, o Outcome) bool {
 	return enabled(Mask(l.mask.Load()), t, o)
 }
+
+// Enables reports whether m lets an event of type t with outcome o be
+// written: when m holds t's category, or when the event failed and m holds
+// [FailureEvents]. [AuditConfigChange] and the library's own records are
+// always written, and a [ChannelReject] is always a failure. An invalid type
+// gives false.
+func (m Mask) Enables(t EventType, o Outcome) bool { return enabled(m, t, o) }
 
 // gate holds each type's category; types that are always written have every
 // bit set.

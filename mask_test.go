@@ -114,3 +114,27 @@ func FuzzParseMask(f *testing.F) {
 		require.Equal(t, m, again)
 	})
 }
+
+func TestMaskEnables(t *testing.T) {
+	tests := []struct {
+		m    Mask
+		t    EventType
+		o    Outcome
+		want bool
+	}{
+		{DefaultMask, Logon, Succeeded, true},
+		{DefaultMask, DataRead, Succeeded, false},
+		{DefaultMask, DataRead, Failed, true},
+		{ReadEvents, DataRead, Failed, true},
+		{ReadEvents, Logon, Failed, false},
+		{ReadEvents, AuditConfigChange, Succeeded, true},
+		{ReadEvents, FileStart, Succeeded, true},
+		{FailureEvents, ChannelReject, Succeeded, true},
+		{SystemEvents, ChannelReject, Failed, false},
+		{AllEvents, 0, Succeeded, false},
+		{AllEvents, 200, Failed, false},
+	}
+	for _, tt := range tests {
+		require.Equal(t, tt.want, tt.m.Enables(tt.t, tt.o), "%v %v %v", tt.m, tt.t, tt.o)
+	}
+}

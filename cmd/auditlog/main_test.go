@@ -200,4 +200,3 @@ func TestHelp(t *testing.T) {
 	require.Equal(t, 2, r.code)
 	require.Contains(t, r.stderr, `auditlog: unknown command "frobnicate"`)
 }
-
