@@ -32,6 +32,7 @@ func Main(s Script, args []string, stdout, stderr io.Writer) int {
 	mask := audit.DefaultMask | audit.ModifyEvents
 	fs.TextVar(&mask, "mask", mask, "event mask (AuditEventMask)")
 	show := fs.Int("show", 5, "how many lines of the file to print")
+	keyFile := fs.String("key-file", "", "seal the files with this integrity key file (made if missing)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -44,6 +45,16 @@ func Main(s Script, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 2
+	}
+	if *keyFile != "" {
+		if _, err := os.Stat(*keyFile); os.IsNotExist(err) {
+			if err := audit.NewKey(*keyFile); err != nil {
+				fmt.Fprintln(stderr, err)
+				return 1
+			}
+			fmt.Fprintf(stdout, "made integrity key %s: copy it for the auditor before the next run\n", *keyFile)
+		}
+		cfg.Integrity, cfg.IntegrityKeyFile = true, *keyFile
 	}
 	l, err := audit.New(cfg)
 	if err != nil {
@@ -66,22 +77,22 @@ func Main(s Script, args []string, stdout, stderr io.Writer) int {
 // day logs the simulated day and returns how many records were written.
 func day(l *audit.Logger, s Script) (int, error) {
 	ctx := context.Background()
-	start := time.Now().Truncate(time.Second)
-	at := func(minutes int) time.Time { return start.Add(time.Duration(minutes) * time.Minute) }
+	y, mo, d := time.Now().Date()
+	at := func(hour, minute int) time.Time { return time.Date(y, mo, d, hour, minute, 0, 0, time.Local) }
 	events := []audit.Event{
-		{Time: at(0), Type: audit.ServerStart, Actor: s.Module, Reason: "service started"},
-		{Time: at(5), Type: audit.Logon, Actor: s.Agent, Client: "10.20.30.41", Session: "S-1001"},
-		{Time: at(6), Type: audit.SessionStart, Actor: s.Agent, Client: "10.20.30.41", Session: "S-1001"},
-		{Time: at(7), Type: audit.Logon, Outcome: audit.Failed, Actor: "mallory", Client: "203.0.113.9", Reason: "invalid password"},
-		{Time: at(9), Type: audit.ChannelOpen, Actor: s.Agent, Object: s.Channel, Client: "10.20.30.41:5060", Session: "S-1001"},
-		{Time: at(12), Type: audit.ChannelReject, Object: s.Channel, Client: "198.51.100.7:5060", Reason: "unknown peer certificate"},
-		{Time: at(20), Type: audit.NoConsentOverride, Actor: s.Agent, Subject: "customer-4711", Object: "call-88231",
+		{Time: at(7, 55), Type: audit.ServerStart, Actor: s.Module, Reason: "service started"},
+		{Time: at(8, 2), Type: audit.Logon, Actor: s.Agent, Client: "10.20.30.41", Session: "S-1001"},
+		{Time: at(8, 2), Type: audit.SessionStart, Actor: s.Agent, Client: "10.20.30.41", Session: "S-1001"},
+		{Time: at(8, 15), Type: audit.Logon, Outcome: audit.Failed, Actor: "mallory", Client: "203.0.113.9", Reason: "invalid password"},
+		{Time: at(8, 30), Type: audit.ChannelOpen, Actor: s.Agent, Object: s.Channel, Client: "10.20.30.41:5060", Session: "S-1001"},
+		{Time: at(9, 12), Type: audit.ChannelReject, Object: s.Channel, Client: "198.51.100.7:5060", Reason: "unknown peer certificate"},
+		{Time: at(10, 45), Type: audit.NoConsentOverride, Actor: s.Agent, Subject: "customer-4711", Object: "call-88231",
 			Reason: "legal hold requested by supervisor"},
-		{Time: at(31), Type: audit.UserChange, Actor: "admin", Subject: s.Agent, Object: "phone", OldValue: "+1 555 0100", NewValue: "+1 555 0199"},
-		{Time: at(33), Type: audit.SystemConfigChange, Actor: "admin", Object: s.Setting, OldValue: "10", NewValue: "20"},
-		{Time: at(40), Type: audit.ChannelClose, Actor: s.Agent, Object: s.Channel, Client: "10.20.30.41:5060", Session: "S-1001"},
-		{Time: at(41), Type: audit.Logoff, Actor: s.Agent, Client: "10.20.30.41", Session: "S-1001"},
-		{Time: at(60), Type: audit.ServerStop, Actor: s.Module, Reason: "service stopped"},
+		{Time: at(11, 20), Type: audit.UserChange, Actor: "admin", Subject: s.Agent, Object: "phone", OldValue: "+1 555 0100", NewValue: "+1 555 0199"},
+		{Time: at(13, 5), Type: audit.SystemConfigChange, Actor: "admin", Object: s.Setting, OldValue: "10", NewValue: "20"},
+		{Time: at(16, 40), Type: audit.ChannelClose, Actor: s.Agent, Object: s.Channel, Client: "10.20.30.41:5060", Session: "S-1001"},
+		{Time: at(17, 1), Type: audit.Logoff, Actor: s.Agent, Client: "10.20.30.41", Session: "S-1001"},
+		{Time: at(18, 0), Type: audit.ServerStop, Actor: s.Module, Reason: "service stopped"},
 	}
 	n := 0
 	for _, e := range events {
