@@ -35,7 +35,7 @@ type Logger struct {
 	dir     string
 
 	mu      sync.Mutex
-	cond    sync.Cond // signalled when busy clears or a batch is done
+	cond    sync.Cond // broadcast when busy clears, for Sync and Close
 	closed  bool
 	out     sink
 	busy    bool   // a goroutine owns out (writing a batch, syncing, closing)
@@ -88,6 +88,7 @@ type sink interface {
 // batch is a run of formatted records written together. segments split it
 // where the file must be rotated before the rest is written.
 type batch struct {
+	cond    sync.Cond // on Logger.mu: the batch is done, or may be written
 	buf     []byte
 	segs    []segment
 	done    bool  // written (or failed); err and acked are final
@@ -476,6 +477,7 @@ func (l *Logger) write(e *Event) error {
 	b := l.pending
 	if b == nil {
 		b = getBatch()
+		b.cond.L = &l.mu
 		l.pending = b
 	}
 	end, err := l.appendRecord(b, e)
@@ -491,12 +493,14 @@ func (l *Logger) write(e *Event) error {
 	b.waiters++
 	for !b.done {
 		if l.busy {
-			l.cond.Wait()
+			b.cond.Wait() // woken when b is done, or to write it
 			continue
 		}
 		// b is still pending (a batch leaves pending only to be written or
-		// failed), so write it.
+		// failed), so write it. The batch after it gathers meanwhile.
+		l.busy = true
 		l.flushPending()
+		l.release()
 	}
 	err = b.err
 	acked := end <= b.acked
@@ -651,12 +655,11 @@ func (l *Logger) formatRecord(dst []byte, st *fileState, e *Event) ([]byte, int,
 	return dst, len(dst) - start, nil
 }
 
-// flushPending writes the pending batch. Called with l.mu held and busy
-// clear; returns with l.mu held.
+// flushPending writes the pending batch. Called with l.mu held and owning
+// out (busy); returns with l.mu held, still owning out.
 func (l *Logger) flushPending() {
 	b := l.pending
 	l.pending = nil
-	l.busy = true
 	l.mu.Unlock()
 
 	written, phys := l.writeBatch(b)
@@ -681,10 +684,10 @@ func (l *Logger) flushPending() {
 			p.done = true
 			p.err = fmt.Errorf("audit: not written after an earlier failure: %w", b.err)
 			l.pending = nil
+			p.cond.Broadcast()
 		}
 	}
-	l.busy = false
-	l.cond.Broadcast()
+	b.cond.Broadcast() // its waiters read their results
 }
 
 // writeBatch writes b to out, rotating where its segments say, and syncs
@@ -782,9 +785,15 @@ func (l *Logger) acquire() {
 	l.busy = true
 }
 
-// release gives up out. Called with l.mu held.
+// release gives up out and wakes one waiter of the pending batch to write
+// it. Only the waiters of a batch wake when it is done, and only one of the
+// next batch's, so that a write does not wake every goroutine. Called with
+// l.mu held.
 func (l *Logger) release() {
 	l.busy = false
+	if l.pending != nil {
+		l.pending.cond.Signal()
+	}
 	l.cond.Broadcast()
 }
 
@@ -1018,7 +1027,9 @@ func (l *Logger) Close() error {
 			l.cond.Wait()
 			continue
 		}
+		l.busy = true
 		l.flushPending()
+		l.release()
 	}
 	l.mu.Unlock()
 

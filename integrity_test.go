@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/require"
@@ -305,4 +306,27 @@ func TestIntegrityConfigErrors(t *testing.T) {
 	_, err = New(Config{Module: "CEMServer", AuditLogPath: dir, Integrity: true, IntegrityKeyFile: shared})
 	require.ErrorIs(t, err, ErrBadKey)
 	require.ErrorContains(t, err, "key file of its own")
+}
+
+func TestIntegrityCheckpoints(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		dir := t.TempDir()
+		l, err := New(Config{Module: "AgentServer", AuditLogPath: dir, Integrity: true,
+			CheckpointInterval: time.Minute, Sync: SyncInterval, Retention: 24 * time.Hour})
+		require.NoError(t, err)
+		require.NoError(t, l.Log(context.Background(), Event{Type: ServerStart}))
+		time.Sleep(3*time.Minute + time.Second)
+		synctest.Wait()
+		require.NoError(t, l.Close())
+		recs := readRecords(t, filepath.Join(dir, "AgentServer.audit.log"))
+		var types []EventType
+		for _, r := range recs {
+			types = append(types, r.Event.Type)
+		}
+		require.Equal(t, []EventType{FileStart, ServerStart, Checkpoint, Checkpoint, Checkpoint}, types)
+		rep, err := Verify(dir, "AgentServer", nil)
+		require.NoError(t, err)
+		require.Nil(t, rep.Problem)
+		// The bubble fails the test if a goroutine the logger started is left.
+	})
 }
