@@ -235,15 +235,15 @@ func New(cfg Config) (*Logger, error) {
 	if cfg.Output == nil && (cfg.Retention > 0 || cfg.MaxBackups > 0) {
 		l.prune()
 		l.wg.Add(1)
-		go l.retentionLoop()
+		go l.every(retentionInterval, l.kick, l.prune)
 	}
 	if cfg.Sync == SyncInterval {
 		l.wg.Add(1)
-		go l.syncLoop()
+		go l.every(l.cfg.SyncInterval, nil, l.intervalSync)
 	}
 	if l.key != nil && cfg.CheckpointInterval > 0 {
 		l.wg.Add(1)
-		go l.checkpointLoop()
+		go l.every(l.cfg.CheckpointInterval, nil, l.checkpoint)
 	}
 	return l, nil
 }
@@ -769,6 +769,11 @@ func (l *Logger) reportError(err error) {
 // Close.
 func (l *Logger) backgroundError(err error) {
 	l.reportError(err)
+	l.keepError(err)
+}
+
+// keepError keeps a background error for Close to return.
+func (l *Logger) keepError(err error) {
 	l.bgMu.Lock()
 	if len(l.bgErrs) < maxBackgroundErrors {
 		l.bgErrs = append(l.bgErrs, err)
@@ -822,43 +827,31 @@ func (l *Logger) syncLocked() error {
 	return nil
 }
 
-// syncLoop syncs the file every SyncInterval until Close.
-func (l *Logger) syncLoop() {
+// every calls fn every d, and at once whenever kick receives (a nil kick
+// never does), until Close. The caller has added it to l.wg.
+func (l *Logger) every(d time.Duration, kick <-chan struct{}, fn func()) {
 	defer l.wg.Done()
-	t := time.NewTicker(l.cfg.SyncInterval)
+	t := time.NewTicker(d)
 	defer t.Stop()
 	for {
 		select {
 		case <-l.stop:
 			return
 		case <-t.C:
+		case <-kick:
 		}
-		l.mu.Lock()
-		if err := l.syncLocked(); err != nil {
-			l.bgMu.Lock()
-			if len(l.bgErrs) < maxBackgroundErrors {
-				l.bgErrs = append(l.bgErrs, err)
-			}
-			l.bgMu.Unlock()
-		}
-		l.mu.Unlock()
+		fn()
 	}
 }
 
-// retentionLoop prunes old backups hourly and after each rotation, until
-// Close.
-func (l *Logger) retentionLoop() {
-	defer l.wg.Done()
-	t := time.NewTicker(retentionInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-l.stop:
-			return
-		case <-t.C:
-		case <-l.kick:
-		}
-		l.prune()
+// intervalSync is the periodic sync of SyncInterval. Its errors were
+// reported by syncLocked; Close returns them too.
+func (l *Logger) intervalSync() {
+	l.mu.Lock()
+	err := l.syncLocked()
+	l.mu.Unlock()
+	if err != nil {
+		l.keepError(err)
 	}
 }
 
@@ -965,22 +958,11 @@ func (l *Logger) retentionCut(olderThan time.Time) (*Event, error) {
 	return e, nil
 }
 
-// checkpointLoop writes a Checkpoint record every CheckpointInterval until
-// Close.
-func (l *Logger) checkpointLoop() {
-	defer l.wg.Done()
-	t := time.NewTicker(l.cfg.CheckpointInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-l.stop:
-			return
-		case <-t.C:
-		}
-		e := Event{Type: Checkpoint}
-		if err := l.write(&e); err != nil && !errors.Is(err, ErrClosed) {
-			l.backgroundError(err)
-		}
+// checkpoint writes a Checkpoint record (every CheckpointInterval).
+func (l *Logger) checkpoint() {
+	e := Event{Type: Checkpoint}
+	if err := l.write(&e); err != nil && !errors.Is(err, ErrClosed) {
+		l.backgroundError(err)
 	}
 }
 

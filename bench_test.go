@@ -60,22 +60,28 @@ func BenchmarkLogFiltered(b *testing.B) {
 	}
 }
 
+// benchLog logs benchEvent with a new logger of cfg until the benchmark
+// ends.
+func benchLog(b *testing.B, cfg Config) {
+	b.Helper()
+	cfg.Module = "AgentServer"
+	l, err := New(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := l.Log(ctx, benchEvent()); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 func BenchmarkLog(b *testing.B) {
 	for _, format := range []string{FormatBCM, FormatJSON} {
-		b.Run(format, func(b *testing.B) {
-			l, err := New(Config{Module: "AgentServer", Formatter: format, Output: io.Discard})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer l.Close()
-			ctx := context.Background()
-			b.ReportAllocs()
-			for b.Loop() {
-				if err := l.Log(ctx, benchEvent()); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
+		b.Run(format, func(b *testing.B) { benchLog(b, Config{Formatter: format, Output: io.Discard}) })
 	}
 }
 
@@ -99,20 +105,7 @@ func BenchmarkLogParallel(b *testing.B) {
 
 func BenchmarkLogFile(b *testing.B) {
 	for _, format := range []string{FormatBCM, FormatJSON} {
-		b.Run(format, func(b *testing.B) {
-			l, err := New(Config{Module: "AgentServer", Formatter: format, AuditLogPath: b.TempDir()})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer l.Close()
-			ctx := context.Background()
-			b.ReportAllocs()
-			for b.Loop() {
-				if err := l.Log(ctx, benchEvent()); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
+		b.Run(format, func(b *testing.B) { benchLog(b, Config{Formatter: format, AuditLogPath: b.TempDir()}) })
 	}
 }
 
@@ -131,25 +124,14 @@ func BenchmarkIntegrity(b *testing.B) {
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			cfg := c.cfg
-			cfg.Module, cfg.AuditLogPath = "AgentServer", b.TempDir()
+			cfg.AuditLogPath = b.TempDir()
 			if c.key { // a key file per chain
 				cfg.IntegrityKeyFile = filepath.Join(b.TempDir(), "audit.key")
 				if err := NewKey(cfg.IntegrityKeyFile); err != nil {
 					b.Fatal(err)
 				}
 			}
-			l, err := New(cfg)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer l.Close()
-			ctx := context.Background()
-			b.ReportAllocs()
-			for b.Loop() {
-				if err := l.Log(ctx, benchEvent()); err != nil {
-					b.Fatal(err)
-				}
-			}
+			benchLog(b, cfg)
 		})
 	}
 }
