@@ -185,7 +185,7 @@ func New(cfg Config) (*Logger, error) {
 	case cfg.SyncInterval == 0:
 		cfg.SyncInterval = DefaultSyncInterval
 	}
-	if cfg.Sync > SyncEvery || cfg.Failure > FailOpen || cfg.Daily > DailyOff {
+	if cfg.Sync > SyncEveryEvent || cfg.Failure > FailOpen || cfg.Daily > DailyOff {
 		return nil, fmt.Errorf("audit: sync %v, failure %v, daily %v: %w", cfg.Sync, cfg.Failure, cfg.Daily, ErrBadConfig)
 	}
 	if cfg.Now == nil {
@@ -413,7 +413,7 @@ func enabled(m Mask, t EventType, o Outcome) bool {
 // event returns nil at once.
 //
 // Log returns only after the record has been handed to the operating system
-// (and, under [SyncEvery], synced to stable storage), so a crash of the
+// (and, under [SyncEveryEvent], synced to stable storage), so a crash of the
 // process loses no record for which Log returned nil. A zero e.Time is the
 // logger's clock; a [ChannelReject] is always recorded as [Failed].
 //
@@ -691,7 +691,7 @@ func (l *Logger) flushPending() {
 }
 
 // writeBatch writes b to out, rotating where its segments say, and syncs
-// under SyncEvery. It sets b.acked and b.err and returns how many bytes of
+// under SyncEveryEvent. It sets b.acked and b.err and returns how many bytes of
 // b.buf are in the files and the state of the file they leave. Called by the
 // owner of busy, without l.mu.
 func (l *Logger) writeBatch(b *batch) (written int, phys fileState) {
@@ -717,7 +717,7 @@ func (l *Logger) writeBatch(b *batch) (written int, phys fileState) {
 		start = s.end
 	}
 	b.acked = written
-	if l.cfg.Sync == SyncEvery && written > 0 {
+	if l.cfg.Sync == SyncEveryEvent && written > 0 {
 		if err := l.out.Sync(); err != nil {
 			b.err = l.writeError(fmt.Errorf("audit: sync %s: %w", l.out.Path(), err))
 			b.acked = 0
@@ -737,7 +737,7 @@ func (l *Logger) rotate() (rotated bool, err error) {
 		return backup != "", l.writeError(fmt.Errorf("audit: rotate %s: %w", l.out.Path(), err))
 	}
 	l.stats.rotations.Add(1)
-	if l.cfg.Sync != SyncWrite {
+	if l.cfg.Sync != SyncWriteThrough {
 		l.stats.syncs.Add(1) // Rotate syncs the old file
 	}
 	select {

@@ -583,7 +583,7 @@ func TestLoggerLockedByAnother(t *testing.T) {
 
 func TestLoggerStreamSync(t *testing.T) {
 	w := &syncCounter{}
-	l := newTestLogger(t, Config{Output: w, Sync: SyncEvery})
+	l := newTestLogger(t, Config{Output: w, Sync: SyncEveryEvent})
 	require.NoError(t, l.Log(context.Background(), Event{Type: ServerStart}))
 	require.Equal(t, 1, w.syncs)
 	require.Equal(t, uint64(1), l.Stats().Syncs)
@@ -622,7 +622,7 @@ func TestLoggerFileReplaced(t *testing.T) {
 	dir := t.TempDir()
 	var errs []error
 	var mu sync.Mutex
-	l := newTestLogger(t, Config{AuditLogPath: dir, Sync: SyncEvery, OnError: func(err error) { mu.Lock(); errs = append(errs, err); mu.Unlock() }})
+	l := newTestLogger(t, Config{AuditLogPath: dir, Sync: SyncEveryEvent, OnError: func(err error) { mu.Lock(); errs = append(errs, err); mu.Unlock() }})
 	ctx := context.Background()
 	require.NoError(t, l.Log(ctx, Event{Type: ServerStart}))
 	require.NoError(t, os.Remove(l.Path()))

@@ -52,7 +52,7 @@ type Config struct {
 	// [DailyLocal] or [DailyOff].
 	Daily Daily `json:"AuditLogDailyRotation,omitzero"`
 	// Sync is the durability policy (parameter AuditLogSync); the default
-	// is [SyncWrite].
+	// is [SyncWriteThrough].
 	Sync SyncPolicy `json:"AuditLogSync,omitzero"`
 	// SyncInterval is the period of [SyncInterval]. Zero means one second.
 	SyncInterval time.Duration `json:"-"`
@@ -121,17 +121,17 @@ func (d *Daily) UnmarshalText(b []byte) error {
 type SyncPolicy uint8
 
 const (
-	// SyncWrite (write-through) returns from Log after the record was
+	// SyncWriteThrough (write-through) returns from Log after the record was
 	// written to the operating system with write(2): a crash of the process
 	// loses nothing acknowledged; a crash of the operating system may lose
 	// what it had not yet flushed.
-	SyncWrite SyncPolicy = iota
-	// SyncInterval is SyncWrite plus fdatasync every [Config.SyncInterval],
+	SyncWriteThrough SyncPolicy = iota
+	// SyncInterval is SyncWriteThrough plus fdatasync every [Config.SyncInterval],
 	// at rotation and at Close.
 	SyncInterval
-	// SyncEvery returns from Log only after the record is on stable storage
+	// SyncEveryEvent returns from Log only after the record is on stable storage
 	// (fdatasync). Concurrent callers share one write and one sync per batch.
-	SyncEvery
+	SyncEveryEvent
 )
 
 var syncNames = [...]string{"write", "interval", "every"}
@@ -144,9 +144,18 @@ func (p SyncPolicy) MarshalText() ([]byte, error) {
 	return enumMarshal(syncNames[:], uint8(p), "sync policy")
 }
 
-// UnmarshalText implements [encoding.TextUnmarshaler]; it accepts "write",
-// "interval" and "every" without regard to case.
+// UnmarshalText implements [encoding.TextUnmarshaler]; it accepts "write"
+// (or "write-through"), "interval" and "every" (or "every-event") without
+// regard to case.
 func (p *SyncPolicy) UnmarshalText(b []byte) error {
+	switch strings.ToLower(strings.TrimSpace(string(b))) {
+	case "write-through", "writethrough":
+		*p = SyncWriteThrough
+		return nil
+	case "every-event", "everyevent":
+		*p = SyncEveryEvent
+		return nil
+	}
 	return enumUnmarshal(syncNames[:], (*uint8)(p), string(b), "sync policy")
 }
 
@@ -222,9 +231,12 @@ const (
 // paramAliases maps other spellings operators use to the canonical names.
 // Keys are folded with foldParam.
 var paramAliases = map[string]string{
-	"retention":        ParamRetentionDays,
-	"logretention":     ParamRetentionDays,
-	"logretentiondays": ParamRetentionDays,
+	"retention":             ParamRetentionDays,
+	"logretention":          ParamRetentionDays,
+	"logretentiondays":      ParamRetentionDays,
+	"auditlogretention":     ParamRetentionDays,
+	"auditlogretentiondays": ParamRetentionDays,
+	"expire":                ParamRetentionDays,
 }
 
 // foldParam lower-cases a parameter name and removes spaces, so that the
@@ -241,13 +253,15 @@ func foldParam(s string) string {
 //	AuditLogFormatter      BCM, JSON or a registered name
 //	AuditLogPath           directory for audit files
 //	LogPath                trace-log directory, used when AuditLogPath is empty
-//	RetentionDays          days to keep rotated files; 0 keeps them forever
-//	                       (also accepted as Retention, LogRetention, LogRetentionDays)
+//	RetentionDays          days to keep rotated files ("30", "30d" or "30 days");
+//	                       0 keeps them forever (also accepted as Retention,
+//	                       LogRetention, LogRetentionDays, AuditLogRetention,
+//	                       AuditLogRetentionDays and expire)
 //	AuditLogMaxSize        rotation size in megabytes (MiB)
 //	AuditLogMaxBackups     most rotated files kept
 //	AuditLogCompress       true or false
 //	AuditLogDailyRotation  utc, local or off
-//	AuditLogSync           write, interval or every
+//	AuditLogSync           write (write-through), interval or every (every-event)
 //	AuditLogFailure        closed or open
 //	AuditLogIntegrity      true or false: tamper-evident files
 //	AuditLogKeyFile        key file of the integrity chain
@@ -275,7 +289,7 @@ func ConfigFromParams(module string, params map[string]string) (Config, error) {
 			cfg.LogPath = v
 		case foldParam(ParamRetentionDays):
 			var days int64
-			days, err = parseNonNegative(v, 1<<20)
+			days, err = parseNonNegative(trimDays(v), 1<<20)
 			cfg.Retention = time.Duration(days) * 24 * time.Hour
 		case foldParam(ParamMaxSize):
 			var mb int64
@@ -310,6 +324,18 @@ func ConfigFromParams(module string, params map[string]string) (Config, error) {
 const knownParams = ParamEventMask + ", " + ParamFormatter + ", " + ParamAuditLogPath + ", " + ParamLogPath +
 	", " + ParamRetentionDays + ", " + ParamMaxSize + ", " + ParamMaxBackups + ", " + ParamCompress +
 	", " + ParamDaily + ", " + ParamSync + ", " + ParamFailure + ", " + ParamIntegrity + ", " + ParamKeyFile
+
+// trimDays removes a unit of days from a retention value: "30", "30d",
+// "30 day" and "30 days" all mean 30 days.
+func trimDays(s string) string {
+	l := strings.ToLower(s)
+	for _, unit := range []string{"days", "day", "d"} {
+		if n, ok := strings.CutSuffix(l, unit); ok {
+			return strings.TrimSpace(n)
+		}
+	}
+	return s
+}
 
 func parseNonNegative(s string, max int64) (int64, error) {
 	n, err := strconv.ParseInt(s, 10, 64)

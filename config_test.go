@@ -33,9 +33,20 @@ func TestConfigFromParams(t *testing.T) {
 		MaxBackups:   5,
 		Compress:     true,
 		Daily:        DailyLocal,
-		Sync:         SyncEvery,
+		Sync:         SyncEveryEvent,
 		Failure:      FailOpen,
 	}, cfg)
+
+	for _, days := range []string{"7", "7d", "7 days", " 7 Day "} {
+		cfg, err = ConfigFromParams("CEMServer", map[string]string{"expire": days})
+		require.NoError(t, err, days)
+		require.Equal(t, 7*24*time.Hour, cfg.Retention, days)
+	}
+	var p SyncPolicy
+	require.NoError(t, p.UnmarshalText([]byte("Write-Through")))
+	require.Equal(t, SyncWriteThrough, p)
+	require.NoError(t, p.UnmarshalText([]byte("every-event")))
+	require.Equal(t, SyncEveryEvent, p)
 
 	cfg, err = ConfigFromParams("CEMServer", map[string]string{"logpath": "logs", "Retention": "7"})
 	require.NoError(t, err)
@@ -58,7 +69,7 @@ func TestConfigFromParamsErrors(t *testing.T) {
 		{"bad mask", map[string]string{"AuditEventMask": "presence+nope"}, `AuditEventMask="presence+nope"`},
 		{"unknown formatter", map[string]string{"AuditLogFormatter": "xml"}, `AuditLogFormatter="xml"`},
 		{"negative retention", map[string]string{"RetentionDays": "-1"}, "RetentionDays"},
-		{"retention not a number", map[string]string{"RetentionDays": "7d"}, "whole number"},
+		{"retention not a number", map[string]string{"RetentionDays": "7 weeks"}, "whole number"},
 		{"bad bool", map[string]string{"AuditLogCompress": "maybe"}, "AuditLogCompress"},
 		{"bad sync", map[string]string{"AuditLogSync": "sometimes"}, "write, interval, every"},
 	}
@@ -72,7 +83,7 @@ func TestConfigFromParamsErrors(t *testing.T) {
 }
 
 func TestEnumText(t *testing.T) {
-	for _, p := range []SyncPolicy{SyncWrite, SyncInterval, SyncEvery} {
+	for _, p := range []SyncPolicy{SyncWriteThrough, SyncInterval, SyncEveryEvent} {
 		b, err := p.MarshalText()
 		require.NoError(t, err)
 		var q SyncPolicy

@@ -47,7 +47,7 @@
 // # Guarantees
 //
 // [Logger.Log] returns only after its record was written to the operating
-// system, or synced to stable storage under [SyncEvery]; errors are returned
+// system, or synced to stable storage under [SyncEveryEvent]; errors are returned
 // (or, under [FailOpen], counted and reported), never swallowed. Concurrent
 // records are written in batches (group commit), so that many goroutines
 // share one write and one sync.

@@ -58,7 +58,7 @@ func TestChildLogger(t *testing.T) {
 	}
 	var policy SyncPolicy
 	if err := policy.UnmarshalText([]byte(os.Getenv(envChildSync))); err != nil {
-		policy = SyncWrite
+		policy = SyncWriteThrough
 	}
 	l, err := New(Config{Module: crashModule, AuditLogPath: dir, MaxSize: 32 << 10, Sync: policy, EventMask: AllEvents})
 	if err != nil {
@@ -231,11 +231,11 @@ func (s *syncTracker) durable(subject string) bool {
 }
 
 // TestSyncEveryAcknowledgesAfterSync checks, through the Output seam, that
-// under SyncEvery every record is synced before Log returns, and that
+// under SyncEveryEvent every record is synced before Log returns, and that
 // concurrent records share writes and syncs.
 func TestSyncEveryAcknowledgesAfterSync(t *testing.T) {
 	s := &syncTracker{}
-	l := newTestLogger(t, Config{Output: s, Sync: SyncEvery, EventMask: AllEvents})
+	l := newTestLogger(t, Config{Output: s, Sync: SyncEveryEvent, EventMask: AllEvents})
 	const goroutines, perG = 32, 50
 	var wg sync.WaitGroup
 	for g := range goroutines {

@@ -29,7 +29,7 @@ func syncBenchEvent(g, i int) Event {
 // BenchmarkSyncPolicy measures events per second written to a real file by
 // each sync policy with 1, 8 and 64 goroutines.
 func BenchmarkSyncPolicy(b *testing.B) {
-	for _, policy := range []SyncPolicy{SyncWrite, SyncInterval, SyncEvery} {
+	for _, policy := range []SyncPolicy{SyncWriteThrough, SyncInterval, SyncEveryEvent} {
 		for _, goroutines := range []int{1, 8, 64} {
 			b.Run(fmt.Sprintf("%s/g=%d", policy, goroutines), func(b *testing.B) {
 				l, err := New(Config{Module: "Bench", AuditLogPath: b.TempDir(), Sync: policy, EventMask: AllEvents, MaxSize: 1 << 30})
