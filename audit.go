@@ -9,6 +9,7 @@ import (
 	"io"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -56,6 +57,7 @@ type Logger struct {
 	key         *chainKey
 	jsonFormat  bool // format is the built-in JSON (for sealing records)
 	forceRotate bool // the next record must start a new file
+	woken       int  // goroutines the last written batch woke (see gather)
 	// replaced is set when a sync finds that the audit file was removed or
 	// replaced from outside; the next record then starts a new file.
 	replaced atomic.Bool
@@ -95,6 +97,7 @@ type batch struct {
 	err     error // why the records past acked were not written
 	acked   int   // bytes of buf whose records succeeded
 	waiters int   // goroutines that still have to read the result
+	records int   // records in buf
 }
 
 type segment struct {
@@ -113,6 +116,10 @@ type fileState struct {
 
 var batchPool = sync.Pool{New: func() any { return &batch{buf: make([]byte, 0, 4096)} }}
 
+// maxGatherYields bounds how often a writer under SyncEveryEvent yields to
+// let records join its batch before the sync.
+const maxGatherYields = 64
+
 // maxPooledBatch is the largest batch buffer kept for reuse.
 const maxPooledBatch = 256 << 10
 
@@ -124,7 +131,7 @@ func putBatch(b *batch) {
 	}
 	b.buf = b.buf[:0]
 	b.segs = b.segs[:0]
-	b.done, b.err, b.acked, b.waiters = false, nil, 0, 0
+	b.done, b.err, b.acked, b.waiters, b.records = false, nil, 0, 0, 0
 	batchPool.Put(b)
 }
 
@@ -491,6 +498,7 @@ func (l *Logger) write(e *Event) error {
 		return err
 	}
 	b.waiters++
+	b.records++
 	for !b.done {
 		if l.busy {
 			b.cond.Wait() // woken when b is done, or to write it
@@ -499,6 +507,9 @@ func (l *Logger) write(e *Event) error {
 		// b is still pending (a batch leaves pending only to be written or
 		// failed), so write it. The batch after it gathers meanwhile.
 		l.busy = true
+		if l.woken > 0 {
+			l.gather(b)
+		}
 		l.flushPending()
 		l.release()
 	}
@@ -655,6 +666,29 @@ func (l *Logger) formatRecord(dst []byte, st *fileState, e *Event) ([]byte, int,
 	return dst, len(dst) - start, nil
 }
 
+// gather lets the goroutines that the last written batch woke add their
+// next records to b before b is written: it yields the processor until b
+// holds as many records as goroutines were woken, or stops growing. Without
+// it a goroutine that was just woken finds its processor taken by the
+// writer, which writes a batch of one; and under SyncEveryEvent a batch
+// would hold about half of the waiting goroutines, the other half gathering
+// into the next one while it is synced. Called with l.mu held and owning
+// out; returns likewise.
+func (l *Logger) gather(b *batch) {
+	for range maxGatherYields {
+		if b.records > l.woken || l.pending != b {
+			return
+		}
+		n := b.records
+		l.mu.Unlock()
+		runtime.Gosched()
+		l.mu.Lock()
+		if b.records == n {
+			return
+		}
+	}
+}
+
 // flushPending writes the pending batch. Called with l.mu held and owning
 // out (busy); returns with l.mu held, still owning out.
 func (l *Logger) flushPending() {
@@ -688,6 +722,7 @@ func (l *Logger) flushPending() {
 		}
 	}
 	b.cond.Broadcast() // its waiters read their results
+	l.woken = b.waiters - 1 // all but the writer, if it was one of them
 }
 
 // writeBatch writes b to out, rotating where its segments say, and syncs
