@@ -68,26 +68,46 @@ func put2(b []byte, v int) {
 // and appends nothing when the year of t in UTC is outside 0000..9999, which
 // RFC 3339 cannot write.
 func appendTime(dst []byte, t time.Time) ([]byte, bool) {
-	t = t.UTC()
-	year, month, day := t.Date()
+	// Civil date from the day number (H. Hinnant's algorithm), cheaper
+	// than t.Date and t.Clock, which each convert the time again.
+	secs := t.Unix()
+	days := secs / 86400
+	rem := secs - days*86400
+	if rem < 0 {
+		days, rem = days-1, rem+86400
+	}
+	z := days + 719468 // days since 0000-03-01
+	era := z / 146097
+	if z < 0 && z%146097 != 0 {
+		era--
+	}
+	doe := z - era*146097                                  // [0, 146096]
+	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365 // [0, 399]
+	year := yoe + era*400
+	doy := doe - (365*yoe + yoe/4 - yoe/100) // [0, 365], from March 1
+	mp := (5*doy + 2) / 153                  // [0, 11], March is 0
+	day := doy - (153*mp+2)/5 + 1
+	month := mp + 3
+	if mp >= 10 {
+		month, year = mp-9, year+1
+	}
 	if year < 0 || year > 9999 {
 		return dst, false
 	}
-	hour, minute, sec := t.Clock()
 	us := t.Nanosecond() / 1000
 	var b [timeLen]byte
-	put2(b[0:], year/100)
-	put2(b[2:], year%100)
+	put2(b[0:], int(year/100))
+	put2(b[2:], int(year%100))
 	b[4] = '-'
 	put2(b[5:], int(month))
 	b[7] = '-'
-	put2(b[8:], day)
+	put2(b[8:], int(day))
 	b[10] = 'T'
-	put2(b[11:], hour)
+	put2(b[11:], int(rem/3600))
 	b[13] = ':'
-	put2(b[14:], minute)
+	put2(b[14:], int(rem/60%60))
 	b[16] = ':'
-	put2(b[17:], sec)
+	put2(b[17:], int(rem%60))
 	b[19] = '.'
 	put2(b[20:], us/10000)
 	put2(b[22:], us/100%100)

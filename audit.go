@@ -35,13 +35,16 @@ type Logger struct {
 	cfg     Config // copy, with defaults filled in
 	dir     string
 
-	mu      sync.Mutex
-	cond    sync.Cond // broadcast when busy clears, for Sync and Close
-	closed  bool
-	out     sink
-	busy    bool   // a goroutine owns out (writing a batch, syncing, closing)
-	pending *batch // records formatted but not yet handed to a writer
-	rec     Record // scratch record for formatting, guarded by mu
+	mu   sync.Mutex
+	cond sync.Cond // broadcast when busy clears, for Sync and Close
+	// idleWaiters counts the goroutines waiting on cond.
+	idleWaiters int
+	closed      bool
+	out         sink
+	busy        bool     // a goroutine owns out (writing a batch, syncing, closing)
+	pending     *batch   // records formatted but not yet handed to a writer
+	free        []*batch // batches for reuse
+	rec         Record   // scratch record for formatting, guarded by mu
 	// Counters kept under mu rather than as atomics, since the write path
 	// holds mu anyway.
 	written, dropped, bytes uint64
@@ -114,25 +117,40 @@ type fileState struct {
 	mac   [macSize]byte // the chain value: the last record's MAC
 }
 
-var batchPool = sync.Pool{New: func() any { return &batch{buf: make([]byte, 0, 4096)} }}
-
-// maxGatherYields bounds how often a writer under SyncEveryEvent yields to
-// let records join its batch before the sync.
+// maxGatherYields bounds how often a writer yields to let records join its
+// batch (see gather).
 const maxGatherYields = 64
 
-// maxPooledBatch is the largest batch buffer kept for reuse.
-const maxPooledBatch = 256 << 10
+// Batches are reused through a free list on the Logger, under its mutex: at
+// most maxFreeBatches (two are in use at a time: one written, one
+// gathering), each with a buffer of at most maxPooledBatch bytes.
+const (
+	maxFreeBatches = 4
+	maxPooledBatch = 256 << 10
+)
 
-func getBatch() *batch { return batchPool.Get().(*batch) }
+// newBatch returns an empty batch. Called with l.mu held.
+func (l *Logger) newBatch() *batch {
+	if n := len(l.free); n > 0 {
+		b := l.free[n-1]
+		l.free = l.free[:n-1]
+		return b
+	}
+	b := &batch{buf: make([]byte, 0, 4096)}
+	b.cond.L = &l.mu
+	return b
+}
 
-func putBatch(b *batch) {
-	if cap(b.buf) > maxPooledBatch {
+// freeBatch keeps b for reuse. Called with l.mu held, when no goroutine
+// waits on b any more.
+func (l *Logger) freeBatch(b *batch) {
+	if cap(b.buf) > maxPooledBatch || len(l.free) == maxFreeBatches {
 		return
 	}
 	b.buf = b.buf[:0]
 	b.segs = b.segs[:0]
 	b.done, b.err, b.acked, b.waiters, b.records = false, nil, 0, 0, 0
-	batchPool.Put(b)
+	l.free = append(l.free, b)
 }
 
 // Defaults of Config fields.
@@ -474,7 +492,10 @@ func (l *Logger) write(e *Event) error {
 	if e.Time.IsZero() {
 		e.Time = l.now()
 	}
-	e.Time = e.Time.UTC().Truncate(time.Microsecond)
+	e.Time = e.Time.UTC()
+	if ns := e.Time.Nanosecond() % 1000; ns != 0 {
+		e.Time = e.Time.Add(-time.Duration(ns)) // records carry microseconds
+	}
 
 	l.mu.Lock()
 	if l.closed {
@@ -483,15 +504,14 @@ func (l *Logger) write(e *Event) error {
 	}
 	b := l.pending
 	if b == nil {
-		b = getBatch()
-		b.cond.L = &l.mu
+		b = l.newBatch()
 		l.pending = b
 	}
 	end, err := l.appendRecord(b, e)
 	if err != nil {
 		if len(b.buf) == 0 {
 			l.pending = nil
-			putBatch(b)
+			l.freeBatch(b)
 		}
 		l.mu.Unlock()
 		l.stats.invalid.Add(1)
@@ -510,7 +530,7 @@ func (l *Logger) write(e *Event) error {
 		if l.woken > 0 {
 			l.gather(b)
 		}
-		l.flushPending()
+		l.flushPending(1)
 		l.release()
 	}
 	err = b.err
@@ -522,7 +542,7 @@ func (l *Logger) write(e *Event) error {
 	}
 	b.waiters--
 	if b.waiters == 0 {
-		putBatch(b)
+		l.freeBatch(b)
 	}
 	l.mu.Unlock()
 
@@ -689,9 +709,11 @@ func (l *Logger) gather(b *batch) {
 	}
 }
 
-// flushPending writes the pending batch. Called with l.mu held and owning
-// out (busy); returns with l.mu held, still owning out.
-func (l *Logger) flushPending() {
+// flushPending writes the pending batch. writer is 1 if the calling
+// goroutine is one of the batch's waiters (it does not wait on the batch's
+// condition), else 0. Called with l.mu held and owning out (busy); returns
+// with l.mu held, still owning out.
+func (l *Logger) flushPending(writer int) {
 	b := l.pending
 	l.pending = nil
 	l.mu.Unlock()
@@ -721,8 +743,10 @@ func (l *Logger) flushPending() {
 			p.cond.Broadcast()
 		}
 	}
-	b.cond.Broadcast() // its waiters read their results
-	l.woken = b.waiters - 1 // all but the writer, if it was one of them
+	if sleepers := b.waiters - writer; sleepers > 0 {
+		b.cond.Broadcast() // its waiters read their results
+	}
+	l.woken = b.waiters - writer
 }
 
 // writeBatch writes b to out, rotating where its segments say, and syncs
@@ -820,9 +844,16 @@ func (l *Logger) keepError(err error) {
 // held; returns with l.mu held.
 func (l *Logger) acquire() {
 	for l.busy {
-		l.cond.Wait()
+		l.waitIdle()
 	}
 	l.busy = true
+}
+
+// waitIdle waits until busy may have cleared. Called with l.mu held.
+func (l *Logger) waitIdle() {
+	l.idleWaiters++
+	l.cond.Wait()
+	l.idleWaiters--
 }
 
 // release gives up out and wakes one waiter of the pending batch to write
@@ -834,7 +865,9 @@ func (l *Logger) release() {
 	if l.pending != nil {
 		l.pending.cond.Signal()
 	}
-	l.cond.Broadcast()
+	if l.idleWaiters > 0 {
+		l.cond.Broadcast()
+	}
 }
 
 // Sync flushes the audit file to stable storage (fdatasync), whatever the
@@ -1041,11 +1074,11 @@ func (l *Logger) Close() error {
 	l.closed = true
 	for l.pending != nil {
 		if l.busy {
-			l.cond.Wait()
+			l.waitIdle()
 			continue
 		}
 		l.busy = true
-		l.flushPending()
+		l.flushPending(0)
 		l.release()
 	}
 	l.mu.Unlock()

@@ -290,10 +290,8 @@ func (e *Event) Validate() error {
 			return fmt.Errorf("audit: %s event: %w: field %s is required", e.Type, ErrInvalidEvent, name)
 		}
 	}
-	if !e.Time.IsZero() {
-		if y := e.Time.UTC().Year(); y < 0 || y > 9999 {
-			return fmt.Errorf("audit: %s event: %w: field time has year %d (want 0000 to 9999)", e.Type, ErrInvalidEvent, y)
-		}
+	if u := e.Time.Unix(); (u < minTime || u > maxTime) && !e.Time.IsZero() {
+		return fmt.Errorf("audit: %s event: %w: field time has year %d (want 0000 to 9999)", e.Type, ErrInvalidEvent, e.Time.UTC().Year())
 	}
 	for i := range e.NumFields() {
 		key := e.Field(i).Key
@@ -308,6 +306,13 @@ func (e *Event) Validate() error {
 	}
 	return nil
 }
+
+// The first and last seconds (Unix time) that a record can carry: years
+// 0000 to 9999 in UTC, as RFC 3339 writes them.
+var (
+	minTime = time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC).Unix()
+	maxTime = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC).Unix() - 1
+)
 
 // value returns the standard field named by its JSON key.
 func (e *Event) value(name string) string {

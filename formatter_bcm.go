@@ -86,7 +86,13 @@ func (bcmFormatter) Parse(line []byte) (Record, error) { return ParseBCM(line) }
 
 // appendBCMValue appends s bare when it may be, else quoted.
 func appendBCMValue(dst []byte, s string) []byte {
-	if bcmBare(s) {
+	n := bareLen(s)
+	switch {
+	case n == len(s) && n > 0: // all bare ASCII: the common case
+		return append(dst, s...)
+	case n < len(s) && s[n] < utf8.RuneSelf: // an ASCII byte that needs quotes
+		return appendBCMQuoted(dst, s)
+	case bcmBare(s): // printable non-ASCII runes
 		return append(dst, s...)
 	}
 	return appendBCMQuoted(dst, s)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"flag"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -777,5 +778,36 @@ func BenchmarkParse(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestAppendTime compares the hand-written time appender with package time
+// across the whole range of years it writes.
+func TestAppendTime(t *testing.T) {
+	layout := "2006-01-02T15:04:05.000000Z"
+	times := []time.Time{
+		time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(0, 2, 29, 23, 59, 59, 999999999, time.UTC),
+		time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(1969, 12, 31, 23, 59, 59, 999999000, time.UTC),
+		time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(2000, 2, 29, 12, 0, 0, 0, time.UTC),
+		time.Date(2100, 3, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(2026, 11, 25, 9, 14, 40, 123456789, time.FixedZone("x", -5*3600)),
+		time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC),
+	}
+	rng := rand.New(rand.NewPCG(7, 11))
+	lo, hi := times[0].Unix(), times[len(times)-1].Unix()
+	for range 100000 {
+		times = append(times, time.Unix(lo+rng.Int64N(hi-lo), rng.Int64N(1e9)))
+	}
+	for _, tm := range times {
+		got, ok := appendTime(nil, tm)
+		require.True(t, ok, "%v", tm)
+		require.Equal(t, tm.UTC().Format(layout), string(got))
+	}
+	for _, tm := range []time.Time{time.Date(-1, 12, 31, 23, 59, 59, 0, time.UTC), time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)} {
+		_, ok := appendTime(nil, tm)
+		require.False(t, ok, "%v", tm)
 	}
 }
