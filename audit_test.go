@@ -526,8 +526,13 @@ func (lineFormatter) Append(dst []byte, r *Record) ([]byte, error) {
 	return fmt.Appendf(dst, "%d|%s|%s|%s", r.Seq, r.Module, r.Event.Type, r.Event.Reason), nil
 }
 
+// registerPipeFormatter registers lineFormatter as "pipe-test" once per
+// test binary, since the registry outlives a test (and -count runs tests
+// again).
+var registerPipeFormatter = sync.OnceValue(func() error { return RegisterFormatter("pipe-test", lineFormatter{}) })
+
 func TestCustomFormatter(t *testing.T) {
-	require.NoError(t, RegisterFormatter("pipe-test", lineFormatter{}))
+	require.NoError(t, registerPipeFormatter())
 	require.Error(t, RegisterFormatter("PIPE-TEST", lineFormatter{}), "names are case-insensitive")
 	require.Error(t, RegisterFormatter("", lineFormatter{}))
 	require.Contains(t, FormatterNames(), "PIPE-TEST")

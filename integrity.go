@@ -340,3 +340,45 @@ func ReadKey(path string) ([]byte, error) {
 	}
 	return k.key, nil
 }
+
+// checkFreshKey refuses a key file that another chain has already moved on
+// (the key file of another module, say) when this module has no files yet:
+// its chain would start in the middle, which verifying reports as missing
+// files. Each module needs a key file of its own.
+func (l *Logger) checkFreshKey() error {
+	if l.key == nil || l.key.key == nil || l.key.index == 0 || l.size > 0 {
+		return nil
+	}
+	backups, err := listBackups(osFS{}, l.dir, l.module)
+	if err != nil || len(backups) > 0 {
+		return err
+	}
+	return fmt.Errorf("audit: integrity key file %s: %w: it holds the key of file %d of a chain, but module %s has no audit files yet; give each module a key file of its own",
+		l.cfg.IntegrityKeyFile, ErrBadKey, l.key.index, l.module)
+}
+
+// useKey makes l.key the key of file index, evolving it (and rewriting the
+// key file) as needed. Called with l.mu held.
+func (l *Logger) useKey(index uint64) error {
+	if l.key.index > index {
+		return fmt.Errorf("audit: integrity: %w: the key is for file %d, after file %d", ErrBadKey, l.key.index, index)
+	}
+	if l.key.index == index {
+		return nil
+	}
+	for l.key.index < index {
+		l.key = l.key.evolve()
+	}
+	if l.key.key != nil && l.cfg.IntegrityKeyFile != "" {
+		return writeKeyFile(l.cfg.IntegrityKeyFile, l.key)
+	}
+	return nil
+}
+
+// checkpoint writes a Checkpoint record (every CheckpointInterval).
+func (l *Logger) checkpoint() {
+	e := Event{Type: Checkpoint}
+	if err := l.write(&e); err != nil && !errors.Is(err, ErrClosed) {
+		l.backgroundError(err)
+	}
+}

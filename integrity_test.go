@@ -294,8 +294,8 @@ func TestIntegrityConfigErrors(t *testing.T) {
 	require.NoError(t, os.WriteFile(bad, []byte("not hex"), 0o600))
 	_, err = New(Config{Module: "A", AuditLogPath: t.TempDir(), Integrity: true, IntegrityKeyFile: bad})
 	require.ErrorIs(t, err, ErrBadKey)
-	require.NoError(t, RegisterFormatter("integrity-test", lineFormatter{}))
-	_, err = New(Config{Module: "A", AuditLogPath: t.TempDir(), Integrity: true, Formatter: "integrity-test"})
+	require.NoError(t, registerPipeFormatter())
+	_, err = New(Config{Module: "A", AuditLogPath: t.TempDir(), Integrity: true, Formatter: "pipe-test"})
 	require.ErrorIs(t, err, ErrBadConfig)
 	require.Error(t, NewKey(bad), "NewKey does not overwrite")
 

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -159,4 +160,107 @@ func isCompressing(backup string) bool {
 	compressing.Lock()
 	defer compressing.Unlock()
 	return compressing.m[filepath.Clean(backup)] > 0
+}
+
+// prune removes the backups that Retention no longer keeps. With
+// integrity protection on, it records what it removed and the chain value at
+// the cut in a [RetentionPrune] record, so that a verifier can tell
+// retention from tampering.
+func (l *Logger) prune() {
+	var olderThan time.Time
+	if l.cfg.Retention > 0 {
+		olderThan = l.now().Add(-l.cfg.Retention)
+	}
+	if l.cfg.MaxBackups > 0 {
+		t, err := l.oldestKept()
+		if err != nil {
+			l.backgroundError(fmt.Errorf("audit: retention: %w", err))
+			return
+		}
+		if t.After(olderThan) {
+			olderThan = t
+		}
+	}
+	var cut *Event
+	if l.key != nil {
+		var err error
+		if cut, err = l.retentionCut(olderThan); err != nil {
+			l.backgroundError(fmt.Errorf("audit: retention in %s: %w", l.dir, err))
+			return // keep the files rather than lose the chain
+		}
+	}
+	removed, err := pruneBackups(nil, l.dir, l.module, olderThan)
+	if err != nil {
+		l.backgroundError(err)
+	}
+	l.stats.pruned.Add(uint64(len(removed)))
+	if cut == nil || len(removed) == 0 {
+		return
+	}
+	names := make([]string, len(removed))
+	for i, p := range removed {
+		names[i] = filepath.Base(p)
+	}
+	cut.Object = strings.Join(names, " ")
+	if err := l.write(cut); err != nil && !errors.Is(err, ErrClosed) {
+		l.backgroundError(err)
+	}
+}
+
+// oldestKept returns the rotation time of the oldest of the MaxBackups
+// newest backups, or the zero time if there are no more than that.
+func (l *Logger) oldestKept() (time.Time, error) {
+	backups, err := listBackups(osFS{}, l.dir, l.module)
+	if err != nil {
+		return time.Time{}, err
+	}
+	var times []time.Time // distinct, ascending: a .log and its .log.gz are one backup
+	for _, b := range backups {
+		if n := len(times); n == 0 || !times[n-1].Equal(b.time) {
+			times = append(times, b.time)
+		}
+	}
+	if len(times) <= l.cfg.MaxBackups {
+		return time.Time{}, nil
+	}
+	return times[len(times)-l.cfg.MaxBackups], nil
+}
+
+// retentionCut returns the RetentionPrune event for removing the backups
+// older than olderThan: it names the chain value at the end of the newest
+// of them and that file's index. It returns nil if none is that old.
+func (l *Logger) retentionCut(olderThan time.Time) (*Event, error) {
+	backups, err := listBackups(osFS{}, l.dir, l.module)
+	if err != nil {
+		return nil, err
+	}
+	newest := ""
+	for _, b := range backups {
+		if b.kind != backupTmp && b.time.Before(olderThan) {
+			newest = filepath.Join(l.dir, b.name) // sorted by name, so by time
+		}
+	}
+	if newest == "" {
+		return nil, nil
+	}
+	first, last, err := readEnds(newest)
+	if err != nil {
+		return nil, err
+	}
+	head, err := ParseRecord(first)
+	if err != nil {
+		return nil, fmt.Errorf("%s: first record: %w", newest, err)
+	}
+	index, _, _, err := fileStartInfo(&head.Event)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", newest, err)
+	}
+	tail, err := ParseRecord(last)
+	if err != nil {
+		return nil, fmt.Errorf("%s: last record: %w", newest, err)
+	}
+	e := &Event{Type: RetentionPrune, Reason: "retention"}
+	e.AddField("cut-file", strconv.FormatUint(index, 10))
+	e.AddField("cut", tail.MAC)
+	return e, nil
 }

@@ -1,0 +1,436 @@
+package audit
+
+// The write path: each record is formatted under Logger.mu into the pending
+// batch, in the order of the file, and the batch is written by one of its
+// own callers (group commit) while the next batch gathers. See Logger.
+
+import (
+	"bytes"
+	"fmt"
+	"runtime"
+	"sync"
+	"time"
+)
+
+// batch is a run of formatted records written together. segments split it
+// where the file must be rotated before the rest is written.
+type batch struct {
+	cond    sync.Cond // on Logger.mu: the batch is done, or may be written
+	buf     []byte
+	segs    []segment
+	done    bool  // written (or failed); err and acked are final
+	err     error // why the records past acked were not written
+	acked   int   // bytes of buf whose records succeeded
+	waiters int   // goroutines that still have to read the result
+	records int   // records in buf
+}
+
+// segment is a run of a batch's records bound for one file.
+type segment struct {
+	end    int       // offset in buf where the segment ends
+	rotate bool      // rotate the file before writing this segment
+	last   fileState // the file's state after the segment
+}
+
+// fileState is where the active file stands after a record.
+type fileState struct {
+	seq   uint64        // sequence number of the last record
+	day   int64         // day number (see dayOf) of the last record; -1 if unknown
+	index uint64        // the file's index in the integrity chain
+	mac   [macSize]byte // the chain value: the last record's MAC
+}
+
+// maxGatherYields bounds how often a writer yields to let records join its
+// batch (see gather).
+const maxGatherYields = 64
+
+// Batches are reused through a free list on the Logger, under its mutex: at
+// most maxFreeBatches (two are in use at a time: one written, one
+// gathering), each with a buffer of at most maxPooledBatch bytes.
+const (
+	maxFreeBatches = 4
+	maxPooledBatch = 256 << 10
+)
+
+// newBatch returns an empty batch. Called with l.mu held.
+func (l *Logger) newBatch() *batch {
+	if n := len(l.free); n > 0 {
+		b := l.free[n-1]
+		l.free = l.free[:n-1]
+		return b
+	}
+	b := &batch{buf: make([]byte, 0, 4096)}
+	b.cond.L = &l.mu
+	return b
+}
+
+// freeBatch keeps b for reuse. Called with l.mu held, when no goroutine
+// waits on b any more.
+func (l *Logger) freeBatch(b *batch) {
+	if cap(b.buf) > maxPooledBatch || len(l.free) == maxFreeBatches {
+		return
+	}
+	b.buf = b.buf[:0]
+	b.segs = b.segs[:0]
+	b.done, b.err, b.acked, b.waiters, b.records = false, nil, 0, 0, 0
+	l.free = append(l.free, b)
+}
+
+// write formats e as the next record and waits until its batch is written.
+func (l *Logger) write(e *Event) error {
+	if e.Type == ChannelReject {
+		e.Outcome = Failed
+	}
+	if e.Time.IsZero() {
+		e.Time = l.now()
+	}
+	e.Time = e.Time.UTC()
+	if ns := e.Time.Nanosecond() % 1000; ns != 0 {
+		e.Time = e.Time.Add(-time.Duration(ns)) // records carry microseconds
+	}
+
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return fmt.Errorf("audit: %s event: %w", e.Type, ErrClosed)
+	}
+	b := l.pending
+	if b == nil {
+		b = l.newBatch()
+		l.pending = b
+	}
+	end, err := l.appendRecord(b, e)
+	if err != nil {
+		if len(b.buf) == 0 {
+			l.pending = nil
+			l.freeBatch(b)
+		}
+		l.mu.Unlock()
+		l.stats.invalid.Add(1)
+		return err
+	}
+	b.waiters++
+	b.records++
+	for !b.done {
+		if l.busy {
+			b.cond.Wait() // woken when b is done, or to write it
+			continue
+		}
+		// b is still pending (a batch leaves pending only to be written or
+		// failed), so write it. The batch after it gathers meanwhile.
+		l.busy = true
+		if l.woken > 0 {
+			l.gather(b)
+		}
+		l.flushPending(1)
+		l.release()
+	}
+	err = b.err
+	acked := end <= b.acked
+	if acked {
+		l.written++
+	} else {
+		l.dropped++
+	}
+	b.waiters--
+	if b.waiters == 0 {
+		l.freeBatch(b)
+	}
+	l.mu.Unlock()
+
+	if acked {
+		return nil
+	}
+	if l.cfg.Failure == FailOpen {
+		l.reportError(fmt.Errorf("audit: %s event dropped: %w", e.Type, err))
+		return nil
+	}
+	return err
+}
+
+// appendRecord formats e into b as the next record of the file, deciding
+// first whether the file must be rotated before it, and starting a new file
+// with its FileStart record when integrity protection is on. Daily rotation
+// goes by the records' times, forward only. It returns the offset in b.buf
+// where the record ends. Called with l.mu held.
+func (l *Logger) appendRecord(b *batch, e *Event) (int, error) {
+	_, isFile := l.out.(*fileWriter)
+	day := max(l.dayOf(e.Time), l.cur.day)
+	start := len(b.buf)
+	if l.replaced.Load() && l.replaced.Swap(false) {
+		l.forceRotate = true
+	}
+	rotate := isFile && l.size > 0 && (l.forceRotate ||
+		(l.cfg.Daily != DailyOff && l.cur.day >= 0 && day > l.cur.day))
+	st, size, buf := l.cur, l.size, b.buf
+	var n int
+	var err error
+	placed := false
+	if !rotate && (l.key == nil || size > 0) {
+		buf, n, err = l.formatRecord(buf, &st, e)
+		if err != nil {
+			b.buf = buf[:start]
+			return 0, err
+		}
+		if isFile && size > 0 && size+int64(n) > l.cfg.MaxSize {
+			rotate, buf, st = true, buf[:start], l.cur
+		} else {
+			placed, size = true, size+int64(n)
+		}
+	}
+	if !placed {
+		// The record starts a file: a new one, or the empty active file.
+		if rotate {
+			st.seq, size = 0, 0
+			st.index++
+		}
+		if l.key != nil {
+			if err := l.useKey(st.index); err != nil {
+				b.buf = buf[:start]
+				return 0, err
+			}
+			h := fileStartEvent(st.index, &st.mac, l.key.algorithm())
+			h.Time = e.Time
+			if buf, n, err = l.formatRecord(buf, &st, &h); err != nil {
+				b.buf = buf[:start]
+				return 0, err
+			}
+			size += int64(n)
+		}
+		if buf, n, err = l.formatRecord(buf, &st, e); err != nil {
+			b.buf = buf[:start]
+			return 0, err
+		}
+		size += int64(n)
+	}
+	if n > MaxRecordSize || (isFile && size > l.cfg.MaxSize) {
+		b.buf = buf[:start]
+		return 0, fmt.Errorf("audit: %s event: %w: %d bytes (limit %d)", e.Type, ErrRecordTooLarge, n, min(int64(MaxRecordSize), l.cfg.MaxSize))
+	}
+	st.day = day
+	b.buf = buf
+	if rotate || len(b.segs) == 0 {
+		b.segs = append(b.segs, segment{rotate: rotate})
+	}
+	sg := &b.segs[len(b.segs)-1]
+	sg.end, sg.last = len(buf), st
+	l.cur, l.size = st, size
+	if rotate {
+		l.forceRotate = false
+	}
+	return len(buf), nil
+}
+
+// formatRecord appends the record of e that follows st, sealed when
+// integrity protection is on, and a newline, advances st past it and returns
+// the record's length. Called with l.mu held.
+func (l *Logger) formatRecord(dst []byte, st *fileState, e *Event) ([]byte, int, error) {
+	start := len(dst)
+	if l.trusted {
+		// A built-in format, called directly: e has been validated, and
+		// need not be copied into a Record.
+		ok := false
+		if l.jsonFormat {
+			dst, ok = appendJSON(dst, st.seq+1, l.module, e, "")
+		} else {
+			dst, ok = appendBCM(dst, st.seq+1, l.module, e, "")
+		}
+		if !ok {
+			return dst[:start], 0, fmt.Errorf("audit: %s event: %w: field time: %w", e.Type, ErrInvalidEvent, errTimeRange)
+		}
+	} else {
+		l.rec = Record{Seq: st.seq + 1, Module: l.module, Event: *e}
+		var err error
+		dst, err = l.format.Append(dst, &l.rec)
+		l.rec.Event = Event{} // keep no caller data
+		if err != nil {
+			return dst, 0, err
+		}
+		if bytes.ContainsAny(dst[start:], "\r\n") {
+			return dst, 0, fmt.Errorf("audit: formatter %s: %w: output contains a line break", l.cfg.Formatter, ErrInvalidEvent)
+		}
+	}
+	if l.key != nil {
+		mac := l.key.seal(&st.mac, dst[start:])
+		dst = sealBody(dst, start, l.jsonFormat, &mac)
+		st.mac = mac
+	}
+	st.seq++
+	dst = append(dst, '\n')
+	return dst, len(dst) - start, nil
+}
+
+// gather lets the goroutines that the last written batch woke add their
+// next records to b before b is written: it yields the processor until b
+// holds as many records as goroutines were woken, or stops growing. Without
+// it a goroutine that was just woken finds its processor taken by the
+// writer, which writes a batch of one; and under SyncEveryEvent a batch
+// would hold about half of the waiting goroutines, the other half gathering
+// into the next one while it is synced. Called with l.mu held and owning
+// out; returns likewise.
+func (l *Logger) gather(b *batch) {
+	for range maxGatherYields {
+		if b.records > l.woken || l.pending != b {
+			return
+		}
+		n := b.records
+		l.mu.Unlock()
+		runtime.Gosched()
+		l.mu.Lock()
+		if b.records == n {
+			return
+		}
+	}
+}
+
+// flushPending writes the pending batch. writer is 1 if the calling
+// goroutine is one of the batch's waiters (it does not wait on the batch's
+// condition), else 0. Called with l.mu held and owning out (busy); returns
+// with l.mu held, still owning out.
+func (l *Logger) flushPending(writer int) {
+	b := l.pending
+	l.pending = nil
+	l.mu.Unlock()
+
+	written, phys := l.writeBatch(b)
+
+	l.mu.Lock()
+	b.done = true
+	l.phys = phys
+	l.bytes += uint64(written)
+	if written < len(b.buf) {
+		// The file holds less than the logical state assumed: go back to
+		// what it really holds, and fail the records formatted meanwhile,
+		// since their sequence numbers assumed this batch was written.
+		l.cur, l.size = phys, l.out.Size()
+		if l.key != nil {
+			if l.size == 0 {
+				l.cur.index = l.key.index // an empty file takes the current key
+			} else if l.key.index != l.cur.index {
+				l.forceRotate = true // this file's key is gone
+			}
+		}
+		if p := l.pending; p != nil {
+			p.done = true
+			p.err = fmt.Errorf("audit: not written after an earlier failure: %w", b.err)
+			l.pending = nil
+			p.cond.Broadcast()
+		}
+	}
+	if sleepers := b.waiters - writer; sleepers > 0 {
+		b.cond.Broadcast() // its waiters read their results
+	}
+	l.woken = b.waiters - writer
+}
+
+// writeBatch writes b to out, rotating where its segments say, and syncs
+// under SyncEveryEvent. It sets b.acked and b.err and returns how many bytes of
+// b.buf are in the files and the state of the file they leave. Called by the
+// owner of busy, without l.mu.
+func (l *Logger) writeBatch(b *batch) (written int, phys fileState) {
+	phys = l.phys
+	start := 0
+	for _, s := range b.segs {
+		if s.rotate {
+			rotated, err := l.rotate()
+			if rotated {
+				// An empty new file; the chain value carries over.
+				phys.seq, phys.index, phys.day = 0, s.last.index, s.last.day
+			}
+			if err != nil {
+				b.err = err
+				break
+			}
+		}
+		if err := l.out.Write(b.buf[start:s.end]); err != nil {
+			b.err = l.writeError(fmt.Errorf("audit: write %s: %w", l.out.Path(), err))
+			break
+		}
+		written, phys = s.end, s.last
+		start = s.end
+	}
+	b.acked = written
+	if l.cfg.Sync == SyncEveryEvent && written > 0 {
+		if err := l.out.Sync(); err != nil {
+			b.err = l.writeError(fmt.Errorf("audit: sync %s: %w", l.out.Path(), err))
+			b.acked = 0
+		} else {
+			l.stats.syncs.Add(1)
+		}
+	}
+	return written, phys
+}
+
+// rotate rotates the file and asks for retention. It reports whether the
+// old file was moved aside, which can happen even when it fails (when the
+// new file could not be opened; the next write opens it). Called by the
+// owner of busy.
+func (l *Logger) rotate() (rotated bool, err error) {
+	if backup, err := l.out.Rotate(); err != nil {
+		return backup != "", l.writeError(fmt.Errorf("audit: rotate %s: %w", l.out.Path(), err))
+	}
+	l.stats.rotations.Add(1)
+	if l.cfg.Sync != SyncWriteThrough {
+		l.stats.syncs.Add(1) // Rotate syncs the old file
+	}
+	select {
+	case l.kick <- struct{}{}:
+	default:
+	}
+	return true, nil
+}
+
+// acquire waits until no goroutine owns out and takes it. Called with l.mu
+// held; returns with l.mu held.
+func (l *Logger) acquire() {
+	for l.busy {
+		l.waitIdle()
+	}
+	l.busy = true
+}
+
+// waitIdle waits until busy may have cleared. Called with l.mu held.
+func (l *Logger) waitIdle() {
+	l.idleWaiters++
+	l.cond.Wait()
+	l.idleWaiters--
+}
+
+// release gives up out and wakes one waiter of the pending batch to write
+// it. Only the waiters of a batch wake when it is done, and only one of the
+// next batch's, so that a write does not wake every goroutine. Called with
+// l.mu held.
+func (l *Logger) release() {
+	l.busy = false
+	if l.pending != nil {
+		l.pending.cond.Signal()
+	}
+	if l.idleWaiters > 0 {
+		l.cond.Broadcast()
+	}
+}
+
+// syncLocked syncs out. Called with l.mu held.
+func (l *Logger) syncLocked() error {
+	l.acquire()
+	l.mu.Unlock()
+	err := l.out.Sync()
+	l.mu.Lock()
+	l.release()
+	if err != nil {
+		return l.writeError(fmt.Errorf("audit: sync %s: %w", l.out.Path(), err))
+	}
+	l.stats.syncs.Add(1)
+	return nil
+}
+
+// intervalSync is the periodic sync of SyncInterval. Its errors were
+// reported by syncLocked; Close returns them too.
+func (l *Logger) intervalSync() {
+	l.mu.Lock()
+	err := l.syncLocked()
+	l.mu.Unlock()
+	if err != nil {
+		l.keepError(err)
+	}
+}
