@@ -229,6 +229,10 @@ func (l *Logger) openFile() error {
 				return err
 			}
 			l.size = 0
+			l.cur = fileState{day: -1} // resume may have taken some of it
+			if l.key != nil {
+				l.cur.index = l.key.index
+			}
 			l.stats.rotations.Add(1)
 		}
 	}
@@ -357,8 +361,7 @@ func enabled(m Mask, t EventType, o Outcome) bool {
 // ctx is nil or already cancelled, so that (for example) the failed logon of
 // a client that hung up is still recorded.
 func (l *Logger) Log(ctx context.Context, e Event) error {
-	// Small enough to be inlined, so that a filtered-out event is dropped
-	// before the Event is copied.
+	// The mask first: a filtered-out event costs the test and a counter.
 	if enabled(Mask(l.mask.Load()), e.Type, e.Outcome) {
 		return l.log(&e)
 	}

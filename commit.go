@@ -6,6 +6,7 @@ package audit
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"runtime"
 	"sync"
@@ -105,9 +106,16 @@ func (l *Logger) write(e *Event) error {
 			l.pending = nil
 			l.freeBatch(b)
 		}
+		if errors.Is(err, ErrInvalidEvent) || errors.Is(err, ErrRecordTooLarge) {
+			l.mu.Unlock()
+			l.stats.invalid.Add(1)
+			return err
+		}
+		// The record could not be placed (the integrity key file could
+		// not be written): a write error like any other.
+		l.dropped++
 		l.mu.Unlock()
-		l.stats.invalid.Add(1)
-		return err
+		return l.failed(e.Type, l.writeError(err))
 	}
 	b.waiters++
 	b.records++
@@ -141,8 +149,15 @@ func (l *Logger) write(e *Event) error {
 	if acked {
 		return nil
 	}
+	return l.failed(e.Type, err)
+}
+
+// failed applies the failure policy to a record of type t that was not
+// written because of err: FailClosed returns err, FailOpen reports the
+// dropped record and returns nil.
+func (l *Logger) failed(t EventType, err error) error {
 	if l.cfg.Failure == FailOpen {
-		l.reportError(fmt.Errorf("audit: %s event dropped: %w", e.Type, err))
+		l.reportError(fmt.Errorf("audit: %s event dropped: %w", t, err))
 		return nil
 	}
 	return err
@@ -159,6 +174,15 @@ func (l *Logger) appendRecord(b *batch, e *Event) (int, error) {
 	start := len(b.buf)
 	if l.replaced.Load() && l.replaced.Swap(false) {
 		l.forceRotate = true
+	}
+	if l.key != nil && l.key.index != l.cur.index {
+		// A failed record evolved the key for a file it did not start: the
+		// current file's key is gone, so the next record starts that file.
+		if l.size > 0 {
+			l.forceRotate = true
+		} else {
+			l.cur.index = l.key.index
+		}
 	}
 	rotate := isFile && l.size > 0 && (l.forceRotate ||
 		(l.cfg.Daily != DailyOff && l.cur.day >= 0 && day > l.cur.day))

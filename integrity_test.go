@@ -330,3 +330,24 @@ func TestIntegrityCheckpoints(t *testing.T) {
 		// The bubble fails the test if a goroutine the logger started is left.
 	})
 }
+
+// TestIntegrityOversizeRecordAtRotation: a record too large for a new file
+// is refused after the key has moved on; the chain must still verify.
+func TestIntegrityOversizeRecordAtRotation(t *testing.T) {
+	keyFile, key := newKeyFile(t)
+	dir := t.TempDir()
+	l, err := New(Config{Module: "AgentServer", AuditLogPath: dir, MaxSize: 700, Integrity: true,
+		IntegrityKeyFile: keyFile, Now: fixedClock(day1, time.Second)})
+	require.NoError(t, err)
+	ctx := context.Background()
+	require.NoError(t, l.Log(ctx, Event{Type: ServerStart}))
+	err = l.Log(ctx, Event{Type: ServerStart, Reason: strings.Repeat("x", 650)})
+	require.ErrorIs(t, err, ErrRecordTooLarge)
+	for i := range 5 {
+		require.NoError(t, l.Log(ctx, Event{Type: Logon, Actor: fmt.Sprint("u", i)}))
+	}
+	require.NoError(t, l.Close())
+	rep, err := Verify(dir, "AgentServer", key)
+	require.NoError(t, err)
+	require.Nil(t, rep.Problem, "%v", rep.Problem)
+}
