@@ -56,8 +56,9 @@ type Logger struct {
 	jsonFormat  bool // format is the built-in JSON (for sealing records)
 	forceRotate bool // the next record must start a new file
 	woken       int  // goroutines the last written batch woke (see gather)
-	// replaced is set when a sync finds that the audit file was removed or
-	// replaced from outside; the next record then starts a new file.
+	// replaced is set when a sync or the periodic check finds that the
+	// audit file was removed or replaced from outside; the next record then
+	// starts a new file with a FileReplaced record.
 	replaced atomic.Bool
 
 	setMaskMu sync.Mutex // serialises SetMask
@@ -82,6 +83,9 @@ const (
 	DefaultSyncInterval = time.Second
 	// retentionInterval is how often retention runs while the logger is open.
 	retentionInterval = time.Hour
+	// inPlaceInterval is how often the logger checks that its active file
+	// is still at its path.
+	inPlaceInterval = 10 * time.Second
 )
 
 var moduleRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
@@ -186,6 +190,10 @@ func New(cfg Config) (*Logger, error) {
 	if cfg.Sync == SyncInterval {
 		l.wg.Add(1)
 		go l.every(l.cfg.SyncInterval, nil, l.intervalSync)
+	}
+	if cfg.Output == nil {
+		l.wg.Add(1)
+		go l.every(inPlaceInterval, nil, l.checkInPlace)
 	}
 	if l.key != nil && cfg.CheckpointInterval > 0 {
 		l.wg.Add(1)
@@ -451,6 +459,22 @@ func (l *Logger) every(d time.Duration, kick <-chan struct{}, fn func()) {
 		case <-kick:
 		}
 		fn()
+	}
+}
+
+// checkInPlace checks that the active file is still at its path; if it was
+// removed or replaced from outside, the next record starts a new file.
+func (l *Logger) checkInPlace() {
+	w := l.out.(*fileWriter)
+	l.mu.Lock()
+	l.acquire()
+	l.mu.Unlock()
+	replaced := w.Replaced()
+	l.mu.Lock()
+	l.release()
+	l.mu.Unlock()
+	if replaced && !l.replaced.Swap(true) {
+		l.backgroundError(fmt.Errorf("audit: %s: %w; the next record starts a new file", w.Path(), errFileReplaced))
 	}
 }
 

@@ -636,10 +636,39 @@ func TestLoggerFileReplaced(t *testing.T) {
 	require.NoError(t, l.Log(ctx, Event{Type: Logon, Actor: "bob"}))
 	require.NoError(t, l.Close())
 	recs := readRecords(t, l.Path())
-	require.Len(t, recs, 1)
-	require.Equal(t, "bob", recs[0].Event.Actor)
-	require.Equal(t, uint64(1), recs[0].Seq)
+	require.Len(t, recs, 2)
+	require.Equal(t, FileReplaced, recs[0].Event.Type, "the new file says what happened")
+	require.Equal(t, "bob", recs[1].Event.Actor)
+	require.Equal(t, []uint64{1, 2}, []uint64{recs[0].Seq, recs[1].Seq})
 	mu.Lock()
 	require.NotEmpty(t, errs)
 	mu.Unlock()
+}
+
+// TestLoggerFileReplacedCheck: under write-through, the periodic check
+// notices a removed active file without any sync.
+func TestLoggerFileReplacedCheck(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		dir := t.TempDir()
+		var errs []error
+		var mu sync.Mutex
+		l, err := New(Config{Module: "AgentServer", AuditLogPath: dir, OnError: func(err error) { mu.Lock(); errs = append(errs, err); mu.Unlock() }})
+		require.NoError(t, err)
+		ctx := context.Background()
+		require.NoError(t, l.Log(ctx, Event{Type: ServerStart}))
+		require.NoError(t, os.Rename(l.Path(), filepath.Join(dir, "moved-away.log")))
+		time.Sleep(inPlaceInterval + time.Second)
+		synctest.Wait()
+		mu.Lock()
+		require.Len(t, errs, 1)
+		require.ErrorIs(t, errs[0], errFileReplaced)
+		mu.Unlock()
+		require.NoError(t, l.Log(ctx, Event{Type: Logon, Actor: "alice"}))
+		require.ErrorIs(t, l.Close(), errFileReplaced, "Close returns the background errors")
+		recs := readRecords(t, filepath.Join(dir, "AgentServer.audit.log"))
+		require.Len(t, recs, 2)
+		require.Equal(t, FileReplaced, recs[0].Event.Type)
+		require.Equal(t, "alice", recs[1].Event.Actor)
+		require.Len(t, readRecords(t, filepath.Join(dir, "moved-away.log")), 1, "the moved file is left alone")
+	})
 }

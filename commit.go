@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"runtime"
 	"sync"
 	"time"
@@ -172,7 +173,8 @@ func (l *Logger) appendRecord(b *batch, e *Event) (int, error) {
 	_, isFile := l.out.(*fileWriter)
 	day := max(l.dayOf(e.Time), l.cur.day)
 	start := len(b.buf)
-	if l.replaced.Load() && l.replaced.Swap(false) {
+	noteReplaced := l.replaced.Load() && l.replaced.Swap(false)
+	if noteReplaced {
 		l.forceRotate = true
 	}
 	if l.key != nil && l.key.index != l.cur.index {
@@ -221,6 +223,15 @@ func (l *Logger) appendRecord(b *batch, e *Event) (int, error) {
 			}
 			size += int64(n)
 		}
+		if noteReplaced {
+			r := Event{Type: FileReplaced, Outcome: Failed, Time: e.Time, Object: filepath.Base(l.out.Path()),
+				Reason: "the active audit file was removed or replaced from outside; records written to it since the last check may be lost"}
+			if buf, n, err = l.formatRecord(buf, &st, &r); err != nil {
+				b.buf = buf[:start]
+				return 0, err
+			}
+			size += int64(n)
+		}
 		if buf, n, err = l.formatRecord(buf, &st, e); err != nil {
 			b.buf = buf[:start]
 			return 0, err
@@ -228,6 +239,9 @@ func (l *Logger) appendRecord(b *batch, e *Event) (int, error) {
 		size += int64(n)
 	}
 	if n > MaxRecordSize || (isFile && size > l.cfg.MaxSize) {
+		if noteReplaced {
+			l.replaced.Store(true) // note it with the next record
+		}
 		b.buf = buf[:start]
 		return 0, fmt.Errorf("audit: %s event: %w: %d bytes (limit %d)", e.Type, ErrRecordTooLarge, n, min(int64(MaxRecordSize), l.cfg.MaxSize))
 	}

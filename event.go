@@ -68,6 +68,10 @@ const (
 	// when integrity protection is on (system, always written). Callers
 	// cannot log it.
 	Checkpoint
+	// FileReplaced is written by the library as the first record of a new
+	// file when it found that the active file had been removed or replaced
+	// from outside (system, always written). Callers cannot log it.
+	FileReplaced
 
 	numEventTypes
 )
@@ -98,6 +102,7 @@ var eventTypeInfo = [numEventTypes]struct {
 	TornRecord:         {"TORN_RECORD", SystemEvents, nil},
 	RetentionPrune:     {"RETENTION_PRUNE", SystemEvents, nil},
 	Checkpoint:         {"CHECKPOINT", SystemEvents, nil},
+	FileReplaced:       {"FILE_REPLACED", SystemEvents, nil},
 }
 
 // String returns the stable upper-case name of t, such as "LOGON" or
@@ -287,7 +292,7 @@ func (e *Event) Validate() error {
 	}
 	for _, name := range eventTypeInfo[e.Type].requires {
 		if e.value(name) == "" {
-			return fmt.Errorf("audit: %s event: %w: field %s is required", e.Type, ErrInvalidEvent, name)
+			return fmt.Errorf("audit: %s event: %w: field %s is required (Event.%s is empty)", e.Type, ErrInvalidEvent, name, strings.ToUpper(name[:1])+name[1:])
 		}
 	}
 	if u := e.Time.Unix(); (u < minTime || u > maxTime) && !e.Time.IsZero() {

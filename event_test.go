@@ -79,7 +79,7 @@ func TestEventValidate(t *testing.T) {
 		wantErr string
 	}{
 		{"logon ok", Event{Type: Logon, Actor: "alice"}, ""},
-		{"logon without actor", Event{Type: Logon}, "field actor is required"},
+		{"logon without actor", Event{Type: Logon}, "field actor is required (Event.Actor is empty)"},
 		{"reject without client", Event{Type: ChannelReject}, "field client is required"},
 		{"config change without object", Event{Type: SystemConfigChange, Actor: "admin"}, "field object is required"},
 		{"audit config change without object", Event{Type: AuditConfigChange}, "field object is required"},

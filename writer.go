@@ -571,6 +571,12 @@ func (w *fileWriter) Sync() error {
 	return nil
 }
 
+// Replaced reports whether the active file was removed or replaced from
+// outside: its path no longer names the open file.
+func (w *fileWriter) Replaced() bool {
+	return w.f != nil && !w.closed && !w.inPlace()
+}
+
 // inPlace reports whether the active file's path still names the open file.
 // It reports true when that cannot be told.
 func (w *fileWriter) inPlace() bool {
