@@ -341,114 +341,86 @@ func TestPeersWriteRecord(t *testing.T) {
 
 // ---- Benchmarks -------------------------------------------------------------
 
-// BenchmarkEnabled measures an event that is not written: a successful
-// DATA_READ, outside audit's default mask, and a Debug record for the peers
-// at Info level. The fields are still built, as a caller would build them.
-// audit-Enabled tests Logger.Enabled first and builds nothing.
-func BenchmarkEnabled(b *testing.B) {
-	ctx := context.Background()
-	b.Run("audit", func(b *testing.B) {
-		l := newAudit(b, io.Discard, audit.FormatBCM)
-		b.ReportAllocs()
-		for b.Loop() {
-			if err := logAudit(ctx, l, dataRead); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	b.Run("audit-Enabled", func(b *testing.B) {
-		l := newAudit(b, io.Discard, audit.FormatBCM)
-		b.ReportAllocs()
-		for b.Loop() {
-			if err := logAuditGuarded(ctx, l, dataRead); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	b.Run("zerolog", func(b *testing.B) {
-		lg := newZerolog(io.Discard)
-		b.ReportAllocs()
-		var seq uint64
-		for b.Loop() {
-			seq++
-			logZerolog(lg.Debug(), seq, dataRead)
-		}
-	})
-	b.Run("zap", func(b *testing.B) {
-		lg := newZap(io.Discard)
-		b.ReportAllocs()
-		var seq uint64
-		for b.Loop() {
-			seq++
-			logZap(lg, zapcore.DebugLevel, seq, dataRead)
-		}
-	})
-	b.Run("slog", func(b *testing.B) {
-		lg := newSlog(io.Discard)
-		b.ReportAllocs()
-		var seq uint64
-		for b.Loop() {
-			seq++
-			logSlog(ctx, lg, slog.LevelDebug, seq, dataRead)
-		}
-	})
+// contender is one library's way of logging the record: log writes it with
+// sequence number seq (audit numbers its records itself).
+type contender struct {
+	name string
+	log  func(seq uint64) error
 }
 
-// BenchmarkLog measures writing the record from one goroutine.
-func BenchmarkLog(b *testing.B) {
-	ctx := context.Background()
+// contenders returns audit (with each format) and the peers, writing the
+// record of kind k into io.Discard; with enabled false, the peers log below
+// their loggers' level. Every benchmark calls them through the same
+// indirection, so that none pays a call the others do not.
+func contenders(tb testing.TB, ctx context.Context, k kind, enabled bool) []contender {
+	var cs []contender
 	for _, format := range auditFormats {
-		b.Run("audit-"+format, func(b *testing.B) {
-			l := newAudit(b, io.Discard, format)
+		l := newAudit(tb, io.Discard, format)
+		name := "audit-" + format
+		if !enabled {
+			if format != audit.FormatBCM {
+				continue // a filtered-out event is never formatted
+			}
+			name = "audit"
+		}
+		cs = append(cs, contender{name, func(uint64) error { return logAudit(ctx, l, k) }})
+	}
+	if !enabled {
+		l := newAudit(tb, io.Discard, audit.FormatBCM)
+		cs = append(cs, contender{"audit-Enabled", func(uint64) error { return logAuditGuarded(ctx, l, k) }})
+	}
+	zl, zp, sl := newZerolog(io.Discard), newZap(io.Discard), newSlog(io.Discard)
+	zlEvent, zpLevel, slLevel := zl.Log, zapcore.InfoLevel, slog.LevelInfo
+	if !enabled {
+		zlEvent, zpLevel, slLevel = zl.Debug, zapcore.DebugLevel, slog.LevelDebug
+	}
+	return append(cs,
+		contender{"zerolog", func(seq uint64) error { logZerolog(zlEvent(), seq, k); return nil }},
+		contender{"zap", func(seq uint64) error { logZap(zp, zpLevel, seq, k); return nil }},
+		contender{"slog", func(seq uint64) error { logSlog(ctx, sl, slLevel, seq, k); return nil }},
+	)
+}
+
+// runEach runs one sub-benchmark per contender from one goroutine.
+func runEach(b *testing.B, cs []contender) {
+	for _, c := range cs {
+		b.Run(c.name, func(b *testing.B) {
 			b.ReportAllocs()
+			var seq uint64
 			for b.Loop() {
-				if err := logAudit(ctx, l, logon); err != nil {
+				seq++
+				if err := c.log(seq); err != nil {
 					b.Fatal(err)
 				}
 			}
 		})
 	}
-	b.Run("zerolog", func(b *testing.B) {
-		lg := newZerolog(io.Discard)
-		b.ReportAllocs()
-		var seq uint64
-		for b.Loop() {
-			seq++
-			logZerolog(lg.Log(), seq, logon)
-		}
-	})
-	b.Run("zap", func(b *testing.B) {
-		lg := newZap(io.Discard)
-		b.ReportAllocs()
-		var seq uint64
-		for b.Loop() {
-			seq++
-			logZap(lg, zapcore.InfoLevel, seq, logon)
-		}
-	})
-	b.Run("slog", func(b *testing.B) {
-		lg := newSlog(io.Discard)
-		b.ReportAllocs()
-		var seq uint64
-		for b.Loop() {
-			seq++
-			logSlog(ctx, lg, slog.LevelInfo, seq, logon)
-		}
-	})
+}
+
+// BenchmarkEnabled measures an event that is not written: a successful
+// DATA_READ, outside audit's default mask, and a Debug record for the peers
+// at Info level. The fields are still built, as a caller would build them.
+// audit-Enabled tests Logger.Enabled first and builds nothing.
+func BenchmarkEnabled(b *testing.B) {
+	runEach(b, contenders(b, context.Background(), dataRead, false))
+}
+
+// BenchmarkLog measures writing the record from one goroutine.
+func BenchmarkLog(b *testing.B) {
+	runEach(b, contenders(b, context.Background(), logon, true))
 }
 
 // BenchmarkLogParallel measures writing the record from GOMAXPROCS
 // goroutines at once. The peers take their sequence numbers from one atomic
 // counter, which (unlike audit's) does not order the records in the output.
 func BenchmarkLogParallel(b *testing.B) {
-	ctx := context.Background()
-	for _, format := range auditFormats {
-		b.Run("audit-"+format, func(b *testing.B) {
-			l := newAudit(b, io.Discard, format)
+	for _, c := range contenders(b, context.Background(), logon, true) {
+		b.Run(c.name, func(b *testing.B) {
 			b.ReportAllocs()
+			var seq atomic.Uint64
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
-					if err := logAudit(ctx, l, logon); err != nil {
+					if err := c.log(seq.Add(1)); err != nil {
 						b.Error(err)
 						return
 					}
@@ -456,34 +428,4 @@ func BenchmarkLogParallel(b *testing.B) {
 			})
 		})
 	}
-	b.Run("zerolog", func(b *testing.B) {
-		lg := newZerolog(io.Discard)
-		var seq atomic.Uint64
-		b.ReportAllocs()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				logZerolog(lg.Log(), seq.Add(1), logon)
-			}
-		})
-	})
-	b.Run("zap", func(b *testing.B) {
-		lg := newZap(io.Discard)
-		var seq atomic.Uint64
-		b.ReportAllocs()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				logZap(lg, zapcore.InfoLevel, seq.Add(1), logon)
-			}
-		})
-	})
-	b.Run("slog", func(b *testing.B) {
-		lg := newSlog(io.Discard)
-		var seq atomic.Uint64
-		b.ReportAllocs()
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				logSlog(ctx, lg, slog.LevelInfo, seq.Add(1), logon)
-			}
-		})
-	})
 }
