@@ -1,6 +1,7 @@
 package audit_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -96,4 +97,30 @@ func ExampleParseRecord() {
 	r, err := audit.ParseRecord([]byte(`2026-11-25T09:14:40.123456Z AgentServer LOGON FAILURE seq=3 actor=alice reason="bad password"`))
 	fmt.Println(r.Seq, r.Module, r.Event.Type, r.Event.Outcome, r.Event.Actor, r.Event.Reason, err)
 	// Output: 3 AgentServer LOGON FAILURE alice bad password <nil>
+}
+
+func ExampleVerify() {
+	dir, _ := os.MkdirTemp("", "audit-verify")
+	defer os.RemoveAll(dir)
+	keyFile := dir + "/AgentServer.key"
+	audit.NewKey(keyFile)
+	key, _ := audit.ReadKey(keyFile) // the auditor keeps this copy
+
+	l, _ := audit.New(audit.Config{Module: "AgentServer", AuditLogPath: dir, Now: clock,
+		Integrity: true, IntegrityKeyFile: keyFile})
+	l.Log(context.Background(), audit.Event{Type: audit.Logon, Actor: "alice"})
+	l.Log(context.Background(), audit.Event{Type: audit.Logoff, Actor: "alice"})
+	l.Close()
+
+	report, _ := audit.Verify(dir, "AgentServer", key)
+	fmt.Println(report.OK(), report.Files, report.Records)
+
+	// Someone edits a record.
+	data, _ := os.ReadFile(l.Path())
+	os.WriteFile(l.Path(), bytes.Replace(data, []byte("actor=alice"), []byte("actor=bob"), 1), 0o640)
+	report, _ = audit.Verify(dir, "AgentServer", key)
+	fmt.Println(report.Problem.Kind, "at line", report.Problem.Line)
+	// Output:
+	// true 1 3
+	// modified at line 2
 }
