@@ -14,6 +14,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -96,7 +97,9 @@ func (k *chainKey) seal(prev *[macSize]byte, body []byte) (out [macSize]byte) {
 
 // readKeyFile reads a key file: one line holding the key in hex (at least
 // 16 bytes), optionally preceded by "N:" where N is the index of the file
-// the key belongs to (0 when absent).
+// the key belongs to (0 when absent), as NewKey and the library write it;
+// or, failing that, a raw key of at least 16 bytes (the whole file, for
+// file 0).
 func readKeyFile(path string) (*chainKey, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -106,20 +109,31 @@ func readKeyFile(path string) (*chainKey, error) {
 }
 
 func parseKey(path string, data []byte) (*chainKey, error) {
+	if index, key, ok := parseHexKey(data); ok {
+		return newChainKey(index, key), nil
+	}
+	if len(data) < 16 {
+		return nil, fmt.Errorf("audit: integrity key file %s: %w: want at least 32 hex digits or 16 bytes", path, ErrBadKey)
+	}
+	return newChainKey(0, slices.Clone(data)), nil
+}
+
+// parseHexKey parses the text form of a key: "N:" and the key in hex, or
+// the key in hex alone (for file 0), with white space around it.
+func parseHexKey(data []byte) (index uint64, key []byte, ok bool) {
 	s := strings.TrimSpace(string(data))
-	var index uint64
-	if i, k, ok := strings.Cut(s, ":"); ok {
+	if i, k, found := strings.Cut(s, ":"); found {
 		n, err := strconv.ParseUint(i, 10, 64)
 		if err != nil {
-			return nil, fmt.Errorf("audit: integrity key file %s: %w: bad file index %q", path, ErrBadKey, i)
+			return 0, nil, false
 		}
 		index, s = n, k
 	}
 	key, err := hex.DecodeString(s)
 	if err != nil || len(key) < 16 {
-		return nil, fmt.Errorf("audit: integrity key file %s: %w: want at least 32 hex digits", path, ErrBadKey)
+		return 0, nil, false
 	}
-	return newChainKey(index, key), nil
+	return index, key, true
 }
 
 // writeKeyFile replaces the key file with k, atomically and durably.

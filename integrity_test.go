@@ -351,3 +351,30 @@ func TestIntegrityOversizeRecordAtRotation(t *testing.T) {
 	require.NoError(t, err)
 	require.Nil(t, rep.Problem, "%v", rep.Problem)
 }
+
+// TestIntegrityKeyForms: a raw binary key file works, and Verify takes the
+// key as bytes or as the text of the original key file.
+func TestIntegrityKeyForms(t *testing.T) {
+	raw := bytes.Repeat([]byte{0x00, 0xff, ':', '\n'}, 8) // 32 bytes that are not hex text
+	rawFile := filepath.Join(t.TempDir(), "raw.key")
+	require.NoError(t, os.WriteFile(rawFile, raw, 0o600))
+	dir := t.TempDir()
+	writeSealed(t, dir, "AgentServer", FormatBCM, rawFile, 30, nil)
+	rep, err := Verify(dir, "AgentServer", raw)
+	require.NoError(t, err)
+	require.Nil(t, rep.Problem, "%v", rep.Problem)
+
+	hexFile, key := newKeyFile(t)
+	text, err := os.ReadFile(hexFile) // the original file's contents, newline and all
+	require.NoError(t, err)
+	dir2 := t.TempDir()
+	writeSealed(t, dir2, "AgentServer", FormatJSON, hexFile, 30, nil)
+	for _, k := range [][]byte{key, text} {
+		rep, err := Verify(dir2, "AgentServer", k)
+		require.NoError(t, err)
+		require.Nil(t, rep.Problem, "key %q: %v", k, rep.Problem)
+	}
+	rep, err = Verify(dir2, "AgentServer", raw)
+	require.NoError(t, err)
+	require.Equal(t, WrongKey, rep.Problem.Kind)
+}

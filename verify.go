@@ -84,23 +84,41 @@ func (r *VerifyReport) OK() bool { return r.Problem == nil }
 
 // Verify checks the integrity chain of module's audit files in dir: every
 // rotated file (compressed or not) in rotation order, then the active file.
-// key is the original key the chain was started with (file index 0), as
-// written by [NewKey]; nil verifies a plain SHA-256 chain. It stops at the
-// first problem and reports its file, line and kind in the report; the
-// error is for what prevents checking (an unreadable directory or file).
+// key is the original key the chain was started with (file index 0): its
+// bytes, or the contents of the original key file (as [NewKey] writes it,
+// or as [ReadKey] returns it); nil verifies a plain SHA-256 chain. It stops
+// at the first problem and reports its file, line and kind in the report;
+// the error is for what prevents checking (an unreadable directory or file).
 //
 // Files that retention removed are accounted for by the [RetentionPrune]
 // records of the live chain. What Verify cannot see: records removed from
 // the end of the active file, back to any earlier record (see the README).
 func Verify(dir, module string, key []byte) (*VerifyReport, error) {
-	r := &VerifyReport{Module: module}
 	paths, err := moduleFiles(dir, module)
 	if err != nil {
-		return r, err
+		return &VerifyReport{Module: module}, err
 	}
 	if len(paths) == 0 {
-		return r, fmt.Errorf("audit: verify %s: no audit files of module %s", dir, module)
+		return &VerifyReport{Module: module}, fmt.Errorf("audit: verify %s: no audit files of module %s", dir, module)
 	}
+	// The key as given, and if that is the text of a key file for file 0,
+	// the key it holds: the first that is not the wrong key decides.
+	keys := [][]byte{key}
+	if index, k, ok := parseHexKey(key); ok && index == 0 {
+		keys = append(keys, k)
+	}
+	var r *VerifyReport
+	for _, k := range keys {
+		if r, err = verifyWith(paths, module, k); err != nil || r.OK() || r.Problem.Kind != WrongKey {
+			break
+		}
+	}
+	return r, err
+}
+
+// verifyWith is Verify with one reading of the key.
+func verifyWith(paths []string, module string, key []byte) (*VerifyReport, error) {
+	r := &VerifyReport{Module: module}
 	v := verifier{report: r, module: module, key: newChainKey(0, nil)}
 	if key != nil {
 		v.key = newChainKey(0, slices.Clone(key))
