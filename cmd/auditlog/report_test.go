@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"os"
 	"strings"
 	"testing"
 
@@ -31,13 +30,4 @@ func TestReporterProgress(t *testing.T) {
 	(&reporter{w: &stderr}).progress(1, 5)
 	(&reporter{w: &stderr, tty: true}).progress(1, 1)
 	require.Empty(t, stderr.String())
-}
-
-func TestIsTerminal(t *testing.T) {
-	r, w, err := os.Pipe()
-	require.NoError(t, err)
-	defer r.Close()
-	defer w.Close()
-	require.False(t, isTerminal(w))
-	require.False(t, isTerminal(&bytes.Buffer{}))
 }

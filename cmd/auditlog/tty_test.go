@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"os"
 	"testing"
 
@@ -17,6 +18,7 @@ func TestIsTerminal(t *testing.T) {
 	defer r.Close()
 	defer w.Close()
 	require.False(t, isTerminal(w))
+	require.False(t, isTerminal(&bytes.Buffer{}))
 	require.False(t, isTerminal(nil))
 	require.False(t, isTerminal(struct{}{}))
 }
