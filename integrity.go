@@ -309,31 +309,12 @@ func openAuditFile(path string) (io.Reader, func() error, error) {
 // readFirstLine returns the first line of the (possibly gzipped) file at
 // path, without its newline.
 func readFirstLine(path string) ([]byte, error) {
-	f, err := os.Open(path)
+	r, closeFn, err := openAuditFile(path)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	var r io.Reader = f
-	if strings.HasSuffix(path, gzExt) {
-		zr, err := gzip.NewReader(f)
-		if err != nil {
-			return nil, err
-		}
-		defer zr.Close()
-		r = zr
-	}
-	br := bufio.NewReaderSize(r, 4096)
-	line, err := br.ReadSlice('\n')
-	if err == bufio.ErrBufferFull {
-		var buf []byte
-		buf = append(buf, line...)
-		for err == bufio.ErrBufferFull && len(buf) <= MaxRecordSize {
-			line, err = br.ReadSlice('\n')
-			buf = append(buf, line...)
-		}
-		line = buf
-	}
+	defer closeFn()
+	line, err := bufio.NewReader(io.LimitReader(r, MaxRecordSize+1)).ReadBytes('\n')
 	if err != nil && err != io.EOF {
 		return nil, err
 	}
