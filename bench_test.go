@@ -28,11 +28,7 @@ func benchEvent() Event {
 }
 
 func BenchmarkEnabledFiltered(b *testing.B) {
-	l, err := New(Config{Module: "AgentServer", Output: io.Discard})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer l.Close()
+	l := newBenchLogger(b, Config{Output: io.Discard})
 	b.ReportAllocs()
 	n := 0
 	for b.Loop() {
@@ -46,11 +42,7 @@ func BenchmarkEnabledFiltered(b *testing.B) {
 }
 
 func BenchmarkLogFiltered(b *testing.B) {
-	l, err := New(Config{Module: "AgentServer", Output: io.Discard})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer l.Close()
+	l := newBenchLogger(b, Config{Output: io.Discard})
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
@@ -60,16 +52,24 @@ func BenchmarkLogFiltered(b *testing.B) {
 	}
 }
 
-// benchLog logs benchEvent with a new logger of cfg until the benchmark
-// ends.
-func benchLog(b *testing.B, cfg Config) {
+// newBenchLogger returns a logger of module AgentServer with cfg, closed
+// when the benchmark ends.
+func newBenchLogger(b *testing.B, cfg Config) *Logger {
 	b.Helper()
 	cfg.Module = "AgentServer"
 	l, err := New(cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer l.Close()
+	b.Cleanup(func() { l.Close() })
+	return l
+}
+
+// benchLog logs benchEvent with a new logger of cfg until the benchmark
+// ends.
+func benchLog(b *testing.B, cfg Config) {
+	b.Helper()
+	l := newBenchLogger(b, cfg)
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
@@ -86,11 +86,7 @@ func BenchmarkLog(b *testing.B) {
 }
 
 func BenchmarkLogParallel(b *testing.B) {
-	l, err := New(Config{Module: "AgentServer", Output: io.Discard})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer l.Close()
+	l := newBenchLogger(b, Config{Output: io.Discard})
 	ctx := context.Background()
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {

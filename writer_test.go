@@ -523,14 +523,7 @@ func TestWriterRotateFailures(t *testing.T) {
 			cfg.fs = ffs
 			w := openTestWriter(t, cfg)
 			require.NoError(t, w.Write([]byte("old\n")))
-			ffs.set(func(f *faultFS) {
-				f.openErr = func(name string, flag int) error {
-					if isActive(name) && flag&os.O_EXCL != 0 {
-						return syscall.ENOSPC
-					}
-					return nil
-				}
-			})
+			failNewActive(ffs, syscall.ENOSPC)
 			backup, err := w.Rotate()
 			require.ErrorIs(t, err, syscall.ENOSPC)
 			require.NotEmpty(t, backup, "the rename happened")
@@ -558,14 +551,7 @@ func TestWriterRotateFailures(t *testing.T) {
 			cfg.fs = ffs
 			w := openTestWriter(t, cfg)
 			require.NoError(t, w.Write([]byte("old\n")))
-			ffs.set(func(f *faultFS) {
-				f.openErr = func(name string, flag int) error {
-					if isActive(name) && flag&os.O_EXCL != 0 {
-						return syscall.EACCES
-					}
-					return nil
-				}
-			})
+			failNewActive(ffs, syscall.EACCES)
 			_, err := w.Rotate()
 			require.ErrorIs(t, err, fs.ErrPermission)
 			ffs.set(func(f *faultFS) { f.openErr = nil })
@@ -831,4 +817,17 @@ func TestWriterErrorsWrapOSErrors(t *testing.T) {
 	require.ErrorIs(t, err, fs.ErrPermission)
 	require.True(t, strings.HasPrefix(err.Error(), "audit: "), err.Error())
 	require.False(t, errors.Is(err, ErrUnsafePath))
+}
+
+// failNewActive makes ffs fail the creation of a new active file (a
+// rotation's last step) with err.
+func failNewActive(ffs *faultFS, err error) {
+	ffs.set(func(f *faultFS) {
+		f.openErr = func(name string, flag int) error {
+			if isActive(name) && flag&os.O_EXCL != 0 {
+				return err
+			}
+			return nil
+		}
+	})
 }
