@@ -2,7 +2,6 @@ package audit
 
 import (
 	"context"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -181,6 +180,17 @@ func New(cfg Config) (*Logger, error) {
 		}
 	}
 	l.phys = l.cur
+	if cfg.Output == nil && l.key != nil {
+		// The head names where the chain stands now.
+		err := l.out.Sync()
+		if err == nil {
+			err = l.writeHead(l.headData(l.phys, l.phys.index))
+		}
+		if err != nil {
+			l.out.Close()
+			return nil, err
+		}
+	}
 
 	if cfg.Output == nil && (cfg.Retention > 0 || cfg.MaxBackups > 0) {
 		l.prune()
@@ -227,22 +237,9 @@ func (l *Logger) openFile() error {
 		w.Close()
 		return err
 	}
-	if tail := w.Tail(); tail != nil {
-		// Continue the file if its records are ours, in our format and
-		// chain; otherwise start a new file, so that each file holds one
-		// format, one run of sequence numbers and one chain.
-		if !l.resume(tail) {
-			if _, err := w.Rotate(); err != nil {
-				w.Close()
-				return err
-			}
-			l.size = 0
-			l.cur = fileState{day: -1} // resume may have taken some of it
-			if l.key != nil {
-				l.cur.index = l.key.index
-			}
-			l.stats.rotations.Add(1)
-		}
+	if err := l.recover(w); err != nil {
+		w.Close()
+		return err
 	}
 	if qpath, n := w.Quarantine(); qpath != "" {
 		e := Event{Type: TornRecord, Outcome: Failed, Object: filepath.Base(qpath),
@@ -253,53 +250,6 @@ func (l *Logger) openFile() error {
 		}
 	}
 	return nil
-}
-
-// resume takes up the state of the existing active file from its last
-// record, and for integrity its first. It reports false if the file cannot
-// be continued.
-func (l *Logger) resume(tail []byte) bool {
-	p, ok := l.format.(Parser)
-	if !ok {
-		return false
-	}
-	rec, err := p.Parse(tail)
-	if err != nil || rec.Module != l.module {
-		return false
-	}
-	l.cur.seq, l.cur.day = rec.Seq, l.dayOf(rec.Event.Time)
-	if l.key == nil {
-		return true
-	}
-	if _, err := hex.Decode(l.cur.mac[:], []byte(rec.MAC)); err != nil || len(rec.MAC) != 2*macSize {
-		return false
-	}
-	first, err := readFirstLine(l.out.Path())
-	if err != nil {
-		return false
-	}
-	head, err := p.Parse(first)
-	if err != nil {
-		return false
-	}
-	index, _, alg, err := fileStartInfo(&head.Event)
-	if err != nil || alg != l.key.algorithm() {
-		return false
-	}
-	l.cur.index = index
-	switch {
-	case l.key.key == nil:
-		l.key = newChainKey(index, nil)
-	case l.key.index > index:
-		// The key already moved on (a crash between evolving the key and
-		// starting the next file): the next record starts that file.
-		l.forceRotate = true
-	case l.key.index < index:
-		if err := l.useKey(index); err != nil {
-			return false
-		}
-	}
-	return true
 }
 
 // dayOf returns the day number of t for daily rotation.
@@ -532,10 +482,13 @@ func (l *Logger) Close() error {
 
 	l.mu.Lock()
 	l.acquire()
+	head := l.headData(l.phys, l.phys.index)
 	l.mu.Unlock()
 	var errs []error
 	if err := l.out.Sync(); err != nil {
 		errs = append(errs, fmt.Errorf("audit: sync %s: %w", l.out.Path(), err))
+	} else if err := l.writeHead(head); err != nil {
+		errs = append(errs, err)
 	}
 	if err := l.out.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("audit: close %s: %w", l.out.Path(), err))

@@ -368,12 +368,16 @@ func (l *Logger) flushPending(writer int) {
 func (l *Logger) writeBatch(b *batch) (written int, phys fileState) {
 	phys = l.phys
 	start := 0
+	var closed *fileState // the end of the last file this batch closed
+	var closedEnd fileState
 	for _, s := range b.segs {
 		if s.rotate {
+			end := phys
 			rotated, err := l.rotate()
 			if rotated {
 				// An empty new file; the chain value carries over.
 				phys.seq, phys.index, phys.day = 0, s.last.index, s.last.day
+				closedEnd, closed = end, &closedEnd
 			}
 			if err != nil {
 				b.err = err
@@ -394,6 +398,16 @@ func (l *Logger) writeBatch(b *batch) (written int, phys fileState) {
 			b.acked = 0
 		} else {
 			l.stats.syncs.Add(1)
+		}
+	}
+	if closed != nil {
+		// The rotation synced the file it closed: the head moves to its
+		// end, sealed with the new file's key.
+		l.mu.Lock()
+		data := l.headData(*closed, phys.index)
+		l.mu.Unlock()
+		if err := l.writeHead(data); err != nil {
+			l.backgroundError(err)
 		}
 	}
 	return written, phys
@@ -451,8 +465,12 @@ func (l *Logger) release() {
 // syncLocked syncs out. Called with l.mu held.
 func (l *Logger) syncLocked() error {
 	l.acquire()
+	head := l.headData(l.phys, l.phys.index)
 	l.mu.Unlock()
 	err := l.out.Sync()
+	if err == nil {
+		err = l.writeHead(head)
+	}
 	l.mu.Lock()
 	l.release()
 	if err != nil {

@@ -1,9 +1,7 @@
 package audit
 
 import (
-	"bufio"
 	"bytes"
-	"compress/gzip"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -65,16 +63,28 @@ func newChainKey(index uint64, key []byte) *chainKey {
 
 // evolve returns the key of the next file and wipes k's key from memory.
 func (k *chainKey) evolve() *chainKey {
+	next := k.next()
+	k.wipe()
+	return next
+}
+
+// next returns the key of the next file, leaving k as it is.
+func (k *chainKey) next() *chainKey {
 	if k.key == nil {
 		return newChainKey(k.index+1, nil)
 	}
 	h := sha256.New()
 	h.Write([]byte(keyLabel))
 	h.Write(k.key)
-	next := h.Sum(nil)
-	clear(k.key)
-	k.mac = nil
-	return newChainKey(k.index+1, next)
+	return newChainKey(k.index+1, h.Sum(nil))
+}
+
+// wipe clears k's key from memory; k cannot seal any more.
+func (k *chainKey) wipe() {
+	if k.key != nil {
+		clear(k.key)
+		k.mac = nil
+	}
 }
 
 // algorithm names the chain in FileStart records.
@@ -264,63 +274,6 @@ func fileStartInfo(e *Event) (index uint64, prev [macSize]byte, algorithm string
 	return index, prev, algorithm, nil
 }
 
-// readEnds returns the first and last lines of the (possibly gzipped) file
-// at path, without their newlines.
-func readEnds(path string) (first, last []byte, err error) {
-	r, closeFn, err := openAuditFile(path)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer closeFn()
-	sc := bufio.NewScanner(r)
-	sc.Buffer(nil, MaxRecordSize+1)
-	for sc.Scan() {
-		if first == nil {
-			first = append([]byte{}, sc.Bytes()...)
-		}
-		last = append(last[:0], sc.Bytes()...)
-	}
-	if err := sc.Err(); err != nil {
-		return nil, nil, err
-	}
-	if first == nil {
-		return nil, nil, fmt.Errorf("%s: empty file", path)
-	}
-	return first, last, nil
-}
-
-// openAuditFile opens an audit file for reading, decompressing a ".gz" one.
-func openAuditFile(path string) (io.Reader, func() error, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, nil, err
-	}
-	if !strings.HasSuffix(path, gzExt) {
-		return f, f.Close, nil
-	}
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		f.Close()
-		return nil, nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return zr, func() error { zr.Close(); return f.Close() }, nil
-}
-
-// readFirstLine returns the first line of the (possibly gzipped) file at
-// path, without its newline.
-func readFirstLine(path string) ([]byte, error) {
-	r, closeFn, err := openAuditFile(path)
-	if err != nil {
-		return nil, err
-	}
-	defer closeFn()
-	line, err := bufio.NewReader(io.LimitReader(r, MaxRecordSize+1)).ReadBytes('\n')
-	if err != nil && err != io.EOF {
-		return nil, err
-	}
-	return trimNewline(line), nil
-}
-
 // ReadKey reads a key file written by [NewKey] and returns the key for
 // [Verify]. A key file that the library has already evolved (the key of a
 // later file) is an error wrapping [ErrBadKey]: verifying needs the
@@ -352,8 +305,11 @@ func (l *Logger) checkFreshKey() error {
 		l.cfg.IntegrityKeyFile, ErrBadKey, l.key.index, l.module)
 }
 
-// useKey makes l.key the key of file index, evolving it (and rewriting the
-// key file) as needed. Called with l.mu held.
+// useKey makes l.key the key of file index, evolving it as needed. The key
+// file is rewritten with the new key before the logger uses it and before
+// the old key is wiped, so that the key on disk never lags behind the key in
+// use; if it cannot be rewritten, the logger keeps the old key and the error
+// is returned. Called with l.mu held (or by New).
 func (l *Logger) useKey(index uint64) error {
 	if l.key.index > index {
 		return fmt.Errorf("audit: integrity: %w: the key is for file %d, after file %d", ErrBadKey, l.key.index, index)
@@ -361,19 +317,146 @@ func (l *Logger) useKey(index uint64) error {
 	if l.key.index == index {
 		return nil
 	}
-	for l.key.index < index {
-		l.key = l.key.evolve()
+	next := l.key.next()
+	for next.index < index {
+		n := next.next()
+		next.wipe()
+		next = n
 	}
-	if l.key.key != nil && l.cfg.IntegrityKeyFile != "" {
-		return writeKeyFile(l.cfg.IntegrityKeyFile, l.key)
+	if next.key != nil && l.cfg.IntegrityKeyFile != "" {
+		if err := writeKeyFile(l.cfg.IntegrityKeyFile, next); err != nil {
+			next.wipe()
+			return err
+		}
 	}
+	l.key.wipe()
+	l.key = next
 	return nil
 }
 
-// checkpoint writes a Checkpoint record (every CheckpointInterval).
+// checkpoint writes a Checkpoint record (every CheckpointInterval) and
+// syncs the file, which moves the head to it.
 func (l *Logger) checkpoint() {
 	e := Event{Type: Checkpoint}
-	if err := l.write(&e); err != nil && !errors.Is(err, ErrClosed) {
+	err := l.write(&e)
+	if err == nil {
+		err = l.Sync()
+	}
+	if err != nil && !errors.Is(err, ErrClosed) {
 		l.backgroundError(err)
 	}
+}
+
+// sealedParts splits a sealed line of a built-in format into the body the
+// MAC covers, as a and b (the body is a followed by b), and the MAC, without
+// copying. ok is false when the line carries no well-formed mac field at its
+// end.
+func sealedParts(line []byte) (a, b []byte, mac [macSize]byte, ok bool) {
+	const hexLen = 2 * macSize
+	n := len(line)
+	if n > 0 && line[0] == '{' {
+		const pre, post = `,"mac":"`, `"}`
+		if n < len(pre)+hexLen+len(post) || !bytes.HasSuffix(line, []byte(post)) ||
+			!bytes.HasSuffix(line[:n-len(post)-hexLen], []byte(pre)) {
+			return nil, nil, mac, false
+		}
+		if _, err := hex.Decode(mac[:], line[n-len(post)-hexLen:n-len(post)]); err != nil {
+			return nil, nil, mac, false
+		}
+		return line[:n-len(post)-hexLen-len(pre)], closingBrace, mac, true
+	}
+	const pre = " mac="
+	if n < len(pre)+hexLen || !bytes.HasSuffix(line[:n-hexLen], []byte(pre)) {
+		return nil, nil, mac, false
+	}
+	if _, err := hex.Decode(mac[:], line[n-hexLen:]); err != nil {
+		return nil, nil, mac, false
+	}
+	return line[:n-hexLen-len(pre)], nil, mac, true
+}
+
+var closingBrace = []byte("}")
+
+// sealParts is seal of the body a followed by b.
+func (k *chainKey) sealParts(prev *[macSize]byte, a, b []byte) (out [macSize]byte) {
+	k.mac.Reset()
+	copy(k.prev, prev[:])
+	k.mac.Write(k.prev)
+	k.mac.Write(a)
+	k.mac.Write(b)
+	copy(out[:], k.mac.Sum(k.sum[:0]))
+	return out
+}
+
+// jsonTimePrefix starts every record of the JSON format.
+const jsonTimePrefix = `{"time":"`
+
+// quickTime returns the time text of a record of a built-in format, without
+// parsing it: fixed-width RFC 3339 in UTC, so that times compare as bytes.
+func quickTime(line []byte) []byte {
+	if bytes.HasPrefix(line, []byte(jsonTimePrefix)) {
+		line = line[len(jsonTimePrefix):]
+	}
+	if len(line) < timeLen || line[timeLen-1] != 'Z' {
+		return nil
+	}
+	return line[:timeLen]
+}
+
+// quickSeq returns the sequence number of a record of a built-in format
+// without parsing the rest of it.
+func quickSeq(line []byte) (uint64, bool) {
+	var rest []byte
+	if bytes.HasPrefix(line, []byte(jsonTimePrefix)) {
+		i := bytes.Index(line, []byte(`","seq":`))
+		if i < 0 {
+			return 0, false
+		}
+		rest = line[i+len(`","seq":`):]
+	} else {
+		// time module type outcome seq=N
+		spaces, i := 0, 0
+		for ; i < len(line) && spaces < 4; i++ {
+			if line[i] == ' ' {
+				spaces++
+			}
+		}
+		var ok bool
+		if rest, ok = bytes.CutPrefix(line[i:], []byte("seq=")); !ok {
+			return 0, false
+		}
+	}
+	var n uint64
+	end := 0
+	for ; end < len(rest) && end < 19 && '0' <= rest[end] && rest[end] <= '9'; end++ {
+		n = n*10 + uint64(rest[end]-'0')
+	}
+	if end == 0 || end > 1 && rest[0] == '0' {
+		return 0, false
+	}
+	return n, true
+}
+
+// quickType returns the event type of a record of a built-in format written
+// by module, without parsing the rest of it.
+func quickType(line []byte, module string) []byte {
+	var rest []byte
+	var end byte
+	if bytes.HasPrefix(line, []byte(jsonTimePrefix)) {
+		i := bytes.Index(line, []byte(`"type":"`))
+		if i < 0 {
+			return nil
+		}
+		rest, end = line[i+len(`"type":"`):], '"'
+	} else {
+		start := timeLen + 1 + len(module) + 1
+		if len(line) < start {
+			return nil
+		}
+		rest, end = line[start:], ' '
+	}
+	if i := bytes.IndexByte(rest, end); i >= 0 {
+		return rest[:i]
+	}
+	return nil
 }

@@ -192,6 +192,15 @@ func openWriter(cfg writerConfig) (*fileWriter, error) {
 	if err := w.takeLock(); err != nil {
 		return nil, err
 	}
+	// Backup names go on from the newest one, even if the clock stepped
+	// back since it was made, so that names sort in the order written.
+	if backups, err := listBackups(fsys, cfg.Dir, cfg.Module); err == nil {
+		for _, b := range backups {
+			if b.time.After(w.lastName) {
+				w.lastName = b.time
+			}
+		}
+	}
 	if err := w.openActive(false); err != nil {
 		w.lock.Close()
 		return nil, fmt.Errorf("audit: %w", err)
