@@ -83,7 +83,8 @@ func (l *Logger) write(e *Event) error {
 	if e.Type == ChannelReject {
 		e.Outcome = Failed
 	}
-	if e.Time.IsZero() {
+	stamped := !e.Time.IsZero() // by the caller
+	if !stamped {
 		e.Time = l.now()
 	}
 	e.Time = e.Time.UTC()
@@ -101,7 +102,7 @@ func (l *Logger) write(e *Event) error {
 		b = l.newBatch()
 		l.pending = b
 	}
-	end, err := l.appendRecord(b, e)
+	end, err := l.appendRecord(b, e, stamped)
 	if err != nil {
 		if len(b.buf) == 0 {
 			l.pending = nil
@@ -167,11 +168,24 @@ func (l *Logger) failed(t EventType, err error) error {
 // appendRecord formats e into b as the next record of the file, deciding
 // first whether the file must be rotated before it, and starting a new file
 // with its FileStart record when integrity protection is on. Daily rotation
-// goes by the records' times, forward only. It returns the offset in b.buf
+// goes by the records' times, forward only, and never by a time that a
+// caller stamped ahead of the clock; stamped says the caller set e.Time. It returns the offset in b.buf
 // where the record ends. Called with l.mu held.
-func (l *Logger) appendRecord(b *batch, e *Event) (int, error) {
+func (l *Logger) appendRecord(b *batch, e *Event, stamped bool) (int, error) {
 	_, isFile := l.out.(*fileWriter)
-	day := max(l.dayOf(e.Time), l.cur.day)
+	day := l.cur.day
+	if l.cfg.Daily != DailyOff {
+		// A record's time says which day's file it belongs to, but a time
+		// ahead of the clock cannot move the file's day forward: one event
+		// stamped in the year 9999 would stop daily rotation for good.
+		t := e.Time
+		if stamped {
+			if now := l.now(); t.After(now) {
+				t = now
+			}
+		}
+		day = max(l.dayOf(t), l.cur.day)
+	}
 	start := len(b.buf)
 	noteReplaced := l.replaced.Load() && l.replaced.Swap(false)
 	if noteReplaced {
