@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"slices"
 )
@@ -165,6 +166,11 @@ func lastLine(f File) ([]byte, error) {
 		return last, err
 	}
 	fh, err := os.Open(f.Path)
+	if errors.Is(err, fs.ErrNotExist) && !f.Active {
+		// Compressed since it was listed.
+		f.Path, f.Compressed = f.Path+gzExt, true
+		return lastLine(f)
+	}
 	if err != nil {
 		return nil, err
 	}
