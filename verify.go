@@ -346,6 +346,7 @@ func (v *verifier) classify(files []File) ([]*chainFile, error) {
 			v.report.Unsealed = append(v.report.Unsealed, f.Path)
 			continue
 		}
+		v.report.Sealed = true
 		head, err := ParseRecord(first)
 		if err != nil {
 			v.fail(f.Path, 1, Modified, "first record does not parse: %v", err)
