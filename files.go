@@ -48,29 +48,83 @@ func ListFiles(dir, module string) ([]File, error) {
 	if !moduleRE.MatchString(module) {
 		return nil, fmt.Errorf("audit: list files: module %q: %w", module, ErrBadConfig)
 	}
-	backups, err := listBackups(osFS{}, dir, module)
+	// A directory is not read at one instant: a rotation while it is read
+	// could hide the file it renames (read neither as the active file nor
+	// as a backup), and a compression the backup it replaces. So the
+	// listing is taken until the active file is the same before and after
+	// it and a second listing finds the same backups.
+	active := filepath.Join(dir, module+activeSuffix)
+	var files []File
+	for attempt := 0; ; attempt++ {
+		before, err := statActive(active)
+		if err != nil {
+			return nil, err
+		}
+		backups, err := listBackups(osFS{}, dir, module)
+		if err != nil {
+			return nil, fmt.Errorf("audit: list files: %w", err)
+		}
+		after, err := statActive(active)
+		if err != nil {
+			return nil, err
+		}
+		files = backupFiles(dir, module, backups)
+		if attempt < 20 {
+			if !sameActive(before, after) {
+				continue
+			}
+			again, err := listBackups(osFS{}, dir, module)
+			if err != nil {
+				return nil, fmt.Errorf("audit: list files: %w", err)
+			}
+			if !slices.EqualFunc(files, backupFiles(dir, module, again), func(a, b File) bool { return a.Rotated.Equal(b.Rotated) }) {
+				continue
+			}
+		}
+		if after != nil {
+			files = append(files, File{Path: active, Module: module, Active: true})
+		}
+		return files, nil
+	}
+}
+
+// statActive describes the active file at path, nil if there is none.
+func statActive(path string) (os.FileInfo, error) {
+	st, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("audit: list files: %w", err)
 	}
+	if !st.Mode().IsRegular() {
+		return nil, nil
+	}
+	return st, nil
+}
+
+// sameActive reports whether a and b describe the same active file (or
+// both none).
+func sameActive(a, b os.FileInfo) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return os.SameFile(a, b)
+}
+
+// backupFiles returns the Files of backups, one per backup.
+func backupFiles(dir, module string, backups []backupFile) []File {
 	var files []File
 	for _, b := range backups {
 		if b.kind == backupTmp {
 			continue
 		}
-		f := File{Path: filepath.Join(dir, b.name), Module: module, Compressed: b.kind == backupGz, Rotated: b.time}
 		if n := len(files); n > 0 && files[n-1].Rotated.Equal(b.time) {
-			// The plain form sorts first: keep it, drop the .gz.
-			continue
+			continue // the plain form sorts first: keep it, drop the .gz
 		}
-		files = append(files, f)
+		files = append(files, File{Path: filepath.Join(dir, b.name), Module: module, Compressed: b.kind == backupGz, Rotated: b.time})
 	}
-	active := filepath.Join(dir, module+activeSuffix)
-	if st, err := os.Stat(active); err == nil && st.Mode().IsRegular() {
-		files = append(files, File{Path: active, Module: module, Active: true})
-	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("audit: list files: %w", err)
-	}
-	return files, nil
+	return files
 }
 
 // Modules returns the modules that have audit files, or the head file of a
