@@ -3,7 +3,7 @@ package audit
 import (
 	"context"
 	"errors"
-		"os"
+	"os"
 	"path/filepath"
 	"strconv"
 	"sync"
