@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"slices"
@@ -32,6 +33,9 @@ const (
 	FormatBCM = "BCM"
 	// FormatJSON is JSON Lines; see [ParseJSON].
 	FormatJSON = "JSON"
+	// FormatCEF is ArcSight's Common Event Format with the default header
+	// fields; see [CEFFormatter] and [ParseCEF].
+	FormatCEF = "CEF"
 )
 
 // ErrUnknownFormatter is wrapped by errors naming a formatter that is not
@@ -49,6 +53,7 @@ var formatters = struct {
 }{byName: map[string]Formatter{
 	FormatBCM:  bcmFormatter{},
 	FormatJSON: jsonFormatter{},
+	FormatCEF:  defaultCEF,
 }}
 
 // RegisterFormatter makes f available under name, without regard to case,
@@ -98,12 +103,16 @@ func FormatterNames() []string {
 	return names
 }
 
-// ParseRecord parses one line of any built-in format: a line that starts with
-// '{' is read with [ParseJSON], any other with [ParseBCM]. A trailing "\n" or
-// "\r\n" is ignored.
+// ParseRecord parses one line of any built-in format: a line that starts
+// with "CEF:" is read with [ParseCEF], a line that starts with '{' with
+// [ParseJSON], any other with [ParseBCM]. A trailing "\n" or "\r\n" is
+// ignored.
 func ParseRecord(line []byte) (Record, error) {
 	line = trimNewline(line)
-	if len(line) > 0 && line[0] == '{' {
+	switch {
+	case bytes.HasPrefix(line, []byte("CEF:")):
+		return ParseCEF(line)
+	case len(line) > 0 && line[0] == '{':
 		return ParseJSON(line)
 	}
 	return ParseBCM(line)

@@ -81,6 +81,15 @@ func FuzzBCMRoundTrip(f *testing.F) {
 	})
 }
 
+func FuzzCEFRoundTrip(f *testing.F) {
+	addRoundTripSeeds(f)
+	f.Fuzz(func(t *testing.T, module, actor, subject, object, oldValue, newValue, client, session, reason, key, value, mac string,
+		seq uint64, micro int64, typ, outcome uint8) {
+		fuzzRoundTrip(t, defaultCEF, ParseCEF, module, actor, subject, object, oldValue, newValue, client, session, reason,
+			key, value, mac, seq, micro, typ, outcome)
+	})
+}
+
 func FuzzJSONRoundTrip(f *testing.F) {
 	addRoundTripSeeds(f)
 	f.Fuzz(func(t *testing.T, module, actor, subject, object, oldValue, newValue, client, session, reason, key, value, mac string,
@@ -137,4 +146,9 @@ func FuzzParseBCM(f *testing.F) {
 func FuzzParseJSON(f *testing.F) {
 	addLineSeeds(f, jsonErrorCases)
 	f.Fuzz(func(t *testing.T, line []byte) { fuzzParse(t, jsonFormatter{}, ParseJSON, line) })
+}
+
+func FuzzParseCEF(f *testing.F) {
+	addLineSeeds(f, cefErrorCases)
+	f.Fuzz(func(t *testing.T, line []byte) { fuzzParse(t, defaultCEF, ParseCEF, line) })
 }

@@ -40,6 +40,7 @@ type formatCase struct {
 	rec     Record
 	bcm     string
 	json    string
+	cef     string
 	refused string
 }
 
@@ -56,12 +57,14 @@ var lineCases = []formatCase{
 		}, "attempt", "2")},
 		bcm:  `2026-11-25T09:14:40.123456Z AgentServer LOGON FAILURE seq=3 actor=alice client=10.1.2.3:5060 session=S-77 reason="bad password" attempt=2`,
 		json: `{"time":"2026-11-25T09:14:40.123456Z","seq":3,"module":"AgentServer","type":"LOGON","outcome":"FAILURE","actor":"alice","client":"10.1.2.3:5060","session":"S-77","reason":"bad password","attempt":"2"}`,
+		cef:  `CEF:0|auditkit|audit|1|LOGON|Logon failed|7|rt=1795598080123 externalId=3 deviceFacility=AgentServer outcome=failure suser=alice src=10.1.2.3 spt=5060 reason=bad password cs4Label=session cs4=S-77 flexString1Label=time flexString1=2026-11-25T09:14:40.123456Z ad.attempt=2`,
 	},
 	{
 		name:    "zero record",
 		rec:     Record{Event: Event{Type: ServerStart}},
 		bcm:     `0001-01-01T00:00:00.000000Z "" SERVER_START SUCCESS seq=0`,
 		json:    `{"time":"0001-01-01T00:00:00.000000Z","seq":0,"module":"","type":"SERVER_START","outcome":"SUCCESS"}`,
+		cef:     `CEF:0|auditkit|audit|1|SERVER_START|Server start|3|rt=-62135596800000 externalId=0 outcome=success flexString1Label=time flexString1=0001-01-01T00:00:00.000000Z`,
 		refused: "zero time",
 	},
 	{
@@ -72,6 +75,7 @@ var lineCases = []formatCase{
 		}},
 		bcm:  `2026-11-25T09:14:40.123456Z Admin ACCESS_CHANGE SUCCESS seq=7 actor=root subject=bob object=role old=agent new=supervisor client=console session=S-1 reason=promotion mac=` + testMAC,
 		json: `{"time":"2026-11-25T09:14:40.123456Z","seq":7,"module":"Admin","type":"ACCESS_CHANGE","outcome":"SUCCESS","actor":"root","subject":"bob","object":"role","old":"agent","new":"supervisor","client":"console","session":"S-1","reason":"promotion","mac":"` + testMAC + `"}`,
+		cef:  `CEF:0|auditkit|audit|1|ACCESS_CHANGE|Access change|7|rt=1795598080123 externalId=7 deviceFacility=Admin outcome=success suser=root duser=bob reason=promotion cs1Label=object cs1=role cs2Label=old cs2=agent cs3Label=new cs3=supervisor cs4Label=session cs4=S-1 cs5Label=client cs5=console cs6Label=mac cs6=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef flexString1Label=time flexString1=2026-11-25T09:14:40.123456Z`,
 	},
 	{
 		name: "escapes",
@@ -86,6 +90,7 @@ var lineCases = []formatCase{
 			`"outcome":"SUCCESS","actor":"a b","subject":"x\u2028y\u202e","object":"\u0000\u001b\u007f",` +
 			`"old":"caf\udcc3","new":"\udb40\udc01","client":"k=v","session":"q\"\\","reason":"l1\nl2\r\tz",` +
 			`"note":"","uni":"Zoë🙂","c1":"\u0085\u00a0","mac":"ab12"}`,
+		cef:     `CEF:0|auditkit|audit|1|USER_CHANGE|User change|5|rt=1795598080123 externalId=18446744073709551615 deviceFacility=Agent Server outcome=success suser=a b duser=x\u2028y\u202e reason=l1\nl2\r\tz cs1Label=object cs1=\u0000\u001b\u007f cs2Label=old cs2=caf\xc3 cs3Label=new cs3=\U000e0001 cs4Label=session cs4=q"\\ cs5Label=client cs5=k\=v cs6Label=mac cs6=ab12 flexString1Label=time flexString1=2026-11-25T09:14:40.123456Z ad.note= ad.uni=Zoë🙂 ad.c1=\u0085\u00a0`,
 		refused: `module "Agent Server"`,
 	},
 	{
@@ -100,6 +105,7 @@ var lineCases = []formatCase{
 		json: `{"time":"2026-11-25T09:14:40.123456Z","seq":1,"module":"m","type":"LOGON","outcome":"SUCCESS",` +
 			`"actor":"bob actor=root","client":"\",\"actor\":\"root",` +
 			`"reason":"x\n2026-11-25T09:14:40.000000Z m LOGON SUCCESS seq=2 actor=root"}`,
+		cef: `CEF:0|auditkit|audit|1|LOGON|Logon|3|rt=1795598080123 externalId=1 deviceFacility=m outcome=success suser=bob actor\=root reason=x\n2026-11-25T09:14:40.000000Z m LOGON SUCCESS seq\=2 actor\=root cs5Label=client cs5=","actor":"root flexString1Label=time flexString1=2026-11-25T09:14:40.123456Z`,
 	},
 	{
 		name: "more extra fields than inline",
@@ -112,6 +118,7 @@ var lineCases = []formatCase{
 		json: `{"time":"9999-12-31T23:59:59.999999Z","seq":99,"module":"CallServer","type":"NO_CONSENT_OVERRIDE",` +
 			`"outcome":"SUCCESS","actor":"agent7","subject":"customer","object":"call-1","a":"1","B_2":"two words",` +
 			`"c.3":"","d-4":"=","e5":"\\","f6":"last"}`,
+		cef: `CEF:0|auditkit|audit|1|NO_CONSENT_OVERRIDE|No-consent override|7|rt=253402300799999 externalId=99 deviceFacility=CallServer outcome=success suser=agent7 duser=customer cs1Label=object cs1=call-1 flexString1Label=time flexString1=9999-12-31T23:59:59.999999Z ad.a=1 ad.B_2=two words ad.c.3= ad.d-4=\= ad.e5=\\ ad.f6=last`,
 	},
 }
 
@@ -229,6 +236,7 @@ var formats = []struct {
 }{
 	{FormatBCM, bcmFormatter{}, ParseBCM, func(c formatCase) string { return c.bcm }},
 	{FormatJSON, jsonFormatter{}, ParseJSON, func(c formatCase) string { return c.json }},
+	{FormatCEF, defaultCEF, ParseCEF, func(c formatCase) string { return c.cef }},
 }
 
 func TestFormatConformance(t *testing.T) {
