@@ -36,6 +36,10 @@ const (
 	// FormatCEF is ArcSight's Common Event Format with the default header
 	// fields; see [CEFFormatter] and [ParseCEF].
 	FormatCEF = "CEF"
+	// FormatOCSF is the Open Cybersecurity Schema Framework, one JSON object
+	// per line, naming the default product; see [OCSFFormatter] and
+	// [ParseOCSF].
+	FormatOCSF = "OCSF"
 )
 
 // ErrUnknownFormatter is wrapped by errors naming a formatter that is not
@@ -54,6 +58,7 @@ var formatters = struct {
 	FormatBCM:  bcmFormatter{},
 	FormatJSON: jsonFormatter{},
 	FormatCEF:  defaultCEF,
+	FormatOCSF: defaultOCSF,
 }}
 
 // RegisterFormatter makes f available under name, without regard to case,
@@ -104,14 +109,17 @@ func FormatterNames() []string {
 }
 
 // ParseRecord parses one line of any built-in format: a line that starts
-// with "CEF:" is read with [ParseCEF], a line that starts with '{' with
-// [ParseJSON], any other with [ParseBCM]. A trailing "\n" or "\r\n" is
-// ignored.
+// with "CEF:" is read with [ParseCEF], an object that starts with its
+// "class_uid" with [ParseOCSF], any other line that starts with '{' with
+// [ParseJSON], and any other line with [ParseBCM]. A trailing "\n" or
+// "\r\n" is ignored.
 func ParseRecord(line []byte) (Record, error) {
 	line = trimNewline(line)
 	switch {
 	case bytes.HasPrefix(line, []byte("CEF:")):
 		return ParseCEF(line)
+	case bytes.HasPrefix(line, []byte(`{"class_uid":`)):
+		return ParseOCSF(line)
 	case len(line) > 0 && line[0] == '{':
 		return ParseJSON(line)
 	}

@@ -8,17 +8,20 @@ import (
 	"unicode/utf8"
 )
 
-// The header fields that the CEF formatter registered as [FormatCEF] writes.
-// [NewCEFFormatter] makes a formatter with others.
+// The product that the CEF and OCSF formatters registered as [FormatCEF]
+// and [FormatOCSF] name as the source of every record: the CEF Device
+// Vendor, Device Product and Device Version, and OCSF's metadata.product.
+// [NewCEFFormatter] and [NewOCSFFormatter] make formatters that name
+// another product, such as the server that uses this library.
 const (
-	// DefaultCEFVendor is the Device Vendor of CEF records.
-	DefaultCEFVendor = "auditkit"
-	// DefaultCEFProduct is the Device Product of CEF records.
-	DefaultCEFProduct = "audit"
-	// DefaultCEFVersion is the Device Version of CEF records: the version of
-	// the library's mapping of records to CEF, which changes only when the
-	// mapping does.
-	DefaultCEFVersion = "1"
+	// DefaultVendor is the vendor of the product.
+	DefaultVendor = "auditkit"
+	// DefaultProduct is the name of the product.
+	DefaultProduct = "audit"
+	// DefaultVersion is the version of the product: the version of the
+	// library's mapping of records to CEF and OCSF, which changes only when
+	// the mapping does.
+	DefaultVersion = "1"
 )
 
 // CEFFormatter renders ArcSight's Common Event Format (CEF), read by
@@ -60,7 +63,7 @@ type CEFFormatter struct {
 	header string // "CEF:0|vendor|product|version|", escaped
 }
 
-var defaultCEF = mustCEF(DefaultCEFVendor, DefaultCEFProduct, DefaultCEFVersion)
+var defaultCEF = mustCEF(DefaultVendor, DefaultProduct, DefaultVersion)
 
 func mustCEF(vendor, product, version string) *CEFFormatter {
 	f, err := NewCEFFormatter(vendor, product, version)
@@ -73,13 +76,13 @@ func mustCEF(vendor, product, version string) *CEFFormatter {
 // NewCEFFormatter returns a CEF formatter that writes vendor, product and
 // version as the Device Vendor, Device Product and Device Version of every
 // record. Register it under a name of your own with [RegisterFormatter];
-// [FormatCEF] uses [DefaultCEFVendor], [DefaultCEFProduct] and
-// [DefaultCEFVersion]. Each field must be non-empty valid UTF-8 of at most
+// [FormatCEF] uses [DefaultVendor], [DefaultProduct] and
+// [DefaultVersion]. Each field must be non-empty valid UTF-8 of at most
 // 63 bytes without control characters.
 func NewCEFFormatter(vendor, product, version string) (*CEFFormatter, error) {
 	b := []byte("CEF:0|")
 	for _, f := range [...]struct{ name, v string }{{"vendor", vendor}, {"product", product}, {"version", version}} {
-		if !validCEFHeader(f.v) {
+		if !validProductField(f.v) {
 			return nil, fmt.Errorf("audit: cef %s %q: %w: want 1 to 63 bytes of UTF-8 without control characters", f.name, f.v, ErrBadConfig)
 		}
 		b = appendCEFHeader(b, f.v)
@@ -88,8 +91,9 @@ func NewCEFFormatter(vendor, product, version string) (*CEFFormatter, error) {
 	return &CEFFormatter{header: string(b)}, nil
 }
 
-// validCEFHeader reports whether s may be a vendor, product or version.
-func validCEFHeader(s string) bool {
+// validProductField reports whether s may be the vendor, name or version of
+// the product in a CEF or OCSF record.
+func validProductField(s string) bool {
 	return s != "" && len(s) <= 63 && utf8.ValidString(s) &&
 		!strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || 0x7f <= r && r < 0xa0 })
 }
@@ -415,7 +419,7 @@ func (p *cefParser) parse(r *Record) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		if !validCEFHeader(v) {
+		if !validProductField(v) {
 			return "", p.errorf(off, "%s %q: want 1 to 63 bytes of UTF-8 without control characters", what, snip(v))
 		}
 	}

@@ -59,7 +59,7 @@ func fuzzRoundTrip(t *testing.T, f Formatter, parse func([]byte) (Record, error)
 	require.NoError(t, err)
 	line = line[1:]
 	require.Equal(t, -1, bytes.IndexAny(line, "\r\n"), "line %q", line)
-	if _, ok := f.(jsonFormatter); ok {
+	if isJSONFormat(f) {
 		require.True(t, json.Valid(line), "line %q", line)
 	}
 	got, err := parse(line)
@@ -88,6 +88,24 @@ func FuzzCEFRoundTrip(f *testing.F) {
 		fuzzRoundTrip(t, defaultCEF, ParseCEF, module, actor, subject, object, oldValue, newValue, client, session, reason,
 			key, value, mac, seq, micro, typ, outcome)
 	})
+}
+
+func FuzzOCSFRoundTrip(f *testing.F) {
+	addRoundTripSeeds(f)
+	f.Fuzz(func(t *testing.T, module, actor, subject, object, oldValue, newValue, client, session, reason, key, value, mac string,
+		seq uint64, micro int64, typ, outcome uint8) {
+		fuzzRoundTrip(t, defaultOCSF, ParseOCSF, module, actor, subject, object, oldValue, newValue, client, session, reason,
+			key, value, mac, seq, micro, typ, outcome)
+	})
+}
+
+// isJSONFormat reports whether f writes JSON objects.
+func isJSONFormat(f Formatter) bool {
+	switch f.(type) {
+	case jsonFormatter, *OCSFFormatter:
+		return true
+	}
+	return false
 }
 
 func FuzzJSONRoundTrip(f *testing.F) {
@@ -132,7 +150,7 @@ func fuzzParse(t *testing.T, f Formatter, parse func([]byte) (Record, error), li
 	again, err := parse(out)
 	require.NoError(t, err, "line %q", out)
 	require.Equal(t, r, again, "line %q", out)
-	if _, ok := f.(jsonFormatter); ok {
+	if isJSONFormat(f) {
 		require.True(t, json.Valid(line), "accepted line %q is not JSON", line)
 		require.True(t, json.Valid(out), "line %q", out)
 	}
@@ -151,4 +169,9 @@ func FuzzParseJSON(f *testing.F) {
 func FuzzParseCEF(f *testing.F) {
 	addLineSeeds(f, cefErrorCases)
 	f.Fuzz(func(t *testing.T, line []byte) { fuzzParse(t, defaultCEF, ParseCEF, line) })
+}
+
+func FuzzParseOCSF(f *testing.F) {
+	addLineSeeds(f, ocsfErrorCases)
+	f.Fuzz(func(t *testing.T, line []byte) { fuzzParse(t, defaultOCSF, ParseOCSF, line) })
 }

@@ -181,11 +181,18 @@ type jsonParser struct {
 	i   int
 	buf []byte        // scratch for decoding escapes
 	at  [numParts]int // offsets of the values that unwritten checks
+	// format names the format in errors: "json" when empty, "ocsf" when
+	// ParseOCSF uses the parser's string reader.
+	format string
 }
 
 // errorf returns an error wrapping ErrBadRecord about the byte at off.
 func (p *jsonParser) errorf(off int, format string, args ...any) error {
-	return fmt.Errorf("audit: %w: json byte %d: %s", ErrBadRecord, off, fmt.Sprintf(format, args...))
+	name := p.format
+	if name == "" {
+		name = "json"
+	}
+	return fmt.Errorf("audit: %w: %s byte %d: %s", ErrBadRecord, name, off, fmt.Sprintf(format, args...))
 }
 
 // Bits of the keys that must or may appear once, beside the standard fields.

@@ -41,6 +41,7 @@ type formatCase struct {
 	bcm     string
 	json    string
 	cef     string
+	ocsf    string
 	refused string
 }
 
@@ -58,6 +59,7 @@ var lineCases = []formatCase{
 		bcm:  `2026-11-25T09:14:40.123456Z AgentServer LOGON FAILURE seq=3 actor=alice client=10.1.2.3:5060 session=S-77 reason="bad password" attempt=2`,
 		json: `{"time":"2026-11-25T09:14:40.123456Z","seq":3,"module":"AgentServer","type":"LOGON","outcome":"FAILURE","actor":"alice","client":"10.1.2.3:5060","session":"S-77","reason":"bad password","attempt":"2"}`,
 		cef:  `CEF:0|auditkit|audit|1|LOGON|Logon failed|7|rt=1795598080123 externalId=3 deviceFacility=AgentServer outcome=failure suser=alice src=10.1.2.3 spt=5060 reason=bad password cs4Label=session cs4=S-77 flexString1Label=time flexString1=2026-11-25T09:14:40.123456Z ad.attempt=2`,
+		ocsf: `{"class_uid":3002,"class_name":"Authentication","category_uid":3,"category_name":"Identity & Access Management","activity_id":1,"activity_name":"Logon","type_uid":300201,"type_name":"Authentication: Logon","severity_id":4,"severity":"High","status_id":2,"status":"Failure","time":1795598080123,"time_dt":"2026-11-25T09:14:40.123456Z","status_detail":"bad password","metadata":{"version":"1.3.0","product":{"name":"audit","vendor_name":"auditkit","version":"1","feature":{"name":"AgentServer"}},"profiles":["datetime"],"event_code":"LOGON","sequence":3},"actor":{"user":{"name":"alice"}},"user":{"name":"alice"},"src_endpoint":{"ip":"10.1.2.3","port":5060},"session":{"uid":"S-77"},"unmapped":{"attempt":"2"}}`,
 	},
 	{
 		name:    "zero record",
@@ -65,6 +67,7 @@ var lineCases = []formatCase{
 		bcm:     `0001-01-01T00:00:00.000000Z "" SERVER_START SUCCESS seq=0`,
 		json:    `{"time":"0001-01-01T00:00:00.000000Z","seq":0,"module":"","type":"SERVER_START","outcome":"SUCCESS"}`,
 		cef:     `CEF:0|auditkit|audit|1|SERVER_START|Server start|3|rt=-62135596800000 externalId=0 outcome=success flexString1Label=time flexString1=0001-01-01T00:00:00.000000Z`,
+		ocsf:    `{"class_uid":6002,"class_name":"Application Lifecycle","category_uid":6,"category_name":"Application Activity","activity_id":3,"activity_name":"Start","type_uid":600203,"type_name":"Application Lifecycle: Start","severity_id":2,"severity":"Low","status_id":1,"status":"Success","time":-62135596800000,"time_dt":"0001-01-01T00:00:00.000000Z","metadata":{"version":"1.3.0","product":{"name":"audit","vendor_name":"auditkit","version":"1","feature":{"name":""}},"profiles":["datetime"],"event_code":"SERVER_START","sequence":0},"app":{"name":"","vendor_name":"auditkit"}}`,
 		refused: "zero time",
 	},
 	{
@@ -76,6 +79,7 @@ var lineCases = []formatCase{
 		bcm:  `2026-11-25T09:14:40.123456Z Admin ACCESS_CHANGE SUCCESS seq=7 actor=root subject=bob object=role old=agent new=supervisor client=console session=S-1 reason=promotion mac=` + testMAC,
 		json: `{"time":"2026-11-25T09:14:40.123456Z","seq":7,"module":"Admin","type":"ACCESS_CHANGE","outcome":"SUCCESS","actor":"root","subject":"bob","object":"role","old":"agent","new":"supervisor","client":"console","session":"S-1","reason":"promotion","mac":"` + testMAC + `"}`,
 		cef:  `CEF:0|auditkit|audit|1|ACCESS_CHANGE|Access change|7|rt=1795598080123 externalId=7 deviceFacility=Admin outcome=success suser=root duser=bob reason=promotion cs1Label=object cs1=role cs2Label=old cs2=agent cs3Label=new cs3=supervisor cs4Label=session cs4=S-1 cs5Label=client cs5=console cs6Label=mac cs6=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef flexString1Label=time flexString1=2026-11-25T09:14:40.123456Z`,
+		ocsf: `{"class_uid":3001,"class_name":"Account Change","category_uid":3,"category_name":"Identity & Access Management","activity_id":99,"activity_name":"Access Change","type_uid":300199,"type_name":"Account Change: Other","severity_id":4,"severity":"High","status_id":1,"status":"Success","time":1795598080123,"time_dt":"2026-11-25T09:14:40.123456Z","status_detail":"promotion","metadata":{"version":"1.3.0","product":{"name":"audit","vendor_name":"auditkit","version":"1","feature":{"name":"Admin"}},"profiles":["datetime"],"event_code":"ACCESS_CHANGE","sequence":7},"actor":{"user":{"name":"root"}},"user":{"name":"bob"},"src_endpoint":{"name":"console"},"unmapped":{"object":"role","old":"agent","new":"supervisor","session":"S-1","mac":"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"}}`,
 	},
 	{
 		name: "escapes",
@@ -91,6 +95,7 @@ var lineCases = []formatCase{
 			`"old":"caf\udcc3","new":"\udb40\udc01","client":"k=v","session":"q\"\\","reason":"l1\nl2\r\tz",` +
 			`"note":"","uni":"Zoë🙂","c1":"\u0085\u00a0","mac":"ab12"}`,
 		cef:     `CEF:0|auditkit|audit|1|USER_CHANGE|User change|5|rt=1795598080123 externalId=18446744073709551615 deviceFacility=Agent Server outcome=success suser=a b duser=x\u2028y\u202e reason=l1\nl2\r\tz cs1Label=object cs1=\u0000\u001b\u007f cs2Label=old cs2=caf\xc3 cs3Label=new cs3=\U000e0001 cs4Label=session cs4=q"\\ cs5Label=client cs5=k\=v cs6Label=mac cs6=ab12 flexString1Label=time flexString1=2026-11-25T09:14:40.123456Z ad.note= ad.uni=Zoë🙂 ad.c1=\u0085\u00a0`,
+		ocsf:    `{"class_uid":3001,"class_name":"Account Change","category_uid":3,"category_name":"Identity & Access Management","activity_id":99,"activity_name":"User Change","type_uid":300199,"type_name":"Account Change: Other","severity_id":3,"severity":"Medium","status_id":1,"status":"Success","time":1795598080123,"time_dt":"2026-11-25T09:14:40.123456Z","status_detail":"l1\nl2\r\tz","metadata":{"version":"1.3.0","product":{"name":"audit","vendor_name":"auditkit","version":"1","feature":{"name":"Agent Server"}},"profiles":["datetime"],"event_code":"USER_CHANGE","sequence":18446744073709551615},"actor":{"user":{"name":"a b"}},"user":{"name":"x\u2028y\u202e"},"src_endpoint":{"name":"k=v"},"unmapped":{"object":"\u0000\u001b\u007f","old":"caf\udcc3","new":"\udb40\udc01","session":"q\"\\","mac":"ab12","note":"","uni":"Zoë🙂","c1":"\u0085\u00a0"}}`,
 		refused: `module "Agent Server"`,
 	},
 	{
@@ -105,7 +110,8 @@ var lineCases = []formatCase{
 		json: `{"time":"2026-11-25T09:14:40.123456Z","seq":1,"module":"m","type":"LOGON","outcome":"SUCCESS",` +
 			`"actor":"bob actor=root","client":"\",\"actor\":\"root",` +
 			`"reason":"x\n2026-11-25T09:14:40.000000Z m LOGON SUCCESS seq=2 actor=root"}`,
-		cef: `CEF:0|auditkit|audit|1|LOGON|Logon|3|rt=1795598080123 externalId=1 deviceFacility=m outcome=success suser=bob actor\=root reason=x\n2026-11-25T09:14:40.000000Z m LOGON SUCCESS seq\=2 actor\=root cs5Label=client cs5=","actor":"root flexString1Label=time flexString1=2026-11-25T09:14:40.123456Z`,
+		cef:  `CEF:0|auditkit|audit|1|LOGON|Logon|3|rt=1795598080123 externalId=1 deviceFacility=m outcome=success suser=bob actor\=root reason=x\n2026-11-25T09:14:40.000000Z m LOGON SUCCESS seq\=2 actor\=root cs5Label=client cs5=","actor":"root flexString1Label=time flexString1=2026-11-25T09:14:40.123456Z`,
+		ocsf: `{"class_uid":3002,"class_name":"Authentication","category_uid":3,"category_name":"Identity & Access Management","activity_id":1,"activity_name":"Logon","type_uid":300201,"type_name":"Authentication: Logon","severity_id":2,"severity":"Low","status_id":1,"status":"Success","time":1795598080123,"time_dt":"2026-11-25T09:14:40.123456Z","status_detail":"x\n2026-11-25T09:14:40.000000Z m LOGON SUCCESS seq=2 actor=root","metadata":{"version":"1.3.0","product":{"name":"audit","vendor_name":"auditkit","version":"1","feature":{"name":"m"}},"profiles":["datetime"],"event_code":"LOGON","sequence":1},"actor":{"user":{"name":"bob actor=root"}},"user":{"name":"bob actor=root"},"src_endpoint":{"name":"\",\"actor\":\"root"}}`,
 	},
 	{
 		name: "more extra fields than inline",
@@ -118,7 +124,8 @@ var lineCases = []formatCase{
 		json: `{"time":"9999-12-31T23:59:59.999999Z","seq":99,"module":"CallServer","type":"NO_CONSENT_OVERRIDE",` +
 			`"outcome":"SUCCESS","actor":"agent7","subject":"customer","object":"call-1","a":"1","B_2":"two words",` +
 			`"c.3":"","d-4":"=","e5":"\\","f6":"last"}`,
-		cef: `CEF:0|auditkit|audit|1|NO_CONSENT_OVERRIDE|No-consent override|7|rt=253402300799999 externalId=99 deviceFacility=CallServer outcome=success suser=agent7 duser=customer cs1Label=object cs1=call-1 flexString1Label=time flexString1=9999-12-31T23:59:59.999999Z ad.a=1 ad.B_2=two words ad.c.3= ad.d-4=\= ad.e5=\\ ad.f6=last`,
+		cef:  `CEF:0|auditkit|audit|1|NO_CONSENT_OVERRIDE|No-consent override|7|rt=253402300799999 externalId=99 deviceFacility=CallServer outcome=success suser=agent7 duser=customer cs1Label=object cs1=call-1 flexString1Label=time flexString1=9999-12-31T23:59:59.999999Z ad.a=1 ad.B_2=two words ad.c.3= ad.d-4=\= ad.e5=\\ ad.f6=last`,
+		ocsf: `{"class_uid":3004,"class_name":"Entity Management","category_uid":3,"category_name":"Identity & Access Management","activity_id":3,"activity_name":"Update","type_uid":300403,"type_name":"Entity Management: Update","severity_id":4,"severity":"High","status_id":1,"status":"Success","time":253402300799999,"time_dt":"9999-12-31T23:59:59.999999Z","metadata":{"version":"1.3.0","product":{"name":"audit","vendor_name":"auditkit","version":"1","feature":{"name":"CallServer"}},"profiles":["datetime"],"event_code":"NO_CONSENT_OVERRIDE","sequence":99},"actor":{"user":{"name":"agent7"}},"entity":{"name":"call-1"},"unmapped":{"subject":"customer","a":"1","B_2":"two words","c.3":"","d-4":"=","e5":"\\","f6":"last"}}`,
 	},
 }
 
@@ -237,6 +244,7 @@ var formats = []struct {
 	{FormatBCM, bcmFormatter{}, ParseBCM, func(c formatCase) string { return c.bcm }},
 	{FormatJSON, jsonFormatter{}, ParseJSON, func(c formatCase) string { return c.json }},
 	{FormatCEF, defaultCEF, ParseCEF, func(c formatCase) string { return c.cef }},
+	{FormatOCSF, defaultOCSF, ParseOCSF, func(c formatCase) string { return c.ocsf }},
 }
 
 func TestFormatConformance(t *testing.T) {
@@ -279,6 +287,9 @@ func testFormatter(t *testing.T, f Formatter, parse func([]byte) (Record, error)
 
 			if isJSON {
 				checkJSONLine(t, line, &c.rec)
+			}
+			if _, ok := f.(*OCSFFormatter); ok {
+				require.True(t, json.Valid(line), "valid JSON: %q", line)
 			}
 		})
 	}
