@@ -243,7 +243,8 @@ func appendCEFPair(dst []byte, key, value string) []byte {
 // splitIP reports whether client is an IP address, or an IP address and a
 // port, each in its canonical form (as [netip.Addr.String] and
 // [netip.AddrPort.String] write them), and returns the address and the
-// port. It allocates nothing.
+// port. It allocates nothing, unless client is made of hex digits, dots and
+// at least two colons without being an IPv6 address.
 func splitIP(client string) (addr, port string, ok bool) {
 	if client == "" || len(client) > 47 {
 		return "", "", false
@@ -255,24 +256,91 @@ func splitIP(client string) (addr, port string, ok bool) {
 			return "", "", false
 		}
 	}
-	var buf [64]byte
-	if client[0] != '[' && strings.Count(client, ":") != 1 {
-		a, err := netip.ParseAddr(client)
-		if err != nil || a.Zone() != "" || string(a.AppendTo(buf[:0])) != client {
+	if client[0] == '[' {
+		end := strings.LastIndex(client, "]:")
+		if end < 0 {
 			return "", "", false
 		}
-		return client, "", true
+		host, p := client[1:end], client[end+2:]
+		if !canonicalPort(p) || !canonicalIPv6(host) {
+			return "", "", false
+		}
+		return host, p, true
 	}
-	ap, err := netip.ParseAddrPort(client)
-	if err != nil || ap.Addr().Zone() != "" || string(ap.AppendTo(buf[:0])) != client {
-		return "", "", false
+	switch strings.Count(client, ":") {
+	case 0:
+		if canonicalIPv4(client) {
+			return client, "", true
+		}
+	case 1:
+		host, p, _ := strings.Cut(client, ":")
+		if canonicalIPv4(host) && canonicalPort(p) {
+			return host, p, true
+		}
+	default:
+		if canonicalIPv6(client) {
+			return client, "", true
+		}
 	}
-	colon := strings.LastIndexByte(client, ':')
-	addr = client[:colon]
-	if addr[0] == '[' {
-		addr = addr[1 : len(addr)-1]
+	return "", "", false
+}
+
+// canonicalIPv4 reports whether s is an IPv4 address in dotted decimal
+// without leading zeros.
+func canonicalIPv4(s string) bool {
+	for part := range 4 {
+		n := 0
+		for n < len(s) && n < 4 && '0' <= s[n] && s[n] <= '9' {
+			n++
+		}
+		if n == 0 || n > 3 || n > 1 && s[0] == '0' {
+			return false
+		}
+		if v := atoi3(s[:n]); v > 255 {
+			return false
+		}
+		s = s[n:]
+		if part < 3 {
+			if s == "" || s[0] != '.' {
+				return false
+			}
+			s = s[1:]
+		}
 	}
-	return addr, client[colon+1:], true
+	return s == ""
+}
+
+// canonicalPort reports whether s is a port number, 0 to 65535, without
+// leading zeros.
+func canonicalPort(s string) bool {
+	if s == "" || len(s) > 5 || len(s) > 1 && s[0] == '0' {
+		return false
+	}
+	v := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+		v = v*10 + int(s[i]-'0')
+	}
+	return v <= 65535
+}
+
+// atoi3 returns the value of up to three decimal digits.
+func atoi3(s string) int {
+	v := 0
+	for i := 0; i < len(s); i++ {
+		v = v*10 + int(s[i]-'0')
+	}
+	return v
+}
+
+// canonicalIPv6 reports whether s is an IPv6 address, without zone, as
+// [netip.Addr.String] writes it.
+func canonicalIPv6(s string) bool {
+	a, err := netip.ParseAddr(s)
+	var buf [64]byte
+	return err == nil && a.Is6() && a.Zone() == "" && string(a.AppendTo(buf[:0])) == s
 }
 
 // appendCEFValue appends s with the escapes of a CEF extension value.

@@ -39,6 +39,16 @@ func TestCEFClient(t *testing.T) {
 		{"[fe80::1%eth0]:80", " cs5Label=client cs5=[fe80::1%eth0]:80 "},
 		{"[10.1.2.3]:80", " cs5Label=client cs5=[10.1.2.3]:80 "},
 		{"1.2.3.4 src=5.6.7.8", ` cs5Label=client cs5=1.2.3.4 src\=5.6.7.8 `},
+		{"1.2.3", " cs5Label=client cs5=1.2.3 "},
+		{"1.2.3.4.5", " cs5Label=client cs5=1.2.3.4.5 "},
+		{"1.2.3.256", " cs5Label=client cs5=1.2.3.256 "},
+		{"255.255.255.255:65535", " src=255.255.255.255 spt=65535 "},
+		{"0.0.0.0:0", " src=0.0.0.0 spt=0 "},
+		{"1.2.3.4:", " cs5Label=client cs5=1.2.3.4: "},
+		{"1.2.3.4::80", " cs5Label=client cs5=1.2.3.4::80 "},
+		{"dead:beef", " cs5Label=client cs5=dead:beef "},
+		{"[::1]", " cs5Label=client cs5=[::1] "},
+		{"[::1]:", " cs5Label=client cs5=[::1]: "},
 	} {
 		t.Run(tc.client, func(t *testing.T) {
 			r := cefRecord(tc.client)
@@ -49,6 +59,19 @@ func TestCEFClient(t *testing.T) {
 			require.NoError(t, err, "line %q", line)
 			require.Equal(t, r, got)
 		})
+	}
+}
+
+// TestSplitIPAllocs checks that telling an IP address from another client
+// allocates nothing.
+func TestSplitIPAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
+	for _, c := range []string{"10.1.2.3", "10.1.2.3:5060", "[2001:db8::1]:443", "2001:db8::1", "cafe", "1.2.3",
+		"1.2.3.4:99999", "dead:beef", "01.2.3.4", "console"} {
+		allocs := testing.AllocsPerRun(100, func() { splitIP(c) })
+		require.Zero(t, allocs, c)
 	}
 }
 

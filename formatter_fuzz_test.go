@@ -3,6 +3,8 @@ package audit
 import (
 	"bytes"
 	"encoding/json"
+	"net/netip"
+	"strconv"
 	"testing"
 	"time"
 
@@ -168,10 +170,48 @@ func FuzzParseJSON(f *testing.F) {
 
 func FuzzParseCEF(f *testing.F) {
 	addLineSeeds(f, cefErrorCases)
-	f.Fuzz(func(t *testing.T, line []byte) { fuzzParse(t, defaultCEF, ParseCEF, line) })
+	f.Fuzz(func(t *testing.T, line []byte) {
+		// ParseCEF accepts any product: format back with the line's.
+		p := cefParser{s: string(line)}
+		header, _ := p.parse(new(Record))
+		fuzzParse(t, &CEFFormatter{header: header}, ParseCEF, line)
+	})
 }
 
 func FuzzParseOCSF(f *testing.F) {
 	addLineSeeds(f, ocsfErrorCases)
-	f.Fuzz(func(t *testing.T, line []byte) { fuzzParse(t, defaultOCSF, ParseOCSF, line) })
+	f.Fuzz(func(t *testing.T, line []byte) {
+		// ParseOCSF accepts any product: format back with the line's.
+		p := ocsfParser{jp: jsonParser{s: string(line), format: "ocsf"}}
+		lf, _ := p.parse(new(Record))
+		if lf == nil {
+			lf = defaultOCSF
+		}
+		fuzzParse(t, lf, ParseOCSF, line)
+	})
+}
+
+// FuzzSplitIP checks that the CEF and OCSF formatters take for an IP address
+// exactly the clients that package netip writes back unchanged.
+func FuzzSplitIP(f *testing.F) {
+	for _, s := range []string{"10.1.2.3", "10.1.2.3:5060", "[2001:db8::1]:443", "2001:db8::1", "::ffff:10.0.0.1",
+		"[::1]:0", "cafe", "1.2.3", "010.1.2.3", "10.1.2.3:05060", "[10.1.2.3]:80", "fe80::1%eth0", "dead:beef"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		addr, port, ok := splitIP(s)
+		a, err := netip.ParseAddr(s)
+		isAddr := err == nil && a.Zone() == "" && a.String() == s
+		ap, err := netip.ParseAddrPort(s)
+		isAddrPort := err == nil && ap.Addr().Zone() == "" && ap.String() == s
+		require.Equal(t, isAddr || isAddrPort, ok, "%q", s)
+		switch {
+		case isAddr:
+			require.Equal(t, s, addr)
+			require.Empty(t, port)
+		case isAddrPort:
+			require.Equal(t, ap.Addr().String(), addr)
+			require.Equal(t, strconv.Itoa(int(ap.Port())), port)
+		}
+	})
 }

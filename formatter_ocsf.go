@@ -139,7 +139,9 @@ var ocsfHeads = func() (h [numEventTypes][2]string) {
 // module as dst_endpoint.svc_name; Application Lifecycle has the module as
 // app.name. The fields left, among subject, object, old, new, client,
 // session and mac, and then the extra fields in order, are strings in
-// unmapped. Empty standard fields are omitted.
+// unmapped. Empty standard fields are omitted. (OCSF types sequence as a
+// 32-bit integer; a seq above 2147483647, which would take a file of more
+// than two billion records, is written all the same.)
 //
 //	{"class_uid":3002,"class_name":"Authentication",...,"status_id":2,"status":"Failure","time":1795598080123,"time_dt":"2026-11-25T09:14:40.123456Z","status_detail":"bad password","metadata":{"version":"1.3.0","product":{"name":"audit","vendor_name":"auditkit","version":"1","feature":{"name":"AgentServer"}},"profiles":["datetime"],"event_code":"LOGON","sequence":3},"actor":{"user":{"name":"alice"}},"user":{"name":"alice"},"src_endpoint":{"ip":"10.1.2.3","port":5060},"session":{"uid":"S-77"},"unmapped":{"attempt":"2"}}
 //
