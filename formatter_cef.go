@@ -31,14 +31,20 @@ const (
 //
 // for example
 //
-//	CEF:0|auditkit|audit|1|LOGON|Logon failed|7|rt=1764062080123 externalId=3 deviceFacility=AgentServer outcome=failure suser=alice src=10.1.2.3 spt=5060 reason=bad password cs4Label=session cs4=S-77 flexString1Label=time flexString1=2026-11-25T09:14:40.123456Z ad.attempt=2
+//	CEF:0|auditkit|audit|1|LOGON|Logon failed|7|rt=1795598080123 externalId=3 deviceFacility=AgentServer outcome=failure suser=alice src=10.1.2.3 spt=5060 reason=bad password cs4Label=session cs4=S-77 flexString1Label=time flexString1=2026-11-25T09:14:40.123456Z ad.attempt=2
 //
 // The Signature ID is the event type ([EventType.String]), the Name says
 // what happened in words, and the Severity (0 to 10) follows from the type
-// and the outcome as the README's table shows: failed logons, access
-// changes, changes to the audit configuration and the library's records of
-// a damaged or replaced file rank highest. In the header, '\\' and '|' are
-// escaped with a backslash.
+// and the outcome: failed logons, access changes, changes to the audit
+// configuration and the library's records of a damaged or replaced file
+// rank highest. By type, on success and on failure: LOGON 3 and 7, LOGOFF 1
+// and 3, SESSION_START 3 and 6, CHANNEL_OPEN 2 and 4, CHANNEL_CLOSE 1 and 3,
+// CHANNEL_REJECT 5, SERVER_START 3 and 6, SERVER_STOP 4 and 6, USER_CHANGE
+// 5 and 6, ACCESS_CHANGE 7 and 8, NO_CONSENT_OVERRIDE 7 and 5, DATA_READ 3
+// and 5, SYSTEM_CONFIG_CHANGE 5 and 6, AUDIT_CONFIG_CHANGE 7 and 8,
+// FILE_START and CHECKPOINT 1 and 3, TORN_RECORD 8, RETENTION_PRUNE 3 and
+// 5, FILE_REPLACED 9. In the header, '\' and '|' are escaped with a
+// backslash.
 //
 // The extension holds, in this order and only when not empty: rt (the time
 // in milliseconds since the Unix epoch), externalId (seq), deviceFacility
@@ -51,7 +57,7 @@ const (
 // extra field as ad.KEY (in the style of ArcSight's additional data), even
 // empty, in order.
 //
-// Values are escaped as CEF requires, '\\' as \\, '=' as \=, newline as \n
+// Values are escaped as CEF requires, '\' as \\, '=' as \=, newline as \n
 // and carriage return as \r; beyond CEF, so that no record can hide a
 // control or a bidirectional override, a tab is written \t, a byte of
 // invalid UTF-8 \xHH and any other rune that is not printable
