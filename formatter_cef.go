@@ -83,13 +83,13 @@ func mustCEF(vendor, product, version string) *CEFFormatter {
 // version as the Device Vendor, Device Product and Device Version of every
 // record. Register it under a name of your own with [RegisterFormatter];
 // [FormatCEF] uses [DefaultVendor], [DefaultProduct] and
-// [DefaultVersion]. Each field must be non-empty valid UTF-8 of at most
-// 63 bytes without control characters.
+// [DefaultVersion]. Each field must be 1 to 63 bytes of printable UTF-8
+// ([unicode.IsPrint], space allowed).
 func NewCEFFormatter(vendor, product, version string) (*CEFFormatter, error) {
 	b := []byte("CEF:0|")
 	for _, f := range [...]struct{ name, v string }{{"vendor", vendor}, {"product", product}, {"version", version}} {
 		if !validProductField(f.v) {
-			return nil, fmt.Errorf("audit: cef %s %q: %w: want 1 to 63 bytes of UTF-8 without control characters", f.name, f.v, ErrBadConfig)
+			return nil, fmt.Errorf("audit: cef %s %q: %w: want 1 to 63 bytes of printable UTF-8", f.name, f.v, ErrBadConfig)
 		}
 		b = appendCEFHeader(b, f.v)
 		b = append(b, '|')
@@ -101,7 +101,7 @@ func NewCEFFormatter(vendor, product, version string) (*CEFFormatter, error) {
 // the product in a CEF or OCSF record.
 func validProductField(s string) bool {
 	return s != "" && len(s) <= 63 && utf8.ValidString(s) &&
-		!strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || 0x7f <= r && r < 0xa0 })
+		!strings.ContainsFunc(s, func(r rune) bool { return !isPrintRune(r) })
 }
 
 // appendCEFHeader appends s with the escapes of a CEF header field.
@@ -494,7 +494,7 @@ func (p *cefParser) parse(r *Record) (string, error) {
 			return "", err
 		}
 		if !validProductField(v) {
-			return "", p.errorf(off, "%s %q: want 1 to 63 bytes of UTF-8 without control characters", what, snip(v))
+			return "", p.errorf(off, "%s %q: want 1 to 63 bytes of printable UTF-8", what, snip(v))
 		}
 	}
 	header := p.s[:p.i]

@@ -114,6 +114,8 @@ func TestNewCEFFormatter(t *testing.T) {
 		{"v\n", "p", "1"},
 		{"v", "p\x00", "1"},
 		{"v", "p", "1\u0085"},
+		{"v\u202e", "p", "1"},
+		{"v", "p\u2028", "1"},
 		{"v\xff", "p", "1"},
 		{strings.Repeat("v", 64), "p", "1"},
 	} {
@@ -154,7 +156,7 @@ var cefErrorCases = []parseErrorCase{
 	{"header ends", "CEF:0|auditkit|audit", "line ends in the product"},
 	{"bad header escape", `CEF:0|audit\kit|audit|1|LOGON|Logon failed|7|`, "a backslash escapes only"},
 	{"empty vendor", strings.Replace(cefBase, "auditkit", "", 1), `vendor ""`},
-	{"control in vendor", strings.Replace(cefBase, "auditkit", "audit\x1bkit", 1), "without control characters"},
+	{"control in vendor", strings.Replace(cefBase, "auditkit", "audit\x1bkit", 1), "printable UTF-8"},
 	{"unknown type", strings.Replace(cefBase, "LOGON|", "LOGIN|", 1), `unknown event type "LOGIN"`},
 	{"wrong name", strings.Replace(cefBase, "Logon failed", "Logon", 1), "not as the formatter writes"},
 	{"wrong severity", strings.Replace(cefBase, "|7|", "|3|", 1), "not as the formatter writes"},

@@ -167,12 +167,12 @@ func mustOCSF(vendor, product, version string) *OCSFFormatter {
 // product and version in metadata.product (and vendor as the vendor of the
 // app of SERVER_START and SERVER_STOP). Register it under a name of your
 // own with [RegisterFormatter]; [FormatOCSF] uses [DefaultVendor],
-// [DefaultProduct] and [DefaultVersion]. Each field must be non-empty valid
-// UTF-8 of at most 63 bytes without control characters.
+// [DefaultProduct] and [DefaultVersion]. Each field must be 1 to 63 bytes
+// of printable UTF-8 ([unicode.IsPrint], space allowed).
 func NewOCSFFormatter(vendor, product, version string) (*OCSFFormatter, error) {
 	for _, f := range [...]struct{ name, v string }{{"vendor", vendor}, {"product", product}, {"version", version}} {
 		if !validProductField(f.v) {
-			return nil, fmt.Errorf("audit: ocsf %s %q: %w: want 1 to 63 bytes of UTF-8 without control characters", f.name, f.v, ErrBadConfig)
+			return nil, fmt.Errorf("audit: ocsf %s %q: %w: want 1 to 63 bytes of printable UTF-8", f.name, f.v, ErrBadConfig)
 		}
 	}
 	b := []byte(`"product":{"name":`)
@@ -605,7 +605,7 @@ func (p *ocsfParser) parse(r *Record) (*OCSFFormatter, error) {
 	}
 	f, err := NewOCSFFormatter(vendor, product, version)
 	if err != nil {
-		return nil, jp.errorf(0, "metadata.product: name, vendor_name and version must be 1 to 63 bytes of UTF-8 without control characters")
+		return nil, jp.errorf(0, "metadata.product: name, vendor_name and version must be 1 to 63 bytes of printable UTF-8")
 	}
 	return f, nil
 }
