@@ -155,7 +155,7 @@ func ExampleNewCEFFormatter() {
 	}
 	l, _ := audit.New(audit.Config{Module: "AgentServer", Formatter: "acme-cef", Output: os.Stdout, Now: clock})
 	defer l.Close()
-	l.Log(context.Background(), audit.Event{Type: audit.ServerStart})
+	l.Log(context.Background(), audit.Event{Type: audit.ServerStart, Outcome: audit.Succeeded})
 	// Output:
 	// CEF:0|Acme|Call Center|7.2|SERVER_START|Server start|3|rt=1795598080123 externalId=1 deviceFacility=AgentServer outcome=success flexString1Label=time flexString1=2026-11-25T09:14:40.123456Z
 }

@@ -220,7 +220,7 @@ func TestOCSFClient(t *testing.T) {
 func TestNewOCSFFormatter(t *testing.T) {
 	f, err := NewOCSFFormatter("Acme \"Corp\"", "Call Center", "7.2")
 	require.NoError(t, err)
-	r := Record{Seq: 1, Module: "CallServer", Event: Event{Time: testTime, Type: ServerStart}}
+	r := Record{Seq: 1, Module: "CallServer", Event: Event{Time: testTime, Type: ServerStart, Outcome: Succeeded}}
 	line, err := f.Append(nil, &r)
 	require.NoError(t, err)
 	require.Contains(t, string(line), `"product":{"name":"Call Center","vendor_name":"Acme \"Corp\"","version":"7.2","feature":{"name":"CallServer"}}`)

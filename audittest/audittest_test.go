@@ -53,8 +53,8 @@ func TestLoggerRecords(t *testing.T) {
 			l := New(t, WithFormat(format), WithClock(fixedClock), WithModule("AgentServer"), WithMask(audit.AllEvents))
 			require.NoError(t, l.Log(ctx, audit.Event{Type: audit.Logon, Outcome: audit.Failed, Actor: "mallory",
 				Client: "203.0.113.9", Reason: "invalid password"}))
-			require.NoError(t, l.Log(ctx, audit.Event{Type: audit.Logon, Actor: "alice", Client: "10.0.0.1"}))
-			require.NoError(t, l.Log(ctx, audit.Event{Type: audit.AccessChange, Actor: "root", Subject: "alice",
+			require.NoError(t, l.Log(ctx, audit.Event{Type: audit.Logon, Outcome: audit.Succeeded, Actor: "alice", Client: "10.0.0.1"}))
+			require.NoError(t, l.Log(ctx, audit.Event{Type: audit.AccessChange, Outcome: audit.Succeeded, Actor: "root", Subject: "alice",
 				Object: "role", OldValue: "agent", NewValue: "supervisor"}))
 
 			require.Equal(t, 3, l.Len())
@@ -80,7 +80,7 @@ func TestLoggerRecords(t *testing.T) {
 func TestLoggerMask(t *testing.T) {
 	ctx := context.Background()
 	l := New(t, WithMask(audit.PresenceEvents))
-	require.NoError(t, l.Log(ctx, audit.Event{Type: audit.DataRead, Actor: "a", Subject: "s"}))
+	require.NoError(t, l.Log(ctx, audit.Event{Type: audit.DataRead, Outcome: audit.Succeeded, Actor: "a", Subject: "s"}))
 	require.Zero(t, l.Len(), "a filtered event leaves no record")
 	require.NoError(t, l.Log(ctx, audit.Event{Type: audit.DataRead, Outcome: audit.Failed, Actor: "a", Subject: "s"}),
 		"a failure is written only under FailureEvents")
@@ -91,7 +91,7 @@ func TestLoggerMask(t *testing.T) {
 	require.Zero(t, l.Len(), "an invalid event leaves no record")
 
 	require.NoError(t, l.SetMask(audit.PresenceEvents|audit.ReadEvents, "admin"))
-	require.NoError(t, l.Log(ctx, audit.Event{Type: audit.DataRead, Actor: "a", Subject: "s"}))
+	require.NoError(t, l.Log(ctx, audit.Event{Type: audit.DataRead, Outcome: audit.Succeeded, Actor: "a", Subject: "s"}))
 	rs := l.Records()
 	require.Len(t, rs, 2)
 	require.Equal(t, audit.AuditConfigChange, rs[0].Event.Type)
@@ -106,7 +106,7 @@ func TestLoggerConcurrent(t *testing.T) {
 	for g := range goroutines {
 		wg.Go(func() {
 			for i := range each {
-				e := audit.Event{Type: audit.Logon, Actor: "user" + strconv.Itoa(g), Session: strconv.Itoa(i)}
+				e := audit.Event{Type: audit.Logon, Outcome: audit.Succeeded, Actor: "user" + strconv.Itoa(g), Session: strconv.Itoa(i)}
 				if err := l.Log(context.Background(), e); err != nil {
 					t.Error(err)
 				}
@@ -162,7 +162,7 @@ func TestLoggerBadConfig(t *testing.T) {
 func TestLoggerUnreadableLine(t *testing.T) {
 	tb := &fakeTB{}
 	l := New(tb, WithConfig(func(c *audit.Config) { c.Failure = audit.FailClosed }))
-	require.NoError(t, l.Log(context.Background(), audit.Event{Type: audit.ServerStart}))
+	require.NoError(t, l.Log(context.Background(), audit.Event{Type: audit.ServerStart, Outcome: audit.Succeeded}))
 	l.out.buf.WriteString("not a record\n")
 	rs := l.Records()
 	require.Len(t, rs, 1)

@@ -12,7 +12,7 @@ import (
 
 // logon is the code under test: it records a logon attempt.
 func logon(l *audit.Logger, user, password string) error {
-	e := audit.Event{Type: audit.Logon, Actor: user, Client: "203.0.113.9"}
+	e := audit.Event{Type: audit.Logon, Outcome: audit.Succeeded, Actor: user, Client: "203.0.113.9"}
 	if password != "secret" {
 		e.Outcome, e.Reason = audit.Failed, "invalid password"
 	}
