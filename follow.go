@@ -336,6 +336,9 @@ func (fl *Follower) open() (ok bool, err error) {
 		fl.cur = Cursor{File: fps[i]}
 	}
 	if err := fl.openAt(files[i]); err != nil {
+		if files[i].Active && errors.Is(err, fs.ErrNotExist) {
+			return false, nil // rotated away since the listing: look again
+		}
 		return false, err
 	}
 	if fl.gz {
