@@ -117,22 +117,13 @@ func New(cfg Config) (*Logger, error) {
 	if cfg.Formatter == "" {
 		cfg.Formatter = FormatBCM
 	}
-	switch {
-	case cfg.MaxSize < 0:
-		return nil, fmt.Errorf("audit: max size %d: %w: negative", cfg.MaxSize, ErrBadConfig)
-	case cfg.MaxSize == 0:
+	if err := cfg.checkBounds(); err != nil {
+		return nil, err
+	}
+	if cfg.MaxSize == 0 {
 		cfg.MaxSize = DefaultMaxSize
 	}
-	if cfg.MaxBackups < 0 {
-		return nil, fmt.Errorf("audit: max backups %d: %w: negative", cfg.MaxBackups, ErrBadConfig)
-	}
-	if cfg.Retention < 0 {
-		return nil, fmt.Errorf("audit: retention %v: %w: negative", cfg.Retention, ErrBadConfig)
-	}
-	switch {
-	case cfg.SyncInterval < 0:
-		return nil, fmt.Errorf("audit: sync interval %v: %w: negative", cfg.SyncInterval, ErrBadConfig)
-	case cfg.SyncInterval == 0:
+	if cfg.SyncInterval == 0 {
 		cfg.SyncInterval = DefaultSyncInterval
 	}
 	if cfg.Sync > SyncEveryEvent || cfg.Failure > FailOpen || cfg.Daily > DailyOff {
