@@ -346,3 +346,38 @@ func TestEventValid(t *testing.T) {
 		}
 	}
 }
+
+// TestLogContextSharedBatch checks a record abandoned in a batch that
+// another waiter writes: that writer accounts for it.
+func TestLogContextSharedBatch(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := newGateWriter()
+		l, err := New(Config{Module: "AgentServer", Output: w})
+		require.NoError(t, err)
+		first := make(chan error)
+		go func() { first <- l.Log(context.Background(), Event{Type: ServerStart}) }()
+		<-w.entered // the first batch is being written
+
+		// Two records gather into the next batch; one caller gives up.
+		second := make(chan error)
+		go func() { second <- l.Log(context.Background(), Event{Type: Logon, Actor: "alice"}) }()
+		synctest.Wait()
+		ctx, cancel := context.WithCancel(context.Background())
+		third := make(chan error)
+		go func() { third <- l.Log(ctx, Event{Type: Logon, Actor: "bob"}) }()
+		synctest.Wait()
+		cancel()
+		require.ErrorIs(t, <-third, context.Canceled)
+
+		w.open()
+		require.NoError(t, <-first)
+		require.NoError(t, <-second)
+		require.NoError(t, l.Close())
+		recs := parseLines(t, w.bytes())
+		require.Len(t, recs, 3)
+		require.Equal(t, []string{"", "alice", "bob"}, []string{recs[0].Event.Actor, recs[1].Event.Actor, recs[2].Event.Actor})
+		st := l.Stats()
+		require.Equal(t, uint64(3), st.Written)
+		require.Zero(t, st.Dropped)
+	})
+}
