@@ -120,3 +120,35 @@ func TestConfigFromParamsAliases(t *testing.T) {
 		require.ErrorContains(t, err, `parameter "a"`)
 	}
 }
+
+// FuzzConfigFromParams checks, for any two parameters, that the result does
+// not depend on the map's order and that every duration and size in an
+// accepted Config is within its bounds.
+func FuzzConfigFromParams(f *testing.F) {
+	f.Add("RetentionDays", "213504", "expire", "30")
+	f.Add("AuditLogMaxSize", "1048576", "AuditLogMaxBackups", "5")
+	f.Add("AuditLogPath", "/a", "auditlogpath", "/b")
+	f.Add("Log Path", "/t", "AuditEventMask", "presence+read")
+	f.Add("retention", "36525 days", "LogRetentionDays", "36525d")
+	f.Fuzz(func(t *testing.T, n1, v1, n2, v2 string) {
+		params := map[string]string{n1: v1, n2: v2}
+		cfg, err := ConfigFromParams("AgentServer", params)
+		for range 4 {
+			again, err2 := ConfigFromParams("AgentServer", params)
+			require.Equal(t, err == nil, err2 == nil)
+			if err != nil {
+				require.Equal(t, err.Error(), err2.Error())
+			} else {
+				require.Equal(t, cfg.Retention, again.Retention)
+				require.Equal(t, cfg.AuditLogPath, again.AuditLogPath)
+				require.Equal(t, cfg.LogPath, again.LogPath)
+				require.Equal(t, cfg.EventMask, again.EventMask)
+			}
+		}
+		if err != nil {
+			require.ErrorIs(t, err, ErrBadConfig)
+			return
+		}
+		require.NoError(t, cfg.checkBounds())
+	})
+}
