@@ -462,14 +462,22 @@ func (l *Logger) keepError(err error) {
 
 // Sync flushes the audit file to stable storage (fdatasync), whatever the
 // [SyncPolicy]. It returns an error wrapping [ErrClosed] after Close, and
-// when Close finishes while Sync waits for its turn.
+// when Close begins while Sync waits for its turn (Close syncs the file
+// itself).
 func (l *Logger) Sync() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
 		return fmt.Errorf("audit: sync: %w", ErrClosed)
 	}
-	return l.syncLocked()
+	if err := l.acquire(); err != nil {
+		return fmt.Errorf("audit: sync: %w", err)
+	}
+	if l.closed {
+		l.release()
+		return fmt.Errorf("audit: sync: %w", ErrClosed)
+	}
+	return l.syncOwned()
 }
 
 // every calls fn every d, and at once whenever kick receives (a nil kick

@@ -577,6 +577,12 @@ func (l *Logger) syncLocked() error {
 	if err := l.acquire(); err != nil {
 		return fmt.Errorf("audit: sync: %w", err)
 	}
+	return l.syncOwned()
+}
+
+// syncOwned syncs out and releases it. Called with l.mu held by the owner
+// of out; returns with l.mu held.
+func (l *Logger) syncOwned() error {
 	l.mu.Unlock()
 	err := l.out.Sync()
 	l.mu.Lock()
