@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"runtime"
 	"sync"
@@ -377,4 +378,60 @@ func TestLogContextSharedBatch(t *testing.T) {
 		require.Equal(t, uint64(3), st.Written)
 		require.Zero(t, st.Dropped)
 	})
+}
+
+// bufSyncer is an Output that keeps what is written and can be synced.
+type bufSyncer struct {
+	buf   bytes.Buffer
+	syncs int
+}
+
+func (b *bufSyncer) Write(p []byte) (int, error) { return b.buf.Write(p) }
+func (b *bufSyncer) Sync() error                 { b.syncs++; return nil }
+
+// TestLogContextConcurrent has many goroutines log with deadlines short
+// enough that some give up waiting: every record is still written exactly
+// once, and counted once.
+func TestLogContextConcurrent(t *testing.T) {
+	const goroutines, perG = 16, 300
+	for _, policy := range []SyncPolicy{SyncWriteThrough, SyncEveryEvent} {
+		t.Run(policy.String(), func(t *testing.T) {
+			w := &bufSyncer{}
+			l, err := New(Config{Module: "AgentServer", Output: w, Sync: policy})
+			require.NoError(t, err)
+			var wg sync.WaitGroup
+			var mu sync.Mutex
+			gaveUp := 0
+			for g := range goroutines {
+				wg.Go(func() {
+					for i := range perG {
+						ctx, cancel := context.WithTimeout(context.Background(), time.Duration(i%7)*time.Microsecond)
+						err := l.Log(ctx, Event{Type: Logon, Actor: fmt.Sprintf("user-%d-%d", g, i)})
+						cancel()
+						if err != nil {
+							require.ErrorIs(t, err, context.DeadlineExceeded)
+							mu.Lock()
+							gaveUp++
+							mu.Unlock()
+						}
+					}
+				})
+			}
+			wg.Wait()
+			require.NoError(t, l.Close())
+			recs := parseLines(t, w.buf.Bytes())
+			seen := make(map[string]int)
+			for _, r := range recs {
+				seen[r.Event.Actor]++
+			}
+			require.Len(t, seen, goroutines*perG, "every record written (%d callers gave up waiting)", gaveUp)
+			for actor, n := range seen {
+				require.Equal(t, 1, n, actor)
+			}
+			st := l.Stats()
+			require.Equal(t, uint64(goroutines*perG), st.Written)
+			require.Zero(t, st.Dropped)
+			t.Logf("%d of %d callers gave up waiting", gaveUp, goroutines*perG)
+		})
+	}
 }
