@@ -130,28 +130,28 @@ func (l *Logger) writeCtx(ctx context.Context, e *Event, policy bool) error {
 	b.records++
 	var stop func() bool // stops the AfterFunc that wakes us when ctx is done
 	for !b.done {
-		if !l.busy {
-			// b is still pending (a batch leaves pending only to be
-			// written or failed), so write it, whatever ctx says. The
-			// batch after it gathers meanwhile.
-			l.busy = true
-			if l.woken > 0 {
-				l.gather(b)
+		if l.busy {
+			if ctx != nil {
+				if err := ctx.Err(); err != nil {
+					return l.abandon(b, end, e.Type, err, stop, policy)
+				}
+				if stop == nil && ctx.Done() != nil {
+					stop = l.wakeWhenDone(ctx, b)
+				}
 			}
-			l.flushPending(1)
-			l.settleAbandoned()
-			l.release()
+			b.cond.Wait() // woken when b is done, or to write it, or ctx is done
 			continue
 		}
-		if ctx != nil {
-			if err := ctx.Err(); err != nil {
-				return l.abandon(b, end, e.Type, err, stop, policy)
-			}
-			if stop == nil && ctx.Done() != nil {
-				stop = l.wakeWhenDone(ctx, b)
-			}
+		// b is still pending (a batch leaves pending only to be written or
+		// failed), so write it, whatever ctx says. The batch after it
+		// gathers meanwhile.
+		l.busy = true
+		if l.woken > 0 {
+			l.gather(b)
 		}
-		b.cond.Wait() // woken when b is done, or to write it, or ctx is done
+		l.flushPending(1)
+		l.settleAbandoned()
+		l.release()
 	}
 	if stop != nil {
 		stop()
