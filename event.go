@@ -312,21 +312,27 @@ func (e *Event) Validate() error {
 	return nil
 }
 
-// Bits of requiredFields: the standard fields an event type requires.
+// Bits of callerTypes: the standard fields an event type requires, and
+// whether callers may log it at all.
 const (
 	needActor uint8 = 1 << iota
 	needSubject
 	needObject
 	needClient
+	notCallerType // invalid, or written only by the library
 )
 
-// requiredFields holds, for each event type, the needX bits of the fields
-// in its eventTypeInfo requires, so that [Event.valid] tests them without
-// comparing names.
-var requiredFields = func() (r [numEventTypes]uint8) {
+// callerTypes holds, for every value of an EventType, the needX bits of the
+// fields in its eventTypeInfo requires, or notCallerType, so that
+// [Event.valid] tests a type with one load and no bounds check.
+var callerTypes = func() (r [256]uint8) {
 	bits := map[string]uint8{"actor": needActor, "subject": needSubject, "object": needObject, "client": needClient}
-	for t, info := range eventTypeInfo {
-		for _, name := range info.requires {
+	for t := range r {
+		if t == 0 || t >= int(firstLibraryType) {
+			r[t] = notCallerType
+			continue
+		}
+		for _, name := range eventTypeInfo[t].requires {
 			r[t] |= bits[name]
 		}
 	}
@@ -336,23 +342,19 @@ var requiredFields = func() (r [numEventTypes]uint8) {
 // valid is a fast form of Validate for the common event: it reports true
 // only for an event that Validate accepts, and false for every event that
 // Validate refuses and for one with extra fields (whose keys it does not
-// check). Log calls it for every event, filtered out or not, so it costs a
-// few comparisons.
+// check). Log calls it for every event, filtered out or not, so it is small
+// enough to be inlined and costs a few comparisons.
 func (e *Event) valid() bool {
-	t := e.Type
-	if t == 0 || t >= firstLibraryType || e.Outcome > Failed || e.nFront != 0 {
-		return false
-	}
-	if r := requiredFields[t]; r != 0 {
-		if r&needActor != 0 && e.Actor == "" || r&needSubject != 0 && e.Subject == "" ||
-			r&needObject != 0 && e.Object == "" || r&needClient != 0 && e.Client == "" {
-			return false
-		}
-	}
-	if e.Time.IsZero() {
-		return true
-	}
-	u := e.Time.Unix()
+	r := callerTypes[e.Type]
+	return r&notCallerType == 0 && e.Outcome <= Failed && e.nFront == 0 &&
+		(r&needActor == 0 || e.Actor != "") && (r&needSubject == 0 || e.Subject != "") &&
+		(r&needObject == 0 || e.Object != "") && (r&needClient == 0 || e.Client != "") &&
+		(e.Time.IsZero() || timeInRange(e.Time))
+}
+
+// timeInRange reports whether a record can carry t (see minTime).
+func timeInRange(t time.Time) bool {
+	u := t.Unix()
 	return u >= minTime && u <= maxTime
 }
 
