@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 )
 
 // The integrity chain.
@@ -105,17 +106,68 @@ func (k *chainKey) seal(prev *[macSize]byte, body []byte) (out [macSize]byte) {
 	return out
 }
 
-// readKeyFile reads a key file: one line holding the key in hex (at least
-// 16 bytes), optionally preceded by "N:" where N is the index of the file
-// the key belongs to (0 when absent), as NewKey and the library write it;
-// or, failing that, a raw key of at least 16 bytes (the whole file, for
-// file 0).
+// maxKeyFileSize is the largest key file read: a key file holds one short
+// line (or a raw key), so anything larger is not a key file.
+const maxKeyFileSize = 4 << 10
+
+// readKeyFile reads the logger's key file: one line holding the key in hex
+// (at least 16 bytes), optionally preceded by "N:" where N is the index of
+// the file the key belongs to (0 when absent), as NewKey and the library
+// write it; or, failing that, a raw key of at least 16 bytes (the whole
+// file, for file 0). The file must be a regular file of at most
+// maxKeyFileSize bytes owned by the process's effective user (see
+// readKeyData).
 func readKeyFile(path string) (*chainKey, error) {
-	data, err := os.ReadFile(path)
+	data, err := readKeyData(path, true)
 	if err != nil {
-		return nil, fmt.Errorf("audit: integrity key file: %w: %w", ErrBadKey, err)
+		return nil, err
 	}
 	return parseKey(path, data)
+}
+
+// readKeyData returns the contents of the key file at path. It refuses,
+// with an error wrapping [ErrBadKey], anything but a regular file of at most
+// maxKeyFileSize bytes: a symbolic link (it is opened with O_NOFOLLOW), a
+// FIFO or a device such as /dev/zero (opened with O_NONBLOCK, so that
+// opening a FIFO does not wait for a writer, and never read). With owned,
+// a file that the process's effective user does not own is refused too
+// (the error also wraps [ErrUnsafePath]): someone else could have chosen
+// the key.
+func readKeyData(path string, owned bool) ([]byte, error) {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("audit: integrity key file %s: %w: "+format, append([]any{path, ErrBadKey}, args...)...)
+	}
+	f, err := openKeyFile(path)
+	if err != nil {
+		if errors.Is(err, syscall.ELOOP) {
+			return nil, bad("%w: a symbolic link (give the path of the file itself)", ErrUnsafePath)
+		}
+		return nil, bad("%w", cause(err))
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, bad("%w", cause(err))
+	}
+	if !st.Mode().IsRegular() {
+		return nil, bad("not a regular file (mode %v)", st.Mode())
+	}
+	if owned {
+		if err := checkOwner(path, st); err != nil {
+			return nil, bad("%w", err)
+		}
+	}
+	if st.Size() > maxKeyFileSize {
+		return nil, bad("%d bytes (a key file holds at most %d)", st.Size(), maxKeyFileSize)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxKeyFileSize+1))
+	if err != nil {
+		return nil, bad("%w", cause(err))
+	}
+	if len(data) > maxKeyFileSize {
+		return nil, bad("more than %d bytes (a key file holds at most %d)", maxKeyFileSize, maxKeyFileSize)
+	}
+	return data, nil
 }
 
 func parseKey(path string, data []byte) (*chainKey, error) {
@@ -146,11 +198,22 @@ func parseHexKey(data []byte) (index uint64, key []byte, ok bool) {
 	return index, key, true
 }
 
-// writeKeyFile replaces the key file with k, atomically and durably.
+// writeKeyFile replaces the key file with k, atomically and durably,
+// through a temporary file created exclusively (O_EXCL) beside it. A stale
+// temporary file of ours, left by a crash, is removed first; one owned by
+// another user is an error wrapping [ErrUnsafePath].
 func writeKeyFile(path string, k *chainKey) error {
 	fsys := osFS{}
 	tmp := path + tmpExt
-	f, err := fsys.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if st, err := fsys.Lstat(tmp); err == nil {
+		if err := checkOwner(tmp, st); err != nil {
+			return fmt.Errorf("audit: integrity key file: stale temporary file: %w", err)
+		}
+		if err := fsys.Remove(tmp); err != nil {
+			return fmt.Errorf("audit: integrity key file: remove stale temporary file %s: %w", tmp, cause(err))
+		}
+	}
+	f, err := fsys.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return fmt.Errorf("audit: integrity key file: %w", err)
 	}
