@@ -342,12 +342,18 @@ func fileStartInfo(e *Event) (index uint64, prev [macSize]byte, algorithm string
 // later file) is an error wrapping [ErrBadKey]: verifying needs the
 // original key.
 func ReadKey(path string) ([]byte, error) {
-	k, err := readKeyFile(path)
+	// An auditor's copy of the key need not belong to the verifying user,
+	// so only the logger's own key file is held to its owner.
+	data, err := readKeyData(path, false)
+	if err != nil {
+		return nil, err
+	}
+	k, err := parseKey(path, data)
 	if err != nil {
 		return nil, err
 	}
 	if k.index != 0 {
-		return nil, fmt.Errorf("audit: integrity key file %s: %w: it holds the key of file %d; verifying needs the original key of file 0", path, ErrBadKey, k.index)
+		return nil, fmt.Errorf("audit: integrity key file %s: %w: it holds the key of file %d, which the library evolved from the original; verifying needs the original key (of file 0), kept when the key was made", path, ErrBadKey, k.index)
 	}
 	return k.key, nil
 }

@@ -81,8 +81,8 @@ tampered with, and 2 for a usage or I/O error or a module without its key.`,
 			}
 			var fileKey []byte
 			if *keyFile != "" {
-				if fileKey, err = os.ReadFile(*keyFile); err != nil {
-					return e.errorf(c, "key file: %v", err)
+				if fileKey, err = audit.ReadKey(*keyFile); err != nil {
+					return e.errorf(c, "%v", err)
 				}
 			}
 			rep := newReporter(e)
@@ -93,16 +93,14 @@ tampered with, and 2 for a usage or I/O error or a module without its key.`,
 			for i, m := range mods {
 				rep.progress(i, len(mods))
 				key := fileKey
-				keyName := *keyFile
 				if *keyDir != "" {
-					keyName = filepath.Join(*keyDir, m+".key")
-					key, err = os.ReadFile(keyName)
+					keyName := filepath.Join(*keyDir, m+".key")
+					key, err = audit.ReadKey(keyName)
 					if errors.Is(err, os.ErrNotExist) {
 						key = nil
-						keyName = ""
 					} else if err != nil {
 						rep.clearProgress()
-						return e.errorf(c, "key file: %v", err)
+						return e.errorf(c, "%v", err)
 					}
 				}
 				r, err := audit.Verify(dir, m, key)
