@@ -324,6 +324,9 @@ func enabled(m Mask, t EventType, o Outcome) bool {
 // record is counted in [Stats].Dropped. Every write error also goes to
 // [Config.OnError].
 //
+// An event's empty Actor, Client and Session are taken from the [Request]
+// that ctx carries, if any (see [WithRequest]).
+//
 // A record cannot be cancelled: once Log has placed it in a batch it will be
 // written, or fail and be counted. ctx only bounds how long Log waits for
 // that outcome. If no other goroutine is writing, Log writes the batch
@@ -355,6 +358,7 @@ func (l *Logger) Log(ctx context.Context, e Event) error {
 // finds it valid after all (an event with extra fields), in which case it is
 // logged or filtered out like any other.
 func (l *Logger) filter(ctx context.Context, e *Event) error {
+	fillFromRequest(ctx, e)
 	if err := e.Validate(); err != nil {
 		l.stats.invalid.Add(1)
 		return err
@@ -373,6 +377,7 @@ func (l *Logger) filter(ctx context.Context, e *Event) error {
 // log writes a valid event that the mask lets through, waiting for its
 // outcome as ctx allows (see Log).
 func (l *Logger) log(ctx context.Context, e *Event) error {
+	fillFromRequest(ctx, e)
 	return l.writeCtx(ctx, e, true)
 }
 
