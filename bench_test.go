@@ -46,10 +46,42 @@ func BenchmarkLogFiltered(b *testing.B) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		if err := l.Log(ctx, Event{Type: DataRead, Actor: "agent7", Subject: "customer-42"}); err != nil {
+		if err := l.Log(ctx, Event{Type: DataRead, Outcome: Succeeded, Actor: "agent7", Subject: "customer-42"}); err != nil {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkLogFilteredParallel is BenchmarkLogFiltered from GOMAXPROCS
+// goroutines: the filtered-out path writes no shared memory, so the time per
+// event falls as goroutines are added (compare -cpu 1,2).
+func BenchmarkLogFilteredParallel(b *testing.B) {
+	l := newBenchLogger(b, Config{Output: io.Discard})
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if err := l.Log(ctx, Event{Type: DataRead, Outcome: Succeeded, Actor: "agent7", Subject: "customer-42"}); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+// BenchmarkEnabledFilteredParallel is BenchmarkEnabledFiltered from
+// GOMAXPROCS goroutines.
+func BenchmarkEnabledFilteredParallel(b *testing.B) {
+	l := newBenchLogger(b, Config{Output: io.Discard})
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if l.Enabled(DataRead, Succeeded) {
+				b.Error("DATA_READ is not in the default mask")
+				return
+			}
+		}
+	})
 }
 
 // newBenchLogger returns a logger of module AgentServer with cfg, closed

@@ -10,8 +10,6 @@ import (
 type Stats struct {
 	// Written is the number of records written (acknowledged to Log).
 	Written uint64
-	// Filtered is the number of events the mask left out.
-	Filtered uint64
 	// Invalid is the number of events refused as invalid.
 	Invalid uint64
 	// Dropped is the number of events that could not be written because of
@@ -36,8 +34,8 @@ type Stats struct {
 // counters are the live counters behind Stats that are not kept under
 // Logger.mu.
 type counters struct {
-	filtered, invalid, writeErrors atomic.Uint64
-	rotations, syncs, pruned       atomic.Uint64
+	invalid, writeErrors     atomic.Uint64
+	rotations, syncs, pruned atomic.Uint64
 
 	lastMu   sync.Mutex
 	last     error
@@ -62,7 +60,6 @@ func (l *Logger) Stats() Stats {
 	c.lastMu.Unlock()
 	return Stats{
 		Written:       written,
-		Filtered:      c.filtered.Load(),
 		Invalid:       c.invalid.Load(),
 		Dropped:       dropped,
 		WriteErrors:   c.writeErrors.Load(),
