@@ -1,12 +1,16 @@
 package main
 
 import (
+	"bufio"
+	"compress/gzip"
 	"container/heap"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"slices"
+	"time"
 
 	"github.com/auditkit/audit"
 )
@@ -17,11 +21,18 @@ import (
 type scan struct {
 	rep     *reporter
 	filter  *filter
+	lf      *lineFilter
+	strict  bool // parse every line in full
 	streams streamHeap
 	all     []*moduleStream
 	total   int // files to read
 	opened  int // files opened so far
 	started bool
+	firsts  map[*auditFile]firstRecord
+	// Bytes on disk of the files, of those read or skipped, and in all.
+	sizes      map[*auditFile]int64
+	doneBytes  int64
+	totalBytes int64
 }
 
 // errNoFiles means the directory holds no audit files (of the module
@@ -55,11 +66,17 @@ func openScan(dir string, f *filter, rep *reporter) (*scan, error) {
 	if len(mods) == 0 {
 		return nil, errNoFiles
 	}
-	sc := &scan{rep: rep, filter: f}
+	sc := &scan{rep: rep, filter: f, lf: f.compile(), strict: f.strict, sizes: map[*auditFile]int64{}}
 	for _, m := range mods {
 		s := &moduleStream{sc: sc, module: m.module, files: m.files, actives: actives}
 		sc.all = append(sc.all, s)
 		sc.total += len(m.files)
+		for _, af := range m.files {
+			if st, err := os.Stat(af.path); err == nil {
+				sc.sizes[af] = st.Size()
+				sc.totalBytes += st.Size()
+			}
+		}
 	}
 	return sc, nil
 }
@@ -114,8 +131,9 @@ func sameListing(a, b []*moduleFiles, actives map[*auditFile]*os.File) bool {
 	return true
 }
 
-// next returns the next record, or false at the end.
-func (sc *scan) next() (*audit.Record, bool) {
+// next returns the next record, or false at the end. The entry is valid
+// until the next call.
+func (sc *scan) next() (*entry, bool) {
 	if !sc.started {
 		sc.started = true
 		for _, s := range sc.all {
@@ -136,7 +154,7 @@ func (sc *scan) next() (*audit.Record, bool) {
 		sc.rep.clearProgress()
 		return nil, false
 	}
-	return &sc.streams[0].rec, true
+	return &sc.streams[0].en, true
 }
 
 // close closes every file still open.
@@ -149,6 +167,17 @@ func (sc *scan) close() {
 	sc.rep.clearProgress()
 }
 
+// showProgress updates the progress line with the bytes read so far.
+func (sc *scan) showProgress() {
+	var cur int64
+	for _, s := range sc.all {
+		if s.counter != nil {
+			cur += s.counter.n
+		}
+	}
+	sc.rep.progressBytes(sc.opened, sc.total, sc.doneBytes+cur, sc.totalBytes)
+}
+
 // moduleStream reads the records of one module's files in order.
 type moduleStream struct {
 	sc      *scan
@@ -157,14 +186,21 @@ type moduleStream struct {
 	actives map[*auditFile]*os.File // shared by the streams of a scan
 	i       int                     // next file to open
 	cur     *auditFile              // the file being read, or nil
-	rc      io.ReadCloser
-	lr      *lineReader
-	rec     audit.Record // the current record
+	rc      io.Closer
+	raw     *bufio.Reader // a second buffer: the compressed bytes of a gzipped file
+	zr      *gzip.Reader
+	lr      *lines          // s.lines while a file is read, else nil
+	lines   *lines          // kept from file to file for its buffers
+	counter *countingReader // the bytes of cur read so far
+	en      entry           // the current record
+	days    dayCache
+	count   int // lines read, to show the progress now and then
 }
 
-// advance reads the next record that passes the filter into s.rec.
+// advance reads the next record that passes the filter into s.en.
 func (s *moduleStream) advance() bool {
-	rep := s.sc.rep
+	sc := s.sc
+	rep := sc.rep
 	for {
 		if s.cur == nil {
 			if s.i >= len(s.files) {
@@ -172,10 +208,15 @@ func (s *moduleStream) advance() bool {
 			}
 			af := s.files[s.i]
 			s.i++
-			s.sc.opened++
-			rep.progress(s.sc.opened, s.sc.total)
-			rc, err := s.open(af)
+			sc.opened++
+			if s.outsidePeriod(af) {
+				sc.doneBytes += sc.sizes[af]
+				continue
+			}
+			sc.showProgress()
+			rc, counter, err := s.open(af)
 			if err != nil {
+				sc.doneBytes += sc.sizes[af]
 				if errors.Is(err, fs.ErrNotExist) {
 					rep.problem("%s: %v (removed by retention while being read?)", af.path, errors.Unwrap(err))
 				} else {
@@ -183,9 +224,12 @@ func (s *moduleStream) advance() bool {
 				}
 				continue
 			}
-			s.cur, s.rc, s.lr = af, rc, newLineReader(rc)
+			s.cur, s.rc, s.counter = af, rc, counter
 		}
 		line, complete, err := s.lr.next()
+		if s.count++; s.count&0xfff == 0 && rep.tty {
+			sc.showProgress()
+		}
 		switch {
 		case errors.Is(err, io.EOF):
 			s.closeFile()
@@ -202,38 +246,172 @@ func (s *moduleStream) advance() bool {
 		case !complete && s.cur.active:
 			rep.note("%s:%d: incomplete final line skipped (a record being written?)", s.cur.path, s.lr.line)
 			continue
-		}
-		rec, err := audit.ParseRecord(line)
-		if err != nil {
-			rep.problem("%s:%d: %v", s.cur.path, s.lr.line, err)
+		case !complete:
+			rep.problem("%s:%d: incomplete final line skipped (the file was cut short)", s.cur.path, s.lr.line)
 			continue
 		}
-		if !s.sc.filter.match(&rec) {
-			continue
+		if s.take(line) {
+			return true
 		}
-		s.rec = rec
-		return true
 	}
 }
 
-// open opens af: an active file was opened by openScan.
-func (s *moduleStream) open(af *auditFile) (io.ReadCloser, error) {
-	if af.active {
-		f := s.actives[af]
-		if f == nil {
-			return openAuditFile(af)
+// take decides on line and makes it the current entry if it passes the
+// filter.
+func (s *moduleStream) take(line []byte) bool {
+	sc := s.sc
+	en := &s.en
+	en.line, en.file, en.lineNo, en.parsed, en.hasLead = line, s.cur, s.lr.line, false, false
+	if !sc.strict {
+		en.hasLead = readLead(line, &en.lead)
+		switch sc.lf.decide(line, &en.lead, en.hasLead) {
+		case reject:
+			return false
+		case accept:
+			if t, ok := s.days.parse(en.lead.time); ok {
+				en.time = t
+				return true
+			}
 		}
-		delete(s.actives, af)
-		return maybeGunzip(f, f)
 	}
-	return openAuditFile(af)
+	rec, err := audit.ParseRecord(line)
+	if err != nil {
+		sc.rep.problem("%s:%d: %v", s.cur.path, s.lr.line, err)
+		return false
+	}
+	if !sc.filter.match(&rec) {
+		return false
+	}
+	en.rec, en.parsed, en.time = rec, true, rec.Event.Time
+	return true
+}
+
+// outsidePeriod reports whether af cannot hold a record of the filter's
+// period, judged by the time of the first record of af and of the file
+// after it: a module's records are in time order, so a file holds
+// records from its first record's time up to the next file's first.
+func (s *moduleStream) outsidePeriod(af *auditFile) bool {
+	f := s.sc.filter
+	if f.until.IsZero() && f.since.IsZero() {
+		return false
+	}
+	if !f.until.IsZero() {
+		if t, ok := s.sc.firstTime(af); ok && !t.Before(f.until) {
+			return true
+		}
+	}
+	if !f.since.IsZero() && s.i < len(s.files) {
+		if t, ok := s.sc.firstTime(s.files[s.i]); ok && t.Before(f.since) {
+			return true
+		}
+	}
+	return false
+}
+
+// firstTime returns the time of the first record of af, if it can be
+// read.
+func (sc *scan) firstTime(af *auditFile) (time.Time, bool) {
+	if ft, ok := sc.firsts[af]; ok {
+		return ft.t, ft.ok
+	}
+	var ft firstRecord
+	if rc, err := openAuditFile(af); err == nil {
+		line, complete, err := newLineReader(rc).next()
+		rc.Close()
+		if err == nil && complete {
+			if rec, err := audit.ParseRecord(line); err == nil {
+				ft = firstRecord{rec.Event.Time, true}
+			}
+		}
+	}
+	if sc.firsts == nil {
+		sc.firsts = map[*auditFile]firstRecord{}
+	}
+	sc.firsts[af] = ft
+	return ft.t, ft.ok
+}
+
+type firstRecord struct {
+	t  time.Time
+	ok bool
+}
+
+// open opens af (an active file was opened by openScan), counting the
+// bytes read from it, and makes s.lr read its lines, decompressed if it is
+// gzipped. The buffers of s are used again from file to file.
+func (s *moduleStream) open(af *auditFile) (io.Closer, *countingReader, error) {
+	var f *os.File
+	if af.active {
+		f = s.actives[af]
+		delete(s.actives, af)
+	}
+	if f == nil {
+		var err error
+		if f, err = openFileOrGzip(af); err != nil {
+			return nil, nil, err
+		}
+	}
+	c := &countingReader{r: f}
+	if s.lines == nil {
+		s.lines = newLines(c)
+	} else {
+		s.lines.reset(c)
+	}
+	if magic, _ := s.lines.br.Peek(2); len(magic) < 2 || magic[0] != 0x1f || magic[1] != 0x8b {
+		s.lr = s.lines
+		return f, c, nil
+	}
+	// Compressed: the buffer that peeked holds the compressed bytes, and
+	// lines read the decompressed stream through the other buffer.
+	if s.raw == nil {
+		s.raw = bufio.NewReaderSize(nil, linesBuffer)
+	}
+	s.raw, s.lines.br = s.lines.br, s.raw
+	var err error
+	if s.zr == nil {
+		s.zr, err = gzip.NewReader(s.raw)
+	} else {
+		err = s.zr.Reset(s.raw)
+	}
+	if err != nil {
+		f.Close()
+		return nil, nil, fmt.Errorf("gzip: %w", err)
+	}
+	s.lines.reset(s.zr)
+	s.lr = s.lines
+	return f, c, nil
+}
+
+// openFileOrGzip opens af as openAuditFile does, without decompressing
+// it.
+func openFileOrGzip(af *auditFile) (*os.File, error) {
+	f, err := os.Open(af.path)
+	if errors.Is(err, fs.ErrNotExist) && !af.active && af.path == af.stem {
+		f, err = os.Open(af.stem + ".gz")
+	}
+	return f, err
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }
 
 func (s *moduleStream) closeFile() {
 	if s.rc != nil {
 		s.rc.Close()
 	}
-	s.cur, s.rc, s.lr = nil, nil, nil
+	if s.counter != nil {
+		s.sc.doneBytes += s.sc.sizes[s.cur]
+	}
+	s.cur, s.rc, s.lr, s.counter = nil, nil, nil, nil
 }
 
 // streamHeap orders module streams by the time of their current record,
@@ -242,7 +420,7 @@ type streamHeap []*moduleStream
 
 func (h streamHeap) Len() int { return len(h) }
 func (h streamHeap) Less(i, j int) bool {
-	if c := h[i].rec.Event.Time.Compare(h[j].rec.Event.Time); c != 0 {
+	if c := h[i].en.time.Compare(h[j].en.time); c != 0 {
 		return c < 0
 	}
 	return h[i].module < h[j].module

@@ -44,6 +44,7 @@ The output is a table on a terminal and BCM lines otherwise; see --output.`,
 		module := ""
 		defineModule(set, &module)
 		out := defineOutput(set)
+		v := defineView(set)
 		return func(args []string) int {
 			switch {
 			case len(args) != 1:
@@ -56,7 +57,7 @@ The output is a table on a terminal and BCM lines otherwise; see --output.`,
 				return e.usageError(c, "invalid value %v for flag -for: want a positive duration", *forD)
 			}
 			t := &tailer{e: e, c: c, rep: newReporter(e), dir: args[0], module: module,
-				n: *n, poll: *poll, buf: make([]byte, 64<<10)}
+				n: *n, poll: *poll, buf: make([]byte, 64<<10), view: v}
 			return t.run(*follow, *forD, out.format(e))
 		}
 	},
@@ -74,6 +75,7 @@ type tailer struct {
 	path   string // the active file
 	n      int
 	poll   time.Duration
+	view   *view
 
 	// The file being read, always from its start.
 	f         *os.File
@@ -115,7 +117,7 @@ func (t *tailer) run(follow bool, forD time.Duration, format string) int {
 	}
 	t.path = filepath.Join(t.dir, t.module+".audit.log")
 	t.out = &outWriter{w: e.stdout, rep: t.rep}
-	if t.p, err = newPrinter(format, t.out); err != nil {
+	if t.p, err = newPrinter(format, t.out, t.view); err != nil {
 		return e.errorf(c, "%v", err)
 	}
 
@@ -197,7 +199,7 @@ func (t *tailer) printLast(more bool) error {
 		t.rep.note("%s:%d: incomplete final line skipped (a record being written?)", t.path, t.line+1)
 	}
 	for i := max(0, count-t.n); i < count; i++ {
-		if err := t.p.print(&ring[i%t.n]); err != nil && t.out.err == nil {
+		if err := t.p.print(recordEntry(&ring[i%t.n], nil)); err != nil && t.out.err == nil {
 			t.rep.problem("%s: %v", t.path, err)
 		}
 	}
@@ -217,7 +219,7 @@ func (t *tailer) printLine(name string, no int, line []byte) {
 		t.rep.problem("%s:%d: %v", name, no, err)
 		return
 	}
-	if err := t.p.print(&rec); err != nil && t.out.err == nil {
+	if err := t.p.print(recordEntry(&rec, line)); err != nil && t.out.err == nil {
 		t.rep.problem("%s:%d: %v", name, no, err)
 	}
 }
