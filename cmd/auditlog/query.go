@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"flag"
-	"io/fs"
 )
 
 var queryCommand = &command{
@@ -111,20 +110,26 @@ func (e *env) query(c *command, dir string, f *filter, format string, v *view) i
 // openDir starts a scan of dir, or reports why it cannot and returns nil
 // and the exit status.
 func (e *env) openDir(c *command, dir string, f *filter, rep *reporter) (*scan, int) {
+	if err := checkModule(dir, f.module); err != nil {
+		return nil, e.dirError(c, dir, err)
+	}
 	sc, err := openScan(dir, f, rep)
 	switch {
-	case errors.Is(err, errNoFiles) && f.module != "":
-		rep.note("%s: no audit files of module %s in %s", c.name, f.module, dir)
-		return nil, exitOK
 	case errors.Is(err, errNoFiles):
 		rep.note("%s: no audit files in %s", c.name, dir)
 		return nil, exitOK
 	case err != nil:
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return nil, e.errorf(c, "directory %s: %v", dir, err)
+		return nil, e.dirError(c, dir, err)
 	}
 	return sc, exitOK
+}
+
+// dirError reports an error about dir, or about a module missing from it,
+// and returns exitUsage.
+func (e *env) dirError(c *command, dir string, err error) int {
+	var nm *noModuleError
+	if errors.As(err, &nm) {
+		return e.errorf(c, "%v", err)
+	}
+	return e.errorf(c, "directory %s: %v", dir, cleanErr(err))
 }

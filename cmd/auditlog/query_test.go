@@ -269,10 +269,18 @@ func TestQueryMissingAndEmptyDir(t *testing.T) {
 	require.Empty(t, r.stdout)
 	require.Equal(t, "auditlog: query: no audit files in "+empty+"\n", r.stderr)
 
-	r = auditlog(t, "query", sampleDir(t), "--module", "Nobody")
-	require.Equal(t, 0, r.code)
-	require.Empty(t, r.stdout)
-	require.Contains(t, r.stderr, "no audit files of module Nobody")
+	// A module that is not there is an error that lists those that are,
+	// the same way for every command that takes --module.
+	dir := sampleDir(t)
+	for _, cmd := range []string{"query", "stats", "tail"} {
+		r = auditlog(t, cmd, dir, "--module", "Nobody")
+		require.Equal(t, 2, r.code, cmd)
+		require.Empty(t, r.stdout)
+		require.Equal(t, "auditlog: "+cmd+": no module Nobody in "+dir+"; its modules are AgentServer, WebServer\n", r.stderr)
+	}
+	r = auditlog(t, "query", empty, "--module", "Nobody")
+	require.Equal(t, 2, r.code)
+	require.Equal(t, "auditlog: query: no module Nobody in "+empty+": it holds no audit files\n", r.stderr)
 }
 
 func TestQueryCorruptLine(t *testing.T) {

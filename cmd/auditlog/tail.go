@@ -97,6 +97,11 @@ func (t *tailer) run(follow bool, forD time.Duration, format string) int {
 	if err != nil {
 		return e.errorf(c, "directory %s: %v", t.dir, cleanErr(err))
 	}
+	if !follow {
+		if err := checkModule(t.dir, t.module); err != nil {
+			return e.dirError(c, t.dir, err)
+		}
+	}
 	if t.module == "" {
 		switch len(mods) {
 		case 0:
