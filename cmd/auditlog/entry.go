@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"time"
 
 	"github.com/auditkit/audit"
@@ -12,29 +13,48 @@ type entry struct {
 	line    []byte // the line as in the file, without its newline
 	hasLead bool   // lead holds the leading fields of line
 	lead    lead
-	time    time.Time
-	parsed  bool // rec holds the record of line
-	rec     audit.Record
-	file    *auditFile // nil when not read from an audit directory
+	rec     *audit.Record // the record of line once parsed, else nil
+	file    *auditFile    // nil when not read from an audit directory
 	lineNo  int
 }
 
 // recordEntry returns the entry of a parsed record, whose line is line
 // (or nil if unknown).
 func recordEntry(rec *audit.Record, line []byte) *entry {
-	return &entry{line: line, parsed: true, rec: *rec, time: rec.Event.Time}
+	return &entry{line: line, rec: rec}
 }
 
 // record returns the record of en, parsing its line if need be.
 func (en *entry) record() (*audit.Record, error) {
-	if !en.parsed {
+	if en.rec == nil {
 		rec, err := audit.ParseRecord(en.line)
 		if err != nil {
 			return nil, err
 		}
-		en.rec, en.parsed = rec, true
+		en.rec = &rec
 	}
-	return &en.rec, nil
+	return en.rec, nil
+}
+
+// when returns the time of the record of en. A record that was not
+// parsed has leading fields with a valid canonical time.
+func (en *entry) when() time.Time {
+	if en.rec != nil {
+		return en.rec.Event.Time
+	}
+	t, _ := parseCanonicalTime(en.lead.time)
+	return t
+}
+
+// compareTime compares the times of the records of a and b. Times in the
+// canonical form compare as their bytes, without being parsed: when a
+// line has leading fields and parses, its time is the canonical form of
+// the record's time.
+func compareTime(a, b *entry) int {
+	if a.hasLead && b.hasLead {
+		return bytes.Compare(a.lead.time, b.lead.time)
+	}
+	return a.when().Compare(b.when())
 }
 
 // isJSON reports whether the line of en is JSON.
@@ -42,7 +62,7 @@ func (en *entry) isJSON() bool { return len(en.line) > 0 && en.line[0] == '{' }
 
 // typ returns the event type of en, from its leading fields if read.
 func (en *entry) typ() audit.EventType {
-	if en.parsed {
+	if en.rec != nil {
 		return en.rec.Event.Type
 	}
 	return en.lead.typ
@@ -50,7 +70,7 @@ func (en *entry) typ() audit.EventType {
 
 // outcome returns the outcome of en, from its leading fields if read.
 func (en *entry) outcome() audit.Outcome {
-	if en.parsed {
+	if en.rec != nil {
 		return en.rec.Event.Outcome
 	}
 	return en.lead.outcome

@@ -162,6 +162,26 @@ func parseCanonicalTime(b []byte) (time.Time, bool) {
 	return c.parse(b)
 }
 
+// validCanonicalTime reports whether parseCanonicalTime accepts b, more
+// cheaply.
+func validCanonicalTime(b []byte) bool {
+	if !canonicalTimeShape(b) {
+		return false
+	}
+	num2 := func(i int) int { return int(b[i]-'0')*10 + int(b[i+1]-'0') }
+	year, month, day := num2(0)*100+num2(2), num2(5), num2(8)
+	if month < 1 || month > 12 || day < 1 || num2(11) > 23 || num2(14) > 59 || num2(17) > 59 {
+		return false
+	}
+	days := monthDays[month-1]
+	if month == 2 && year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+		days = 29
+	}
+	return day <= days
+}
+
+var monthDays = [12]int{31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31}
+
 // dayCache parses canonical times, keeping the start of the last day
 // seen: the records of a file are mostly of one day.
 type dayCache struct {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"strconv"
 	"testing"
 	"time"
 
@@ -111,5 +112,21 @@ func TestParseCanonicalTime(t *testing.T) {
 	}
 	for _, s := range []string{"2026-11-25T09:14:40.12345Z", "2026-11-25T09:14:40.123456+01:00", "2026-11-25 09:14:40.123456Z", "2026-1a-25T09:14:40.123456Z"} {
 		require.False(t, canonicalTimeShape([]byte(s)), s)
+	}
+}
+
+// validCanonicalTime agrees with parseCanonicalTime on every day of a
+// leap and a common year, and on times out of range.
+func TestValidCanonicalTime(t *testing.T) {
+	for _, year := range []int{1900, 2000, 2024, 2026} {
+		for d := time.Date(year, 1, 1, 0, 0, 0, 0, time.UTC); d.Year() == year; d = d.AddDate(0, 0, 1) {
+			b := []byte(d.Format("2006-01-02T15:04:05.000000Z"))
+			require.True(t, validCanonicalTime(b), "%s", b)
+		}
+		for _, s := range []string{"-02-29", "-02-30", "-04-31", "-13-01", "-00-10", "-01-00", "-12-32"} {
+			b := []byte(strconv.Itoa(year) + s + "T00:00:00.000000Z")
+			_, ok := parseCanonicalTime(b)
+			require.Equal(t, ok, validCanonicalTime(b), "%s", b)
+		}
 	}
 }

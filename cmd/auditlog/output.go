@@ -323,7 +323,7 @@ type column struct {
 // columns are every column, in the order of "all".
 var columns = []*column{
 	{"time", 27, func(_ *entry, r *audit.Record, v *view) string { return v.time(r.Event.Time) }},
-	{"module", 12, func(_ *entry, r *audit.Record, _ *view) string { return r.Module }},
+	{"module", 16, func(_ *entry, r *audit.Record, _ *view) string { return r.Module }},
 	{"seq", 7, func(_ *entry, r *audit.Record, _ *view) string { return strconv.FormatUint(r.Seq, 10) }},
 	{"type", 20, func(_ *entry, r *audit.Record, _ *view) string { return r.Event.Type.String() }},
 	{"outcome", 7, func(_ *entry, r *audit.Record, _ *view) string { return r.Event.Outcome.String() }},

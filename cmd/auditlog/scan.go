@@ -10,6 +10,8 @@ import (
 	"io/fs"
 	"os"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/auditkit/audit"
@@ -18,6 +20,10 @@ import (
 // scan reads the records of an audit directory that pass a filter, in time
 // order: each module's files oldest first, and the modules merged by record
 // time (ties in module name order).
+//
+// Each module's files are read by a goroutine of their own, which hands
+// the records that pass the filter to next in batches: the modules are
+// read in parallel, and the reading overlaps the printing.
 type scan struct {
 	rep     *reporter
 	filter  *filter
@@ -25,13 +31,14 @@ type scan struct {
 	strict  bool // parse every line in full
 	streams streamHeap
 	all     []*moduleStream
-	total   int // files to read
-	opened  int // files opened so far
+	total   int          // files to read
+	opened  atomic.Int64 // files opened (or skipped) so far
 	started bool
-	firsts  map[*auditFile]firstRecord
+	done    chan struct{} // closed by close: the readers stop
+	wg      sync.WaitGroup
 	// Bytes on disk of the files, of those read or skipped, and in all.
-	sizes      map[*auditFile]int64
-	doneBytes  int64
+	sizes      map[*auditFile]int64 // read-only once the scan starts
+	doneBytes  atomic.Int64
 	totalBytes int64
 }
 
@@ -66,9 +73,14 @@ func openScan(dir string, f *filter, rep *reporter) (*scan, error) {
 	if len(mods) == 0 {
 		return nil, errNoFiles
 	}
-	sc := &scan{rep: rep, filter: f, lf: f.compile(), strict: f.strict, sizes: map[*auditFile]int64{}}
+	sc := &scan{rep: rep, filter: f, lf: f.compile(), strict: f.strict, sizes: map[*auditFile]int64{}, done: make(chan struct{})}
 	for _, m := range mods {
-		s := &moduleStream{sc: sc, module: m.module, files: m.files, actives: actives}
+		s := &moduleStream{sc: sc, module: m.module, files: m.files, actives: map[*auditFile]*os.File{}}
+		for _, af := range m.files {
+			if f := actives[af]; f != nil {
+				s.actives[af] = f
+			}
+		}
 		sc.all = append(sc.all, s)
 		sc.total += len(m.files)
 		for _, af := range m.files {
@@ -137,14 +149,17 @@ func (sc *scan) next() (*entry, bool) {
 	if !sc.started {
 		sc.started = true
 		for _, s := range sc.all {
-			if s.advance() {
+			s.start()
+		}
+		for _, s := range sc.all {
+			if s.next() {
 				sc.streams = append(sc.streams, s)
 			}
 		}
 		heap.Init(&sc.streams)
 	} else if len(sc.streams) > 0 {
 		// Advance the stream whose record was returned last.
-		if sc.streams[0].advance() {
+		if sc.streams[0].next() {
 			heap.Fix(&sc.streams, 0)
 		} else {
 			heap.Pop(&sc.streams)
@@ -154,36 +169,49 @@ func (sc *scan) next() (*entry, bool) {
 		sc.rep.clearProgress()
 		return nil, false
 	}
-	return &sc.streams[0].en, true
+	return sc.streams[0].current(), true
 }
 
-// close closes every file still open.
+// close stops the readers and closes every file still open.
 func (sc *scan) close() {
+	close(sc.done)
+	sc.wg.Wait()
 	for _, s := range sc.all {
-		s.closeFile()
-		closeAll(s.actives)
-		s.actives = nil
+		if !sc.started {
+			closeAll(s.actives)
+		}
 	}
 	sc.rep.clearProgress()
 }
 
 // showProgress updates the progress line with the bytes read so far.
 func (sc *scan) showProgress() {
+	if !sc.rep.tty {
+		return
+	}
 	var cur int64
 	for _, s := range sc.all {
-		if s.counter != nil {
-			cur += s.counter.n
-		}
+		cur += s.reading.Load()
 	}
-	sc.rep.progressBytes(sc.opened, sc.total, sc.doneBytes+cur, sc.totalBytes)
+	sc.rep.progressBytes(int(sc.opened.Load()), sc.total, sc.doneBytes.Load()+cur, sc.totalBytes)
 }
 
-// moduleStream reads the records of one module's files in order.
+// moduleStream reads the records of one module's files in order: a reader
+// goroutine (started by start) reads the files and sends batches of
+// records, and next takes them one by one.
 type moduleStream struct {
-	sc      *scan
-	module  string
+	sc     *scan
+	module string
+
+	// The consumer's side.
+	batches chan *batch // from the reader; closed at the end
+	free    chan *batch // back to the reader
+	b       *batch      // the batch being taken
+	pos     int         // index in b of the next record
+
+	// The reader's side.
 	files   []*auditFile
-	actives map[*auditFile]*os.File // shared by the streams of a scan
+	actives map[*auditFile]*os.File // the module's active file, opened by openScan
 	i       int                     // next file to open
 	cur     *auditFile              // the file being read, or nil
 	rc      io.Closer
@@ -192,15 +220,163 @@ type moduleStream struct {
 	lr      *lines          // s.lines while a file is read, else nil
 	lines   *lines          // kept from file to file for its buffers
 	counter *countingReader // the bytes of cur read so far
-	en      entry           // the current record
-	days    dayCache
-	count   int // lines read, to show the progress now and then
+	en      entry           // the record read last
+	firsts  map[*auditFile]firstRecord
+	msgs    []message // diagnostics not yet handed over
+	// reading is the number of bytes of cur read so far, for the
+	// progress line.
+	reading atomic.Int64
 }
+
+// message is a diagnostic of a reader, printed by the consumer.
+type message struct {
+	problem bool // counts as a problem in the input
+	text    string
+}
+
+func (s *moduleStream) problem(format string, args ...any) {
+	s.msgs = append(s.msgs, message{true, fmt.Sprintf(format, args...)})
+}
+
+func (s *moduleStream) note(format string, args ...any) {
+	s.msgs = append(s.msgs, message{false, fmt.Sprintf(format, args...)})
+}
+
+// batch is a run of records of one module, their lines copied out of the
+// reader's buffers.
+type batch struct {
+	entries []entry
+	ends    []int // the end of each entry's line in buf
+	buf     []byte
+	msgs    []message // diagnostics about the lines before the last entry
+}
+
+// Limits of a batch; a module's reader has batchesInFlight of them.
+const (
+	batchEntries    = 512
+	batchBytes      = 128 << 10
+	batchesInFlight = 4
+)
+
+// add appends a copy of en to b.
+func (b *batch) add(en *entry) {
+	b.buf = append(b.buf, en.line...)
+	b.ends = append(b.ends, len(b.buf))
+	b.entries = append(b.entries, *en)
+}
+
+// seal points the lines of the entries at b.buf, which no longer moves.
+func (b *batch) seal() {
+	start := 0
+	for i := range b.entries {
+		en := &b.entries[i]
+		end := b.ends[i]
+		line := b.buf[start:end:end]
+		if en.hasLead {
+			// The leading fields are slices of the line: move them along.
+			en.lead.time = moveSlice(en.lead.time, en.line, line)
+			en.lead.module = moveSlice(en.lead.module, en.line, line)
+		}
+		en.line = line
+		start = end
+	}
+}
+
+// moveSlice returns the slice of to at the offset and length that sub has
+// in from.
+func moveSlice(sub, from, to []byte) []byte {
+	if len(sub) == 0 {
+		return nil
+	}
+	off := cap(from) - cap(sub)
+	return to[off : off+len(sub)]
+}
+
+// start starts the reader goroutine of s.
+func (s *moduleStream) start() {
+	s.batches = make(chan *batch, batchesInFlight)
+	s.free = make(chan *batch, batchesInFlight)
+	for range batchesInFlight {
+		s.free <- &batch{}
+	}
+	s.sc.wg.Add(1)
+	go s.read()
+}
+
+// read is the reader goroutine: it sends the records that pass the filter
+// in batches until the files end or the scan is closed.
+func (s *moduleStream) read() {
+	defer s.sc.wg.Done()
+	defer close(s.batches)
+	defer func() {
+		s.closeFile()
+		closeAll(s.actives)
+	}()
+	for {
+		var b *batch
+		select {
+		case b = <-s.free:
+		case <-s.sc.done:
+			return
+		}
+		b.entries, b.ends, b.buf = b.entries[:0], b.ends[:0], b.buf[:0]
+		more := true
+		for len(b.entries) < batchEntries && len(b.buf) < batchBytes {
+			if more = s.advance(); !more {
+				break
+			}
+			b.add(&s.en)
+		}
+		b.seal()
+		b.msgs, s.msgs = s.msgs, b.msgs[:0]
+		if len(b.entries) > 0 || len(b.msgs) > 0 {
+			select {
+			case s.batches <- b:
+			case <-s.sc.done:
+				return
+			}
+		}
+		if !more {
+			return
+		}
+	}
+}
+
+// next moves to the next record of the module, or reports false at the
+// end.
+func (s *moduleStream) next() bool {
+	for {
+		if s.b != nil && s.pos < len(s.b.entries) {
+			s.pos++
+			return true
+		}
+		if s.b != nil {
+			s.free <- s.b
+			s.b = nil
+		}
+		b, ok := <-s.batches
+		if !ok {
+			return false
+		}
+		for _, m := range b.msgs {
+			if m.problem {
+				s.sc.rep.problem("%s", m.text)
+			} else {
+				s.sc.rep.note("%s", m.text)
+			}
+		}
+		s.b, s.pos = b, 0
+		s.sc.showProgress()
+	}
+}
+
+// current returns the record that next moved to.
+func (s *moduleStream) current() *entry { return &s.b.entries[s.pos-1] }
 
 // advance reads the next record that passes the filter into s.en.
 func (s *moduleStream) advance() bool {
 	sc := s.sc
-	rep := sc.rep
+	rep := s
 	for {
 		if s.cur == nil {
 			if s.i >= len(s.files) {
@@ -208,15 +384,14 @@ func (s *moduleStream) advance() bool {
 			}
 			af := s.files[s.i]
 			s.i++
-			sc.opened++
+			sc.opened.Add(1)
 			if s.outsidePeriod(af) {
-				sc.doneBytes += sc.sizes[af]
+				sc.doneBytes.Add(sc.sizes[af])
 				continue
 			}
-			sc.showProgress()
 			rc, counter, err := s.open(af)
 			if err != nil {
-				sc.doneBytes += sc.sizes[af]
+				sc.doneBytes.Add(sc.sizes[af])
 				if errors.Is(err, fs.ErrNotExist) {
 					rep.problem("%s: %v (removed by retention while being read?)", af.path, errors.Unwrap(err))
 				} else {
@@ -227,8 +402,8 @@ func (s *moduleStream) advance() bool {
 			s.cur, s.rc, s.counter = af, rc, counter
 		}
 		line, complete, err := s.lr.next()
-		if s.count++; s.count&0xfff == 0 && rep.tty {
-			sc.showProgress()
+		if s.lr.line&0xfff == 0 {
+			s.reading.Store(s.counter.n)
 		}
 		switch {
 		case errors.Is(err, io.EOF):
@@ -261,28 +436,27 @@ func (s *moduleStream) advance() bool {
 func (s *moduleStream) take(line []byte) bool {
 	sc := s.sc
 	en := &s.en
-	en.line, en.file, en.lineNo, en.parsed, en.hasLead = line, s.cur, s.lr.line, false, false
+	en.line, en.file, en.lineNo, en.rec, en.hasLead = line, s.cur, s.lr.line, nil, false
 	if !sc.strict {
 		en.hasLead = readLead(line, &en.lead)
 		switch sc.lf.decide(line, &en.lead, en.hasLead) {
 		case reject:
 			return false
 		case accept:
-			if t, ok := s.days.parse(en.lead.time); ok {
-				en.time = t
-				return true
+			if validCanonicalTime(en.lead.time) {
+				return true // its time is read when needed
 			}
 		}
 	}
 	rec, err := audit.ParseRecord(line)
 	if err != nil {
-		sc.rep.problem("%s:%d: %v", s.cur.path, s.lr.line, err)
+		s.problem("%s:%d: %v", s.cur.path, s.lr.line, err)
 		return false
 	}
 	if !sc.filter.match(&rec) {
 		return false
 	}
-	en.rec, en.parsed, en.time = rec, true, rec.Event.Time
+	en.rec = &rec
 	return true
 }
 
@@ -296,12 +470,12 @@ func (s *moduleStream) outsidePeriod(af *auditFile) bool {
 		return false
 	}
 	if !f.until.IsZero() {
-		if t, ok := s.sc.firstTime(af); ok && !t.Before(f.until) {
+		if t, ok := s.firstTime(af); ok && !t.Before(f.until) {
 			return true
 		}
 	}
 	if !f.since.IsZero() && s.i < len(s.files) {
-		if t, ok := s.sc.firstTime(s.files[s.i]); ok && t.Before(f.since) {
+		if t, ok := s.firstTime(s.files[s.i]); ok && t.Before(f.since) {
 			return true
 		}
 	}
@@ -310,8 +484,8 @@ func (s *moduleStream) outsidePeriod(af *auditFile) bool {
 
 // firstTime returns the time of the first record of af, if it can be
 // read.
-func (sc *scan) firstTime(af *auditFile) (time.Time, bool) {
-	if ft, ok := sc.firsts[af]; ok {
+func (s *moduleStream) firstTime(af *auditFile) (time.Time, bool) {
+	if ft, ok := s.firsts[af]; ok {
 		return ft.t, ft.ok
 	}
 	var ft firstRecord
@@ -324,10 +498,10 @@ func (sc *scan) firstTime(af *auditFile) (time.Time, bool) {
 			}
 		}
 	}
-	if sc.firsts == nil {
-		sc.firsts = map[*auditFile]firstRecord{}
+	if s.firsts == nil {
+		s.firsts = map[*auditFile]firstRecord{}
 	}
-	sc.firsts[af] = ft
+	s.firsts[af] = ft
 	return ft.t, ft.ok
 }
 
@@ -409,7 +583,8 @@ func (s *moduleStream) closeFile() {
 		s.rc.Close()
 	}
 	if s.counter != nil {
-		s.sc.doneBytes += s.sc.sizes[s.cur]
+		s.sc.doneBytes.Add(s.sc.sizes[s.cur])
+		s.reading.Store(0)
 	}
 	s.cur, s.rc, s.lr, s.counter = nil, nil, nil, nil
 }
@@ -420,7 +595,7 @@ type streamHeap []*moduleStream
 
 func (h streamHeap) Len() int { return len(h) }
 func (h streamHeap) Less(i, j int) bool {
-	if c := h[i].en.time.Compare(h[j].en.time); c != 0 {
+	if c := compareTime(h[i].current(), h[j].current()); c != 0 {
 		return c < 0
 	}
 	return h[i].module < h[j].module

@@ -76,7 +76,7 @@ func newTally() *tally {
 
 // add counts en. The error is about a line that had to be parsed.
 func (t *tally) add(en *entry) error {
-	tm := en.time
+	tm := en.when()
 	if t.records == 0 || tm.Before(t.first) {
 		t.first = tm
 	}
@@ -96,14 +96,14 @@ func (t *tally) add(en *entry) error {
 	}
 	t.records++
 	var n *int
-	if en.parsed {
+	if en.rec != nil {
 		n = t.modules[en.rec.Module]
 	} else {
 		n = t.modules[string(en.lead.module)]
 	}
 	if n == nil {
 		n = new(int)
-		if en.parsed {
+		if en.rec != nil {
 			t.modules[en.rec.Module] = n
 		} else {
 			t.modules[string(en.lead.module)] = n
