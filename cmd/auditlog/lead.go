@@ -54,10 +54,12 @@ func readLead(line []byte, l *lead) bool {
 	if l.typ = typeByName(word); l.typ == 0 {
 		return false
 	}
-	if word, _, ok = cutWord(rest); !ok {
+	// The outcome is SUCCESS or FAILURE, and seq follows.
+	const n = len("SUCCESS")
+	if len(rest) <= n || rest[n] != ' ' {
 		return false
 	}
-	l.outcome, ok = outcomeByName(word)
+	l.outcome, ok = outcomeByName(rest[:n])
 	return ok
 }
 

@@ -41,7 +41,12 @@ func (lr *lines) next() (line []byte, complete bool, err error) {
 		if len(chunk) > maxLine {
 			return nil, true, errLineTooLong
 		}
-		return trimEOL(chunk), true, nil
+		// trimEOL, inline: chunk ends in '\n'.
+		chunk = chunk[:len(chunk)-1]
+		if n := len(chunk); n > 0 && chunk[n-1] == '\r' {
+			chunk = chunk[:n-1]
+		}
+		return chunk, true, nil
 	}
 	lr.buf = lr.buf[:0]
 	tooLong, got := false, len(chunk) > 0
