@@ -173,3 +173,35 @@ func TestQuerySkipsFilesOutsidePeriod(t *testing.T) {
 	}
 	require.Equal(t, want, actors(callerRecords(parseLines(t, r.stdout))))
 }
+
+// A selective query passes over the lines without its type and outcome,
+// and still reports a broken line that has them, by its right number.
+func TestQueryPassesOverLinesByNumber(t *testing.T) {
+	dir := t.TempDir()
+	var events []audit.Event
+	for i := range 3000 {
+		e := audit.Event{Time: at(0).Add(time.Duration(i) * time.Second), Type: audit.DataRead, Actor: "user-" + strconv.Itoa(i), Subject: "s"}
+		if i%100 == 7 {
+			e = audit.Event{Time: e.Time, Type: audit.Logon, Outcome: audit.Failed, Actor: e.Actor}
+		}
+		events = append(events, e)
+	}
+	logAll(t, config(dir, "AgentServer", "BCM"), events...)
+	path := filepath.Join(dir, "AgentServer.audit.log")
+	lines := strings.SplitAfter(readFile(t, path), "\n")
+	// Break the time of line 1508 (a failed logon: i = 1507) and of line
+	// 2000 (a read).
+	lines[1507] = "X" + lines[1507][1:]
+	lines[1999] = "X" + lines[1999][1:]
+	require.NoError(t, os.WriteFile(path, []byte(strings.Join(lines, "")), 0o600))
+
+	r := auditlog(t, "query", dir, "--type", "LOGON", "--outcome", "failure")
+	require.Equal(t, 1, r.code)
+	require.Equal(t, 1, strings.Count(r.stderr, "\n"), r.stderr)
+	require.Contains(t, r.stderr, path+":1508: ")
+	require.Len(t, parseLines(t, r.stdout), 29)
+	strict := auditlog(t, "query", dir, "--type", "LOGON", "--outcome", "failure", "--strict")
+	require.Equal(t, r.stdout, strict.stdout)
+	require.Contains(t, strict.stderr, path+":1508: ")
+	require.Contains(t, strict.stderr, path+":2000: ")
+}

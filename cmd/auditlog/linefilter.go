@@ -35,6 +35,13 @@ type lineFilter struct {
 	leadOnly bool
 	// types are the types that f selects, by type.
 	types [256]bool
+	// needles, when not nil, are texts of which the line of a BCM record
+	// that passes the filter holds one: "TYPE OUTCOME ", for the types and
+	// outcomes the filter selects. BCM separates the leading fields by
+	// single spaces and seq follows the outcome, so every such record holds
+	// its needle. (It starts with the type's capital letter, which is
+	// rarer in a line than the space before it: bytes.Index is quicker.)
+	needles [][]byte
 	// needs are groups of texts: when the line holds no backslash (so that
 	// every value is written literally in it), the line must contain a
 	// text of each group.
@@ -60,6 +67,7 @@ func (f *filter) compile() *lineFilter {
 	for _, g := range f.grep {
 		lf.needs = append(lf.needs, [][]byte{[]byte(g)})
 	}
+	lf.needles = bcmNeedles(f)
 	lf.leadOnly = len(f.grep) == 0
 	for _, v := range []*valueFilter{&f.actor, &f.subject, &f.object, &f.client, &f.session} {
 		if len(v.is)+len(v.not) > 0 {
@@ -67,6 +75,33 @@ func (f *filter) compile() *lineFilter {
 		}
 	}
 	return lf
+}
+
+// maxNeedles is the most needles searched for: beyond it, lines are
+// decided one by one.
+const maxNeedles = 8
+
+// bcmNeedles returns the needles of f, or nil when f selects every type or
+// more pairs of type and outcome than maxNeedles.
+func bcmNeedles(f *filter) [][]byte {
+	if f.typeIn == nil {
+		return nil
+	}
+	var needles [][]byte
+	for _, t := range allTypes {
+		if !f.matchType(t) {
+			continue
+		}
+		for _, o := range []audit.Outcome{audit.Succeeded, audit.Failed} {
+			if f.outcome == nil || *f.outcome == o {
+				needles = append(needles, []byte(t.String()+" "+o.String()+" "))
+			}
+		}
+	}
+	if len(needles) == 0 || len(needles) > maxNeedles {
+		return nil
+	}
+	return needles
 }
 
 // canonicalBound returns t as a record time would be written, rounded up

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"io"
 )
@@ -13,6 +14,14 @@ type lines struct {
 	br   *bufio.Reader
 	line int // number of the last line returned
 	buf  []byte
+	// skip, when set, are texts of which a line must hold one to be worth
+	// returning: next passes over the lines of BCM records without any
+	// (see lineFilter.needles). Lines passed over are counted, not
+	// checked.
+	skip [][]byte
+	// plain is how many bytes ahead in the buffer are known to hold no
+	// JSON line.
+	plain int
 }
 
 // linesBuffer is the size of the buffer of lines: most lines are returned
@@ -26,7 +35,7 @@ func newLines(r io.Reader) *lines {
 // reset makes lr read r from its first line, keeping its buffers.
 func (lr *lines) reset(r io.Reader) {
 	lr.br.Reset(r)
-	lr.line, lr.buf = 0, lr.buf[:0]
+	lr.line, lr.buf, lr.plain = 0, lr.buf[:0], 0
 }
 
 // next returns the next line without its "\n" or "\r\n", and whether it
@@ -35,7 +44,11 @@ func (lr *lines) reset(r io.Reader) {
 // reported with errLineTooLong; any other error is a read error, after
 // which the reader must not be used.
 func (lr *lines) next() (line []byte, complete bool, err error) {
+	if lr.skip != nil {
+		lr.skipLines()
+	}
 	chunk, err := lr.br.ReadSlice('\n')
+	lr.plain = max(0, lr.plain-len(chunk))
 	if err == nil {
 		lr.line++
 		if len(chunk) > maxLine {
@@ -79,8 +92,63 @@ func (lr *lines) next() (line []byte, complete bool, err error) {
 			return nil, false, err
 		}
 		chunk, err = lr.br.ReadSlice('\n')
+		lr.plain = max(0, lr.plain-len(chunk))
 		if len(chunk) > 0 {
 			got = true
 		}
+	}
+}
+
+// skipLines passes over the complete lines in the buffer that hold none
+// of lr.skip, up to the first that holds one, as long as they are BCM
+// lines: a JSON record may hold its members in any order, so from the
+// first JSON line on every line of the file is returned.
+func (lr *lines) skipLines() {
+	for {
+		buf, _ := lr.br.Peek(lr.br.Buffered())
+		if len(buf) == 0 {
+			if _, err := lr.br.Peek(1); err != nil {
+				return // the end, or an error that ReadSlice reports
+			}
+			continue
+		}
+		last := bytes.LastIndexByte(buf, '\n')
+		if last < 0 {
+			// A partial line: read on, unless it fills the buffer.
+			if len(buf) >= lr.br.Size() {
+				return
+			}
+			if _, err := lr.br.Peek(len(buf) + 1); err != nil {
+				return // the end, or an error that ReadSlice reports
+			}
+			continue
+		}
+		region := buf[:last+1]
+		if lr.plain < len(region) {
+			from := max(lr.plain-1, 0)
+			if from == 0 && region[0] == '{' || bytes.Contains(region[from:], []byte("\n{")) {
+				lr.skip = nil // JSON: the rest of the file line by line
+				return
+			}
+			lr.plain = len(region)
+		}
+		p := -1
+		for _, s := range lr.skip {
+			if i := bytes.Index(region, s); i >= 0 && (p < 0 || i < p) {
+				p = i
+				region = region[:i+len(s)] // search no further for the others
+			}
+		}
+		if p < 0 {
+			lr.line += bytes.Count(region, []byte("\n"))
+			lr.br.Discard(len(region))
+			lr.plain -= len(region)
+			continue
+		}
+		start := bytes.LastIndexByte(region[:p], '\n') + 1
+		lr.line += bytes.Count(region[:start], []byte("\n"))
+		lr.br.Discard(start)
+		lr.plain -= start
+		return
 	}
 }

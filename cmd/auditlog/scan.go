@@ -531,6 +531,9 @@ func (s *moduleStream) open(af *auditFile) (io.Closer, *countingReader, error) {
 	} else {
 		s.lines.reset(c)
 	}
+	if !s.sc.strict {
+		s.lines.skip = s.sc.lf.needles
+	}
 	if magic, _ := s.lines.br.Peek(2); len(magic) < 2 || magic[0] != 0x1f || magic[1] != 0x8b {
 		s.lr = s.lines
 		return f, c, nil
@@ -552,6 +555,9 @@ func (s *moduleStream) open(af *auditFile) (io.Closer, *countingReader, error) {
 		return nil, nil, fmt.Errorf("gzip: %w", err)
 	}
 	s.lines.reset(s.zr)
+	if !s.sc.strict {
+		s.lines.skip = s.sc.lf.needles
+	}
 	s.lr = s.lines
 	return f, c, nil
 }
