@@ -35,13 +35,9 @@ type lineFilter struct {
 	leadOnly bool
 	// types are the types that f selects, by type.
 	types [256]bool
-	// needles, when not nil, are texts of which the line of a BCM record
-	// that passes the filter holds one: "TYPE OUTCOME ", for the types and
-	// outcomes the filter selects. BCM separates the leading fields by
-	// single spaces and seq follows the outcome, so every such record holds
-	// its needle. (It starts with the type's capital letter, which is
-	// rarer in a line than the space before it: bytes.Index is quicker.)
-	needles [][]byte
+	// needles, when not nil, are texts of which the line of a record
+	// that passes the filter holds one.
+	needles *needles
 	// needs are groups of texts: when the line holds no backslash (so that
 	// every value is written literally in it), the line must contain a
 	// text of each group.
@@ -67,7 +63,7 @@ func (f *filter) compile() *lineFilter {
 	for _, g := range f.grep {
 		lf.needs = append(lf.needs, [][]byte{[]byte(g)})
 	}
-	lf.needles = bcmNeedles(f)
+	lf.needles = newNeedles(f)
 	lf.leadOnly = len(f.grep) == 0
 	for _, v := range []*valueFilter{&f.actor, &f.subject, &f.object, &f.client, &f.session} {
 		if len(v.is)+len(v.not) > 0 {
@@ -77,31 +73,55 @@ func (f *filter) compile() *lineFilter {
 	return lf
 }
 
+// needles are texts of which the line of a record that passes a filter
+// holds one, by format.
+//
+// In BCM, a record of type T and outcome O holds "T O " (the leading
+// fields are separated by single spaces, and seq follows the outcome):
+// the needles are those of the types and outcomes the filter selects, or
+// "O seq=" when it selects an outcome only. (They start with a capital
+// letter, rarer in a line than a space: bytes.Index is quicker.)
+//
+// In JSON, the members may come in any order with spaces between, and a
+// string may hold escapes: a record of type T holds T" unless its line
+// holds a backslash. The needles are T" for the types selected (or O" for
+// an outcome only), and the backslash.
+type needles struct {
+	bcm, json [][]byte
+}
+
 // maxNeedles is the most needles searched for: beyond it, lines are
 // decided one by one.
 const maxNeedles = 8
 
-// bcmNeedles returns the needles of f, or nil when f selects every type or
-// more pairs of type and outcome than maxNeedles.
-func bcmNeedles(f *filter) [][]byte {
-	if f.typeIn == nil {
-		return nil
-	}
-	var needles [][]byte
-	for _, t := range allTypes {
-		if !f.matchType(t) {
-			continue
-		}
-		for _, o := range []audit.Outcome{audit.Succeeded, audit.Failed} {
-			if f.outcome == nil || *f.outcome == o {
-				needles = append(needles, []byte(t.String()+" "+o.String()+" "))
+// newNeedles returns the needles of f, or nil when f selects every type
+// and outcome, or too many.
+func newNeedles(f *filter) *needles {
+	n := &needles{}
+	switch {
+	case f.typeIn != nil:
+		for _, t := range allTypes {
+			if !f.matchType(t) {
+				continue
+			}
+			n.json = append(n.json, []byte(t.String()+`"`))
+			for _, o := range []audit.Outcome{audit.Succeeded, audit.Failed} {
+				if f.outcome == nil || *f.outcome == o {
+					n.bcm = append(n.bcm, []byte(t.String()+" "+o.String()+" "))
+				}
 			}
 		}
-	}
-	if len(needles) == 0 || len(needles) > maxNeedles {
+	case f.outcome != nil:
+		n.bcm = [][]byte{[]byte(f.outcome.String() + " seq=")}
+		n.json = [][]byte{[]byte(f.outcome.String() + `"`)}
+	default:
 		return nil
 	}
-	return needles
+	if len(n.bcm) == 0 || len(n.bcm) > maxNeedles || len(n.json) > maxNeedles {
+		return nil
+	}
+	n.json = append(n.json, []byte(`\`))
+	return n
 }
 
 // canonicalBound returns t as a record time would be written, rounded up

@@ -21,7 +21,8 @@ var seedRecords = []audit.Record{
 // FuzzLineFilter checks that deciding on a line before parsing it never
 // drops a record that parsing in full and matching selects, never accepts
 // one that matching rejects, and reads the leading fields as the parser
-// does.
+// does; and that the line of a matching record holds one of the needles
+// that the reader searches for.
 func FuzzLineFilter(f *testing.F) {
 	for _, r := range seedRecords {
 		for _, name := range []string{"BCM", "JSON"} {
@@ -84,6 +85,14 @@ func FuzzLineFilter(f *testing.F) {
 		}
 		if fl.match(&rec) {
 			require.NotEqual(t, reject, v, "a matching record was rejected")
+			// The reader may pass over a line without a needle.
+			if n := newNeedles(fl); n != nil {
+				set := n.bcm
+				if line[0] == '{' {
+					set = n.json
+				}
+				require.True(t, containsAny(line, set), "a matching record holds no needle of %q", set)
+			}
 		} else {
 			require.NotEqual(t, accept, v, "a record that does not match was accepted")
 		}

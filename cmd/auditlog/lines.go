@@ -15,10 +15,15 @@ type lines struct {
 	line int // number of the last line returned
 	buf  []byte
 	// skip, when set, are texts of which a line must hold one to be worth
-	// returning: next passes over the lines of BCM records without any
-	// (see lineFilter.needles). Lines passed over are counted, not
-	// checked.
-	skip [][]byte
+	// returning, by format: next passes over the lines without any (see
+	// lineFilter.needles). Lines passed over are counted, not checked.
+	skip    *needles
+	needles [][]byte // those of the file's format, once known
+	json    bool     // the file is JSON
+	// Lines of the file returned as holding a needle, and passed over:
+	// when most lines hold one, searching costs more than it saves.
+	found, passed int
+
 	// plain is how many bytes ahead in the buffer are known to hold no
 	// JSON line.
 	plain int
@@ -35,7 +40,8 @@ func newLines(r io.Reader) *lines {
 // reset makes lr read r from its first line, keeping its buffers.
 func (lr *lines) reset(r io.Reader) {
 	lr.br.Reset(r)
-	lr.line, lr.buf, lr.plain = 0, lr.buf[:0], 0
+	lr.line, lr.buf, lr.plain, lr.needles = 0, lr.buf[:0], 0, nil
+	lr.found, lr.passed = 0, 0
 }
 
 // next returns the next line without its "\n" or "\r\n", and whether it
@@ -100,9 +106,9 @@ func (lr *lines) next() (line []byte, complete bool, err error) {
 }
 
 // skipLines passes over the complete lines in the buffer that hold none
-// of lr.skip, up to the first that holds one, as long as they are BCM
-// lines: a JSON record may hold its members in any order, so from the
-// first JSON line on every line of the file is returned.
+// of the needles of the file's format (skipBCM or skipJSON, by the first
+// line), up to the first that holds one. A line of the other format stops
+// the passing over for the rest of the file.
 func (lr *lines) skipLines() {
 	for {
 		buf, _ := lr.br.Peek(lr.br.Buffered())
@@ -124,31 +130,59 @@ func (lr *lines) skipLines() {
 			continue
 		}
 		region := buf[:last+1]
+		if lr.needles == nil {
+			// The first line tells the format.
+			lr.needles, lr.json = lr.skip.bcm, false
+			if region[0] == '{' {
+				lr.needles, lr.json = lr.skip.json, true
+			}
+			if lr.needles == nil {
+				lr.skip = nil
+				return
+			}
+		}
 		if lr.plain < len(region) {
+			// Every line start in region[from:] must be of the format.
 			from := max(lr.plain-1, 0)
-			if from == 0 && region[0] == '{' || bytes.Contains(region[from:], []byte("\n{")) {
-				lr.skip = nil // JSON: the rest of the file line by line
+			seg := region[from:]
+			starts := bytes.Count(seg[:len(seg)-1], []byte("\n"))
+			json := bytes.Count(seg, []byte("\n{"))
+			if from == 0 {
+				starts++
+				if seg[0] == '{' {
+					json++
+				}
+			}
+			if lr.json && json != starts || !lr.json && json != 0 {
+				lr.skip = nil // mixed formats: the rest of the file line by line
 				return
 			}
 			lr.plain = len(region)
 		}
 		p := -1
-		for _, s := range lr.skip {
+		for _, s := range lr.needles {
 			if i := bytes.Index(region, s); i >= 0 && (p < 0 || i < p) {
 				p = i
 				region = region[:i+len(s)] // search no further for the others
 			}
 		}
 		if p < 0 {
-			lr.line += bytes.Count(region, []byte("\n"))
+			n := bytes.Count(region, []byte("\n"))
+			lr.line += n
+			lr.passed += n
 			lr.br.Discard(len(region))
 			lr.plain -= len(region)
 			continue
 		}
 		start := bytes.LastIndexByte(region[:p], '\n') + 1
-		lr.line += bytes.Count(region[:start], []byte("\n"))
+		n := bytes.Count(region[:start], []byte("\n"))
+		lr.line += n
+		lr.passed += n
 		lr.br.Discard(start)
 		lr.plain -= start
+		if lr.found++; lr.found >= 256 && lr.passed < 2*lr.found {
+			lr.skip = nil // most lines hold a needle: the rest line by line
+		}
 		return
 	}
 }

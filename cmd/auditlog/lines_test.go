@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/auditkit/audit"
 	"github.com/stretchr/testify/require"
 )
 
@@ -16,7 +17,7 @@ import (
 // of the buffer that holds it); it passes over the others, across buffer
 // boundaries.
 func TestLinesSkip(t *testing.T) {
-	needles := [][]byte{[]byte(" LOGON FAILURE "), []byte(" DATA_READ FAILURE ")}
+	bcm := [][]byte{[]byte("LOGON FAILURE "), []byte("DATA_READ FAILURE ")}
 	var b strings.Builder
 	var lines []string
 	jsonFrom := 30000
@@ -41,7 +42,7 @@ func TestLinesSkip(t *testing.T) {
 	lines = append(lines, "2026-11-25T09:00:00.000000Z M LOGON FAILURE seq=cut")
 
 	lr := newLines(strings.NewReader(b.String()))
-	lr.skip = needles
+	lr.skip = &needles{bcm: bcm}
 	var got []int
 	for {
 		line, complete, err := lr.next()
@@ -56,7 +57,7 @@ func TestLinesSkip(t *testing.T) {
 	}
 	var want []int
 	for i, line := range lines {
-		if i >= jsonFrom || bytes.Contains([]byte(line), needles[0]) || bytes.Contains([]byte(line), needles[1]) {
+		if i >= jsonFrom || bytes.Contains([]byte(line), bcm[0]) || bytes.Contains([]byte(line), bcm[1]) {
 			want = append(want, i+1)
 		}
 	}
@@ -79,4 +80,48 @@ func TestLinesSkip(t *testing.T) {
 	}
 	require.Equal(t, before(want), before(got))
 	require.Less(t, len(before(got)), jsonFrom/50)
+}
+
+// In a JSON file, lines holding a needle or a backslash are returned, and
+// a BCM line stops the passing over.
+func TestLinesSkipJSON(t *testing.T) {
+	n := newNeedles(&filter{typeIn: map[audit.EventType]bool{audit.Logon: true}})
+	var b strings.Builder
+	var lines []string
+	bcmAt := 9000
+	for i := range 10000 {
+		line := `{"time":"2026-11-25T09:00:00.000000Z","seq":` + strconv.Itoa(i) + `,"module":"M","type":"DATA_READ","outcome":"SUCCESS"}`
+		switch {
+		case i == bcmAt:
+			line = "2026-11-25T09:00:00.000000Z M DATA_READ SUCCESS seq=1"
+		case i%89 == 0:
+			line = `{ "outcome" : "FAILURE", "type" : "LOGON", "time":"2026-11-25T09:00:00Z","seq":1,"module":"M"}`
+		case i%113 == 0:
+			line = `{"time":"2026-11-25T09:00:00.000000Z","seq":1,"module":"M","type":"\u004cOGON","outcome":"SUCCESS"}`
+		}
+		lines = append(lines, line)
+		b.WriteString(line + "\n")
+	}
+	lr := newLines(strings.NewReader(b.String()))
+	lr.skip = n
+	returned := map[int]bool{}
+	for {
+		line, _, err := lr.next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		require.NoError(t, err)
+		require.Equal(t, lines[lr.line-1], string(line))
+		returned[lr.line] = true
+	}
+	count := 0
+	for i, line := range lines {
+		if i >= bcmAt || strings.Contains(line, `LOGON"`) || strings.Contains(line, `\`) {
+			require.True(t, returned[i+1], "line %d was passed over", i+1)
+		}
+		if i < bcmAt-linesBuffer/100 && returned[i+1] {
+			count++
+		}
+	}
+	require.Less(t, count, bcmAt/40, "lines before the BCM line were passed over")
 }
