@@ -259,3 +259,45 @@ func TestTailFollowFromBeforeTheDirectory(t *testing.T) {
 		})
 	}
 }
+
+// tail -f prints a table whose columns stay under the header, whatever
+// the widths of the records of later batches.
+func TestTailFollowTableAligned(t *testing.T) {
+	dir := t.TempDir()
+	cfg := config(dir, "M", "BCM")
+	logAll(t, cfg, audit.Event{Time: at(0), Type: audit.Logon, Actor: "a", Client: "c"},
+		audit.Event{Time: at(1), Type: audit.Logoff, Actor: "b"})
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, "tail", "-f", dir, "-o", "table", "--poll", "5ms")
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	sc := bufio.NewScanner(stdout)
+	var rows []string
+	read := func(n int) {
+		for range n {
+			require.True(t, sc.Scan())
+			rows = append(rows, sc.Text())
+		}
+	}
+	read(3) // the header and two rows
+	logAll(t, cfg, audit.Event{Time: at(2), Type: audit.UserChange, Actor: "administrator-of-everything", Subject: "山田太郎",
+		Object: "phone", OldValue: "+49 30 1234567", NewValue: "+49 30 7654321", Client: "[2001:db8::1]:5060"},
+		audit.Event{Time: at(3), Type: audit.Logon, Outcome: audit.Failed, Actor: "🎉🎉🎉", Reason: "bad password"})
+	read(2)
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	require.NoError(t, cmd.Wait())
+
+	for _, name := range []string{"MODULE", "TYPE", "OUTCOME", "ACTOR", "SUBJECT", "OBJECT", "OLD", "NEW", "CLIENT", "SESSION", "REASON"} {
+		i := strings.Index(rows[0], name)
+		require.GreaterOrEqual(t, i, 0)
+		col := displayWidth([]byte(rows[0][:i]))
+		for _, row := range rows[1:] {
+			prefix := cutColumns(row, col)
+			require.Equal(t, col, displayWidth([]byte(prefix)), "%q", row)
+			require.True(t, strings.HasSuffix(prefix, columnGap), "%s in %q", name, row)
+			require.NotEqual(t, ' ', []rune(row[len(prefix):])[0], "%s in %q", name, row)
+		}
+	}
+}
