@@ -48,9 +48,11 @@ JSON and BCM output print a record read from a line already in that format
 as the line itself, byte for byte, and render it with the library's
 formatter otherwise; both read back with audit.ParseRecord.
 
-Query reads a line only as far as its filters need: a line whose leading
-fields (time, module, type, outcome) rule it out is not read further, and
-a line that the filters need not look into is printed as it is. Lines are
+Query reads a line only as far as its filters need: lines that cannot hold
+the types and outcome selected are passed over as grep would, a line whose
+leading fields (time, module, type, outcome) rule it out is not read
+further, and a line that the filters need not look into is printed as it
+is. Lines are
 checked only that far: --strict parses every line in full and reports any
 that is malformed, and 'auditlog verify' checks every byte of the files.`,
 	flags: func(e *env, c *command, set *flag.FlagSet) func([]string) int {
