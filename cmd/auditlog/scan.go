@@ -36,6 +36,8 @@ type scan struct {
 	started bool
 	done    chan struct{} // closed by close: the readers stop
 	wg      sync.WaitGroup
+	ticker  *time.Ticker     // the progress line's, on a terminal
+	tick    <-chan time.Time // ticker's channel, or nil
 	// Bytes on disk of the files, of those read or skipped, and in all.
 	sizes      map[*auditFile]int64 // read-only once the scan starts
 	doneBytes  atomic.Int64
@@ -148,6 +150,10 @@ func sameListing(a, b []*moduleFiles, actives map[*auditFile]*os.File) bool {
 func (sc *scan) next() (*entry, bool) {
 	if !sc.started {
 		sc.started = true
+		if sc.rep.tty {
+			sc.ticker = time.NewTicker(progressTick)
+			sc.tick = sc.ticker.C
+		}
 		for _, s := range sc.all {
 			s.start()
 		}
@@ -172,8 +178,15 @@ func (sc *scan) next() (*entry, bool) {
 	return sc.streams[0].current(), true
 }
 
+// progressTick is how often the progress line is brought up to date while
+// the readers find no record.
+const progressTick = 250 * time.Millisecond
+
 // close stops the readers and closes every file still open.
 func (sc *scan) close() {
+	if sc.ticker != nil {
+		sc.ticker.Stop()
+	}
 	close(sc.done)
 	sc.wg.Wait()
 	for _, s := range sc.all {
@@ -224,8 +237,10 @@ type moduleStream struct {
 	firsts  map[*auditFile]firstRecord
 	msgs    []message // diagnostics not yet handed over
 	// reading is the number of bytes of cur read so far, for the
-	// progress line.
+	// progress line, stored every 4096 lines (shown is the last line
+	// number stored).
 	reading atomic.Int64
+	shown   int
 }
 
 // message is a diagnostic of a reader, printed by the consumer.
@@ -354,9 +369,15 @@ func (s *moduleStream) next() bool {
 			s.free <- s.b
 			s.b = nil
 		}
-		b, ok := <-s.batches
-		if !ok {
-			return false
+		var b *batch
+		select {
+		case b = <-s.batches:
+		case <-s.sc.tick:
+			s.sc.showProgress() // while a reader finds nothing to send
+			continue
+		}
+		if b == nil {
+			return false // closed
 		}
 		for _, m := range b.msgs {
 			if m.problem {
@@ -402,7 +423,8 @@ func (s *moduleStream) advance() bool {
 			s.cur, s.rc, s.counter = af, rc, counter
 		}
 		line, complete, err := s.lr.next()
-		if s.lr.line&0xfff == 0 {
+		if s.lr.line-s.shown >= 4096 {
+			s.shown = s.lr.line
 			s.reading.Store(s.counter.n)
 		}
 		switch {
@@ -591,6 +613,7 @@ func (s *moduleStream) closeFile() {
 	if s.counter != nil {
 		s.sc.doneBytes.Add(s.sc.sizes[s.cur])
 		s.reading.Store(0)
+		s.shown = 0
 	}
 	s.cur, s.rc, s.lr, s.counter = nil, nil, nil, nil
 }
