@@ -22,11 +22,11 @@ type lead struct {
 const canonicalTimeLen = len("2006-01-02T15:04:05.000000Z")
 
 // readLead reads the leading fields of line into l. It reports false when
-// the line does not start the way the library writes records (a time
-// with six fraction digits in UTC, a module without quotes or escapes, a
-// known type and outcome, and for JSON the members time, seq, module,
-// type and outcome first in that order without spaces): such a line must
-// be parsed in full. When it reports true and [audit.ParseRecord] accepts
+// the line does not start the way the library writes records (a time in
+// UTC with six fraction digits, of which only the separators are checked
+// here, a module without quotes or escapes, a known type and outcome, and
+// for JSON the members time, seq, module, type and outcome first in that
+// order without spaces): such a line must be parsed in full. When it reports true and [audit.ParseRecord] accepts
 // the line, the record has exactly these leading fields, because a record
 // holds each of them once.
 func readLead(line []byte, l *lead) bool {
@@ -160,8 +160,13 @@ func canonicalTimeShape(b []byte) bool {
 // canonicalTimeShape; ok is false when it does not have that shape, or for
 // a date or clock time out of range (such as 2026-02-30).
 func parseCanonicalTime(b []byte) (time.Time, bool) {
-	var c dayCache
-	return c.parse(b)
+	if !validCanonicalTime(b) {
+		return time.Time{}, false
+	}
+	num2 := func(i int) int { return int(b[i]-'0')*10 + int(b[i+1]-'0') }
+	usec := num2(20)*10000 + num2(22)*100 + num2(24)
+	return time.Date(num2(0)*100+num2(2), time.Month(num2(5)), num2(8),
+		num2(11), num2(14), num2(17), usec*1000, time.UTC), true
 }
 
 // validCanonicalTime reports whether parseCanonicalTime accepts b, more
@@ -183,41 +188,6 @@ func validCanonicalTime(b []byte) bool {
 }
 
 var monthDays = [12]int{31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31}
-
-// dayCache parses canonical times, keeping the start of the last day
-// seen: the records of a file are mostly of one day.
-type dayCache struct {
-	day   [10]byte // the date of start, as written
-	start time.Time
-	valid bool
-}
-
-// parse is parseCanonicalTime.
-func (c *dayCache) parse(b []byte) (time.Time, bool) {
-	if !canonicalTimeShape(b) {
-		return time.Time{}, false
-	}
-	num2 := func(i int) int { return int(b[i]-'0')*10 + int(b[i+1]-'0') }
-	hour, minute, sec := num2(11), num2(14), num2(17)
-	if hour > 23 || minute > 59 || sec > 59 {
-		return time.Time{}, false
-	}
-	if !c.valid || string(b[:10]) != string(c.day[:]) {
-		year := num2(0)*100 + num2(2)
-		month, day := num2(5), num2(8)
-		if month < 1 || month > 12 || day < 1 {
-			return time.Time{}, false
-		}
-		t := time.Date(year, time.Month(month), day, 0, 0, 0, 0, time.UTC)
-		if t.Day() != day {
-			return time.Time{}, false // past the end of the month
-		}
-		copy(c.day[:], b[:10])
-		c.start, c.valid = t, true
-	}
-	usec := num2(20)*10000 + num2(22)*100 + num2(24)
-	return c.start.Add(time.Duration(hour*3600+minute*60+sec)*time.Second + time.Duration(usec)*time.Microsecond), true
-}
 
 // typeByName returns the event type named exactly b, or 0.
 func typeByName(b []byte) audit.EventType {
