@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/auditkit/audit"
@@ -45,7 +46,7 @@ the exit status is then 1.`,
 func (e *env) convert(c *command, to string, files []string) int {
 	rep := newReporter(e)
 	out := &outWriter{w: e.stdout, rep: rep}
-	p, err := newPrinter(to, out)
+	p, err := newPrinter(to, out, nil)
 	if err != nil {
 		return e.errorf(c, "%v", err)
 	}
@@ -103,13 +104,19 @@ func convertFile(name string, r io.Reader, p printer, rep *reporter, out *outWri
 			return fmt.Errorf("%s:%d: read error: %v", name, lr.line+1, cleanErr(err))
 		case len(line) == 0 && complete:
 			continue
+		case !complete && activeRE.MatchString(filepath.Base(name)):
+			rep.note("%s:%d: incomplete final line skipped (a record being written?)", name, lr.line)
+			continue
+		case !complete:
+			rep.problem("%s:%d: incomplete final line skipped (the file was cut short)", name, lr.line)
+			continue
 		}
 		rec, err := audit.ParseRecord(line)
 		if err != nil {
 			rep.problem("%s:%d: %v", name, lr.line, err)
 			continue
 		}
-		if err := p.print(&rec); err != nil {
+		if err := p.print(recordEntry(&rec, nil)); err != nil {
 			if out.err != nil {
 				return out.err
 			}

@@ -5,12 +5,13 @@
 //
 // Usage:
 //
-//	auditlog query DIR [--since T] [--until T] [--type T,...] [--outcome O]
-//	                   [--actor A] [--subject S] [--client C] [--module M]
-//	                   [--output table|json|bcm]
+//	auditlog query DIR [filters] [--output table|csv|json|bcm] [--columns C,...]
+//	                   [--local | --tz ZONE] [--strict]
+//	auditlog report logons|failures|changes|sessions|daily DIR [filters]
+//	                   [--output table|csv|json] [--local]
 //	auditlog tail [-f] DIR [--module M] [-n N] [--poll D] [--for D] [--output F]
 //	auditlog convert --to json|bcm FILE...
-//	auditlog stats DIR [--since T] [--until T] [--module M]
+//	auditlog stats DIR [--since T] [--until T] [--module M] [--output text|json]
 //	auditlog mask MASK
 //	auditlog verify DIR [--module M] [--key-file F]
 //	auditlog key FILE
@@ -26,8 +27,10 @@
 // mixed in one file: each line is read by the format it is in.
 //
 // A module's files are read oldest backup first, by the time in their
-// names, and its active file last. The records of several modules are merged
-// by record time.
+// names, and its active file last, each module by a goroutine of its own.
+// The records of several modules are merged by record time. A --module
+// that DIR does not hold is an error (exit status 2) that lists the
+// modules it holds.
 //
 // # query
 //
@@ -35,19 +38,56 @@
 //
 //	--since T, --until T  record time at or after since, and before until.
 //	                      T is an RFC 3339 time (2026-11-25T09:00:00Z), a
-//	                      date (2026-11-25, midnight UTC), or a duration
-//	                      before now: 90m, 24h, 7d, 1d12h.
-//	--type T,...          event types, such as LOGON,DATA_READ (any case).
-//	--outcome O           success or failure.
-//	--actor, --subject, --client, --module
-//	                      exact value of the field.
+//	                      local date or time without a zone (2026-11-25,
+//	                      2026-11-25T09:00, 2026-11-25 09:00:30), today,
+//	                      yesterday, this-week (since Monday), or a duration
+//	                      before now: 90m, 12h, 3d, 1w, 1d12h.
+//	--type T,...          event types, such as LOGON,DATA_READ (any case);
+//	                      !T leaves T out.
+//	--outcome O           success or failure (also succeeded, ok, failed,
+//	                      fail); !O for the other.
+//	--actor, --subject, --object, --client, --session, --module
+//	                      exact value of the field; repeat for any of
+//	                      several; a leading '!' leaves the value out
+//	                      (write '\!' for a value that starts with '!').
+//	--grep TEXT           TEXT in any value (case-sensitive); repeat to
+//	                      require each.
 //
-// --output selects the output: table (aligned columns TIME, MODULE, TYPE,
-// OUTCOME, ACTOR, SUBJECT, OBJECT, CLIENT, REASON, with control characters
-// escaped), json (JSON Lines) or bcm (the BCM line format), both rendered by
-// the library's formatters so that they read back with audit.ParseRecord.
-// The default is table when standard output is a terminal and bcm
-// otherwise.
+// With --since or --until, files that cannot hold a record of the period
+// are not read: a module's records are in time order, so each file holds
+// the records from its first record's time up to the next file's first.
+//
+// query reads a line only as far as its filters need. The leading fields
+// of a line written the library's way (time, module, type, outcome) are
+// read without parsing the rest, a value that a filter looks for is first
+// looked up in the raw line (when it holds no escape), and only the lines
+// that may match are parsed. A line that the leading fields rule out is
+// not checked further; --strict parses every line, and verify checks
+// every byte.
+//
+// --output selects the output: table, csv, json (JSON Lines) or bcm (the
+// BCM line format). The default is table when standard output is a
+// terminal and bcm otherwise. The table streams with fixed column widths
+// in display columns (wide characters count as two, a longer value is cut
+// with '…', control characters are escaped); --columns picks its columns
+// among time, module, seq, type, outcome, actor, subject, object, old,
+// new, client, session, reason, fields and file, or all; --local and --tz
+// show times in a time zone. CSV follows RFC 4180, and a cell that starts
+// with '=', '+', '-', '@', tab or carriage return is prefixed with "'" so
+// that a spreadsheet does not run it. JSON and BCM output print a record
+// whose line is already in that format as the line itself, and render it
+// with the library's formatter otherwise; both read back with
+// audit.ParseRecord.
+//
+// # report
+//
+// report prints a summary of the records that pass query's filters:
+// logons (LOGON events by actor and client, failed and successful, with
+// the first and last failure), failures (failed events by type, actor and
+// client, with the first and last time), changes (every change to users,
+// access rights and configuration, with old and new values), sessions
+// (records by session) or daily (records per day and type). The last
+// column of each row is the query command that prints its records.
 //
 // # tail
 //
@@ -56,7 +96,9 @@
 // follows the file, polling every --poll (default 200ms): when the file is
 // rotated it finishes reading the old file, reads any backups rotated in
 // between, and goes on at the start of the new one, so that every record is
-// printed once. It stops on SIGINT or SIGTERM, or after --for if given.
+// printed once. If the file, or DIR, does not exist yet, tail -f waits for
+// it and prints every record from the first. It stops on SIGINT or
+// SIGTERM, or after --for if given.
 //
 // # convert
 //
@@ -68,7 +110,8 @@
 //
 // stats counts the records of the period per module, per event type and
 // per outcome, and lists the ten actors and the ten clients with the most
-// failed LOGON events.
+// failed LOGON events; --output json prints them as one JSON object. Like
+// query it reads lines only as far as it needs.
 //
 // # mask
 //
@@ -79,8 +122,10 @@
 // # Errors and exit status
 //
 // A file or line that cannot be read is reported on standard error with its
-// name and line number, and the rest is read. While several files are read
-// and standard error is a terminal, a progress line is shown there.
+// name and line number, and the rest is read; so is the incomplete last
+// line of a backup (of the active file, it is a record being written, and
+// only noted). While a long scan runs and standard error is a terminal, a
+// progress line (files and bytes read) is shown there.
 //
 // The exit status is 0 on success; 1 when a problem was found in the input:
 // a line or file was skipped (query, tail, convert, stats); 2 for a usage

@@ -15,29 +15,100 @@ import (
 // filter selects records. The zero filter selects every record.
 type filter struct {
 	since, until time.Time // since <= time < until, where set
-	types        map[audit.EventType]bool
-	outcome      *audit.Outcome
-	actor        *string
-	subject      *string
-	client       *string
-	module       string // also restricts the files read
+	// typeIn, when not nil, are the only types selected; typeOut are
+	// never selected.
+	typeIn, typeOut map[audit.EventType]bool
+	outcome         *audit.Outcome
+	actor           valueFilter
+	subject         valueFilter
+	object          valueFilter
+	client          valueFilter
+	session         valueFilter
+	grep            []string // each must occur in a value of the record
+	module          string   // also restricts the files read
+	// strict has every line parsed in full, not only as far as the
+	// filters need (see lineFilter).
+	strict bool
+}
+
+// valueFilter selects the records whose field is one of is, when is is
+// not empty, and none of not.
+type valueFilter struct {
+	is, not []string
+}
+
+// set adds a value of a flag: "!v" excludes v, "\!v" selects "!v", and any
+// other value selects itself.
+func (v *valueFilter) set(s string) {
+	switch {
+	case strings.HasPrefix(s, `\!`):
+		v.is = append(v.is, s[1:])
+	case strings.HasPrefix(s, "!"):
+		v.not = append(v.not, s[1:])
+	default:
+		v.is = append(v.is, s)
+	}
+}
+
+func (v *valueFilter) match(s string) bool {
+	if len(v.is) > 0 && !contains(v.is, s) {
+		return false
+	}
+	return !contains(v.not, s)
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
 }
 
 // match reports whether r passes every filter.
 func (f *filter) match(r *audit.Record) bool {
-	t := r.Event.Time
+	e := &r.Event
 	switch {
-	case !f.since.IsZero() && t.Before(f.since),
-		!f.until.IsZero() && !t.Before(f.until),
-		f.types != nil && !f.types[r.Event.Type],
-		f.outcome != nil && r.Event.Outcome != *f.outcome,
-		f.actor != nil && r.Event.Actor != *f.actor,
-		f.subject != nil && r.Event.Subject != *f.subject,
-		f.client != nil && r.Event.Client != *f.client,
+	case !f.since.IsZero() && e.Time.Before(f.since),
+		!f.until.IsZero() && !e.Time.Before(f.until),
+		!f.matchType(e.Type),
+		f.outcome != nil && e.Outcome != *f.outcome,
+		!f.actor.match(e.Actor),
+		!f.subject.match(e.Subject),
+		!f.object.match(e.Object),
+		!f.client.match(e.Client),
+		!f.session.match(e.Session),
 		f.module != "" && r.Module != f.module:
 		return false
 	}
+	for _, g := range f.grep {
+		if !recordContains(r, g) {
+			return false
+		}
+	}
 	return true
+}
+
+func (f *filter) matchType(t audit.EventType) bool {
+	return (f.typeIn == nil || f.typeIn[t]) && !f.typeOut[t]
+}
+
+// recordContains reports whether s occurs in a value of r: its module, a
+// standard field or an extra field.
+func recordContains(r *audit.Record, s string) bool {
+	e := &r.Event
+	for _, v := range [...]string{r.Module, e.Actor, e.Subject, e.Object, e.OldValue, e.NewValue, e.Client, e.Session, e.Reason} {
+		if strings.Contains(v, s) {
+			return true
+		}
+	}
+	for i := range e.NumFields() {
+		if strings.Contains(e.Field(i).Value, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // check reports an inconsistency between the filters.
@@ -50,7 +121,10 @@ func (f *filter) check() error {
 }
 
 // timeFlagHelp describes the values of --since and --until.
-const timeFlagHelp = "an RFC 3339 time (2026-11-25T09:00:00Z), a date (2026-11-25, midnight UTC) or a duration before now (90m, 24h, 7d, 1d12h)"
+const timeFlagHelp = "a time such as 2026-11-25T09:00:00Z or 2026-11-25T10:00+01:00, " +
+	"a local date or time (2026-11-25, 2026-11-25T09:00, 2026-11-25 09:00:30), " +
+	"today, yesterday, this-week (since Monday), " +
+	"or a duration before now (90m, 12h, 3d, 1w, 1d12h)"
 
 // definePeriod defines --since, --until and --module on fs.
 func definePeriod(e *env, fs *flag.FlagSet, f *filter) {
@@ -58,7 +132,7 @@ func definePeriod(e *env, fs *flag.FlagSet, f *filter) {
 		f.since, err = parseTimeArg(s, e.now())
 		return err
 	})
-	fs.Func("until", "only records before `time`: "+timeFlagHelp, func(s string) (err error) {
+	fs.Func("until", "only records before `time` (same forms as --since)", func(s string) (err error) {
 		f.until, err = parseTimeArg(s, e.now())
 		return err
 	})
@@ -81,48 +155,118 @@ var moduleRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 // defineFilters defines every filter flag of query on fs.
 func defineFilters(e *env, fs *flag.FlagSet, f *filter) {
 	definePeriod(e, fs, f)
-	fs.Func("type", "only events of these `types`, comma-separated, such as LOGON,DATA_READ (any case)", func(s string) error {
-		if f.types == nil {
-			f.types = map[audit.EventType]bool{}
-		}
+	fs.Func("type", "only events of these `types`, comma-separated, such as LOGON,DATA_READ (any case); !T leaves T out", func(s string) error {
 		for name := range strings.SplitSeq(s, ",") {
-			t, err := audit.ParseEventType(strings.TrimSpace(name))
+			name = strings.TrimSpace(name)
+			not := strings.HasPrefix(name, "!")
+			t, err := parseTypeArg(strings.TrimPrefix(name, "!"))
 			if err != nil {
 				return err
 			}
-			f.types[t] = true
+			if not {
+				if f.typeOut == nil {
+					f.typeOut = map[audit.EventType]bool{}
+				}
+				f.typeOut[t] = true
+				continue
+			}
+			if f.typeIn == nil {
+				f.typeIn = map[audit.EventType]bool{}
+			}
+			f.typeIn[t] = true
 		}
 		return nil
 	})
-	fs.Func("outcome", "only events of this `outcome`: success or failure", func(s string) error {
-		o, err := audit.ParseOutcome(strings.TrimSpace(s))
+	fs.Func("outcome", "only events of this `outcome`: success (or succeeded, ok) or failure (or failed, fail); !O for the other", func(s string) error {
+		s = strings.TrimSpace(s)
+		not := strings.HasPrefix(s, "!")
+		o, err := parseOutcomeArg(strings.TrimPrefix(s, "!"))
 		if err != nil {
 			return err
+		}
+		if not {
+			o = 1 - o
 		}
 		f.outcome = &o
 		return nil
 	})
-	exact := func(name, what string, p **string) {
-		fs.Func(name, "only events whose "+name+" is exactly `"+what+"`", func(s string) error {
-			*p = &s
+	value := func(name, what string, v *valueFilter) {
+		fs.Func(name, "only events whose "+name+" is exactly `"+what+"`; repeat for any of several; !V leaves V out", func(s string) error {
+			v.set(s)
 			return nil
 		})
 	}
-	exact("actor", "name", &f.actor)
-	exact("subject", "name", &f.subject)
-	exact("client", "address", &f.client)
+	value("actor", "name", &f.actor)
+	value("subject", "name", &f.subject)
+	value("object", "name", &f.object)
+	value("client", "address", &f.client)
+	value("session", "id", &f.session)
+	fs.Func("grep", "only events with `text` in a value (module, actor, subject, object, old, new, client, session, reason or an extra field), case-sensitive; repeat to require each", func(s string) error {
+		if s == "" {
+			return errors.New("want a non-empty text")
+		}
+		f.grep = append(f.grep, s)
+		return nil
+	})
 }
 
-// parseTimeArg parses the value of --since or --until: an RFC 3339 time, a
-// date (midnight UTC), or a duration before now, in Go's syntax (90m, 24h,
-// 1h30m) with whole days allowed in front (7d, 1d12h).
+// parseTypeArg parses an event type name in any case, and lists the valid
+// names when it is not one.
+func parseTypeArg(s string) (audit.EventType, error) {
+	t, err := audit.ParseEventType(s)
+	if err == nil {
+		return t, nil
+	}
+	return 0, fmt.Errorf("unknown event type %q; want one of %s", s, strings.Join(typeNames[1:], ", "))
+}
+
+// parseOutcomeArg parses an outcome as people write it.
+func parseOutcomeArg(s string) (audit.Outcome, error) {
+	switch strings.ToLower(s) {
+	case "success", "succeeded", "successful", "ok":
+		return audit.Succeeded, nil
+	case "failure", "failed", "fail", "failures":
+		return audit.Failed, nil
+	}
+	return 0, fmt.Errorf("unknown outcome %q; want success or failure", s)
+}
+
+// Layouts of a local date and time, without a zone.
+var localLayouts = []string{
+	"2006-01-02T15:04:05.999999999",
+	"2006-01-02T15:04",
+	"2006-01-02 15:04:05.999999999",
+	"2006-01-02 15:04",
+	time.DateOnly,
+}
+
+// parseTimeArg parses the value of --since or --until (see timeFlagHelp).
+// A time without a zone is in the location of now.
 func parseTimeArg(s string, now time.Time) (time.Time, error) {
 	s = strings.TrimSpace(s)
 	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
 		return t, nil
 	}
-	if t, err := time.Parse(time.DateOnly, s); err == nil {
-		return t, nil
+	for _, layout := range []string{"2006-01-02T15:04Z07:00", "2006-01-02 15:04:05.999999999Z07:00", "2006-01-02 15:04Z07:00"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t, nil
+		}
+	}
+	for _, layout := range localLayouts {
+		if t, err := time.ParseInLocation(layout, s, now.Location()); err == nil {
+			return t, nil
+		}
+	}
+	midnight := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, now.Location())
+	switch strings.ToLower(s) {
+	case "today":
+		return midnight, nil
+	case "yesterday":
+		return midnight.AddDate(0, 0, -1), nil
+	case "this-week":
+		return midnight.AddDate(0, 0, -(int(now.Weekday())+6)%7), nil
+	case "now":
+		return now, nil
 	}
 	d, err := parseAgo(s)
 	if err != nil {
@@ -131,16 +275,23 @@ func parseTimeArg(s string, now time.Time) (time.Time, error) {
 	return now.Add(-d), nil
 }
 
-// parseAgo parses a non-negative duration with optional whole days in
-// front: "7d", "1d12h", "90m".
+// parseAgo parses a non-negative duration with optional whole weeks and
+// days in front: "1w", "3d", "1d12h", "90m".
 func parseAgo(s string) (time.Duration, error) {
 	var d time.Duration
-	if days, rest, ok := strings.Cut(s, "d"); ok {
-		n, err := strconv.ParseUint(days, 10, 16)
-		if err != nil || n > 100*366 {
-			return 0, errors.New("bad days")
+	for _, unit := range []struct {
+		suffix string
+		d      time.Duration
+	}{{"w", 7 * 24 * time.Hour}, {"d", 24 * time.Hour}} {
+		n, rest, ok := strings.Cut(s, unit.suffix)
+		if !ok {
+			continue
 		}
-		d = time.Duration(n) * 24 * time.Hour
+		v, err := strconv.ParseUint(n, 10, 16)
+		if err != nil || v > 100*366 {
+			return 0, errors.New("bad " + unit.suffix)
+		}
+		d += time.Duration(v) * unit.d
 		s = rest
 		if s == "" {
 			return d, nil

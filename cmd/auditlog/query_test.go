@@ -124,12 +124,12 @@ func TestQueryTableOutput(t *testing.T) {
 	require.Equal(t, 0, r.code, r.stderr)
 	lines := strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
 	require.Len(t, lines, 5)
-	require.Equal(t, []string{"TIME", "MODULE", "TYPE", "OUTCOME", "ACTOR", "SUBJECT", "OBJECT", "CLIENT", "REASON"}, strings.Fields(lines[0]))
-	require.Equal(t, []string{"2026-11-25T09:02:00.000000Z", "AgentServer", "LOGON", "FAILURE", "mallory", "-", "-", "203.0.113.9", "bad", "password"}, strings.Fields(lines[1]))
-	require.Equal(t, []string{"2026-11-25T09:05:00.000000Z", "AgentServer", "LOGON", "SUCCESS", "alice", "-", "-", "10.1.2.3", "-"}, strings.Fields(lines[3]))
+	require.Equal(t, []string{"TIME", "MODULE", "TYPE", "OUTCOME", "ACTOR", "SUBJECT", "OBJECT", "OLD", "NEW", "CLIENT", "SESSION", "REASON"}, strings.Fields(lines[0]))
+	require.Equal(t, []string{"2026-11-25T09:02:00.000000Z", "AgentServer", "LOGON", "FAILURE", "mallory", "-", "-", "-", "-", "203.0.113.9", "-", "bad", "password"}, strings.Fields(lines[1]))
+	require.Equal(t, []string{"2026-11-25T09:05:00.000000Z", "AgentServer", "LOGON", "SUCCESS", "alice", "-", "-", "-", "-", "10.1.2.3", "-", "-"}, strings.Fields(lines[3]))
 	// The control characters of the reason are escaped: the row stays one
 	// line, and the columns stay aligned.
-	require.True(t, strings.HasSuffix(lines[4], `203.0.113.9  tls\thandshake\u001b[31m`), lines[4])
+	require.True(t, strings.HasSuffix(lines[4], `203.0.113.9            -             tls\thandshake\u001b[31m`), lines[4])
 	col := strings.Index(lines[0], "CLIENT")
 	for _, line := range lines[1:] {
 		require.Equal(t, "  ", line[col-2:col], line)
@@ -222,12 +222,17 @@ func TestQueryBadFlags(t *testing.T) {
 		args []string
 		want string // in stderr
 	}{
-		{[]string{"query", dir, "--type", "LOGON,BOGUS"}, `invalid value "LOGON,BOGUS" for flag -type: audit: event type "BOGUS": unknown event type`},
-		{[]string{"query", dir, "--outcome", "maybe"}, `invalid value "maybe" for flag -outcome`},
-		{[]string{"query", dir, "--since", "yesterday"}, `invalid value "yesterday" for flag -since: want an RFC 3339 time`},
+		{[]string{"query", dir, "--type", "LOGON,BOGUS"}, `invalid value "LOGON,BOGUS" for flag -type: unknown event type "BOGUS"; want one of LOGON, LOGOFF, SESSION_START,`},
+		{[]string{"query", dir, "--type", "!BOGUS"}, `unknown event type "BOGUS"; want one of LOGON,`},
+		{[]string{"query", dir, "--outcome", "maybe"}, `invalid value "maybe" for flag -outcome: unknown outcome "maybe"; want success or failure`},
+		{[]string{"query", dir, "--since", "the day before"}, `invalid value "the day before" for flag -since: want a time such as 2026-11-25T09:00:00Z`},
+		{[]string{"query", dir, "--since", "2026-11-25T25:00"}, `today, yesterday, this-week (since Monday), or a duration before now (90m, 12h, 3d, 1w, 1d12h)`},
+		{[]string{"query", dir, "--columns", "time,colour"}, `invalid value "time,colour" for flag -columns: unknown column "colour"; want any of time, module, seq,`},
+		{[]string{"query", dir, "--tz", "Mars/Olympus"}, `unknown time zone "Mars/Olympus"`},
+		{[]string{"query", dir, "--grep", ""}, `want a non-empty text`},
 		{[]string{"query", dir, "--until", "-5h"}, `invalid value "-5h" for flag -until`},
 		{[]string{"query", dir, "--since", "1h", "--until", "2h"}, "is not before --until"},
-		{[]string{"query", dir, "--output", "xml"}, `invalid value "xml" for flag -output: want table, json or bcm`},
+		{[]string{"query", dir, "--output", "xml"}, `invalid value "xml" for flag -output: want table, csv, json or bcm`},
 		{[]string{"query", dir, "--module", "../etc"}, `invalid value "../etc" for flag -module`},
 		{[]string{"query", dir, "--color"}, "flag provided but not defined: -color"},
 		{[]string{"query"}, "want one directory, got 0 arguments"},
@@ -264,10 +269,18 @@ func TestQueryMissingAndEmptyDir(t *testing.T) {
 	require.Empty(t, r.stdout)
 	require.Equal(t, "auditlog: query: no audit files in "+empty+"\n", r.stderr)
 
-	r = auditlog(t, "query", sampleDir(t), "--module", "Nobody")
-	require.Equal(t, 0, r.code)
-	require.Empty(t, r.stdout)
-	require.Contains(t, r.stderr, "no audit files of module Nobody")
+	// A module that is not there is an error that lists those that are,
+	// the same way for every command that takes --module.
+	dir := sampleDir(t)
+	for _, cmd := range []string{"query", "stats", "tail"} {
+		r = auditlog(t, cmd, dir, "--module", "Nobody")
+		require.Equal(t, 2, r.code, cmd)
+		require.Empty(t, r.stdout)
+		require.Equal(t, "auditlog: "+cmd+": no module Nobody in "+dir+"; its modules are AgentServer, WebServer\n", r.stderr)
+	}
+	r = auditlog(t, "query", empty, "--module", "Nobody")
+	require.Equal(t, 2, r.code)
+	require.Equal(t, "auditlog: query: no module Nobody in "+empty+": it holds no audit files\n", r.stderr)
 }
 
 func TestQueryCorruptLine(t *testing.T) {

@@ -51,6 +51,23 @@ func (r *reporter) progress(i, n int) {
 	r.shown = len(s)
 }
 
+// progressBytes shows "reading i/n files, P%..." (or "reading P%..." for
+// one file) when standard error is a terminal and the scan is not quick,
+// with done of total bytes read.
+func (r *reporter) progressBytes(i, n int, done, total int64) {
+	if !r.tty || total <= 0 || time.Since(r.start) < r.delay {
+		return
+	}
+	pct := min(100, done*100/total)
+	s := fmt.Sprintf("reading %d%%...", pct)
+	if n > 1 {
+		s = fmt.Sprintf("reading %d/%d files, %d%%...", i, n, pct)
+	}
+	pad := max(0, r.shown-len(s))
+	fmt.Fprintf(r.w, "%s%s\r", s, strings.Repeat(" ", pad))
+	r.shown = len(s)
+}
+
 // clearProgress erases the progress line, if one is shown.
 func (r *reporter) clearProgress() {
 	if r.shown > 0 {

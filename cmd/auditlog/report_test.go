@@ -31,3 +31,18 @@ func TestReporterProgress(t *testing.T) {
 	(&reporter{w: &stderr, tty: true}).progress(1, 1)
 	require.Empty(t, stderr.String())
 }
+
+// Progress by bytes is shown also for one large file.
+func TestReporterProgressBytes(t *testing.T) {
+	var stderr bytes.Buffer
+	rep := &reporter{w: &stderr, tty: true}
+	rep.progressBytes(1, 1, 25<<20, 100<<20)
+	rep.progressBytes(2, 3, 50<<20, 100<<20)
+	rep.clearProgress()
+	require.Equal(t, "reading 25%...\rreading 2/3 files, 50%...\r"+strings.Repeat(" ", len("reading 2/3 files, 50%..."))+"\r", stderr.String())
+
+	stderr.Reset()
+	(&reporter{w: &stderr}).progressBytes(1, 1, 1, 2)
+	(&reporter{w: &stderr, tty: true}).progressBytes(1, 1, 0, 0)
+	require.Empty(t, stderr.String())
+}

@@ -3,11 +3,14 @@ package main
 import (
 	"bufio"
 	"cmp"
+	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"maps"
 	"slices"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -16,15 +19,32 @@ import (
 
 var statsCommand = &command{
 	name:    "stats",
-	args:    "DIR [--since T] [--until T] [--module M]",
+	args:    "DIR [--since T] [--until T] [--module M] [--output text|json]",
 	summary: "count records per module, type and outcome, and the top failed logons",
 	details: `Stats reads the records of DIR in the period (see 'auditlog help query'
 for the time syntax) and prints how many there are per module, per event
 type and per outcome, and the ten actors and the ten clients with the most
-failed LOGON events.`,
+failed LOGON events. --output json prints the same as one JSON object.
+
+Like query, stats reads a line only as far as it needs (the leading time,
+module, type and outcome, and in full for failed logons); --strict parses
+every line in full and reports any that is malformed.`,
 	flags: func(e *env, c *command, set *flag.FlagSet) func([]string) int {
 		f := &filter{}
 		definePeriod(e, set, f)
+		set.BoolVar(&f.strict, "strict", false, "parse every line in full and report any that is malformed (slower)")
+		asJSON := false
+		set.Func("output", "output `format`: text or json", func(s string) error {
+			switch strings.ToLower(strings.TrimSpace(s)) {
+			case "text":
+				asJSON = false
+			case "json":
+				asJSON = true
+			default:
+				return errors.New("want text or json")
+			}
+			return nil
+		})
 		return func(args []string) int {
 			if len(args) != 1 {
 				return e.usageError(c, "want one directory, got %d arguments", len(args))
@@ -32,7 +52,7 @@ failed LOGON events.`,
 			if err := f.check(); err != nil {
 				return e.usageError(c, "%v", err)
 			}
-			return e.stats(c, args[0], f)
+			return e.stats(c, args[0], f, asJSON)
 		}
 	},
 }
@@ -43,57 +63,137 @@ const topN = 10
 type tally struct {
 	records       int
 	first, last   time.Time
-	modules       map[string]int
-	types         map[audit.EventType]int
-	outcomes      map[audit.Outcome]int
+	modules       map[string]*int
+	types         [256]int
+	outcomes      [2]int
 	failedActors  map[string]int
 	failedClients map[string]int
 }
 
-func (e *env) stats(c *command, dir string, f *filter) int {
+func newTally() *tally {
+	return &tally{modules: map[string]*int{}, failedActors: map[string]int{}, failedClients: map[string]int{}}
+}
+
+// add counts en. The error is about a line that had to be parsed.
+func (t *tally) add(en *entry) error {
+	tm := en.when()
+	if t.records == 0 || tm.Before(t.first) {
+		t.first = tm
+	}
+	if t.records == 0 || tm.After(t.last) {
+		t.last = tm
+	}
+	typ, outcome := en.typ(), en.outcome()
+	if typ == audit.Logon && outcome == audit.Failed {
+		r, err := en.record()
+		if err != nil {
+			return err
+		}
+		t.failedActors[r.Event.Actor]++
+		if r.Event.Client != "" {
+			t.failedClients[r.Event.Client]++
+		}
+	}
+	t.records++
+	var n *int
+	if en.rec != nil {
+		n = t.modules[en.rec.Module]
+	} else {
+		n = t.modules[string(en.lead.module)]
+	}
+	if n == nil {
+		n = new(int)
+		if en.rec != nil {
+			t.modules[en.rec.Module] = n
+		} else {
+			t.modules[string(en.lead.module)] = n
+		}
+	}
+	*n++
+	t.types[typ]++
+	t.outcomes[outcome&1]++
+	return nil
+}
+
+func (e *env) stats(c *command, dir string, f *filter, asJSON bool) int {
 	rep := newReporter(e)
 	sc, status := e.openDir(c, dir, f, rep)
 	if sc == nil {
 		return status
 	}
 	defer sc.close()
-	t := tally{
-		modules:       map[string]int{},
-		types:         map[audit.EventType]int{},
-		outcomes:      map[audit.Outcome]int{},
-		failedActors:  map[string]int{},
-		failedClients: map[string]int{},
-	}
+	t := newTally()
 	for {
-		r, ok := sc.next()
+		en, ok := sc.next()
 		if !ok {
 			break
 		}
-		tm := r.Event.Time
-		if t.records == 0 || tm.Before(t.first) {
-			t.first = tm
-		}
-		if t.records == 0 || tm.After(t.last) {
-			t.last = tm
-		}
-		t.records++
-		t.modules[r.Module]++
-		t.types[r.Event.Type]++
-		t.outcomes[r.Event.Outcome]++
-		if r.Event.Type == audit.Logon && r.Event.Outcome == audit.Failed {
-			t.failedActors[r.Event.Actor]++
-			if r.Event.Client != "" {
-				t.failedClients[r.Event.Client]++
-			}
+		if err := t.add(en); err != nil {
+			rep.problem("%s:%d: %v", en.path(), en.lineNo, err)
 		}
 	}
 	out := &outWriter{w: e.stdout, rep: rep}
 	bw := bufio.NewWriter(out)
-	writeTally(bw, &t)
+	if asJSON {
+		writeTallyJSON(bw, t)
+	} else {
+		writeTally(bw, t)
+	}
 	if err := bw.Flush(); err != nil {
 		return e.errorf(c, "write standard output: %v", err)
 	}
 	return rep.status()
+}
+
+// tallyJSON is the JSON form of a tally.
+type tallyJSON struct {
+	Records            int            `json:"records"`
+	First              *time.Time     `json:"first,omitempty"`
+	Last               *time.Time     `json:"last,omitempty"`
+	Modules            map[string]int `json:"modules"`
+	Types              map[string]int `json:"types"`
+	Outcomes           map[string]int `json:"outcomes"`
+	FailedLogonActors  []keyCount     `json:"failedLogonActors"`
+	FailedLogonClients []keyCount     `json:"failedLogonClients"`
+}
+
+type keyCount struct {
+	Key   string `json:"key"`
+	Count int    `json:"count"`
+}
+
+// writeTallyJSON prints t as one JSON object.
+func writeTallyJSON(w io.Writer, t *tally) {
+	j := tallyJSON{Records: t.records, Modules: map[string]int{}, Types: map[string]int{},
+		Outcomes:          map[string]int{"SUCCESS": t.outcomes[audit.Succeeded], "FAILURE": t.outcomes[audit.Failed]},
+		FailedLogonActors: []keyCount{}, FailedLogonClients: []keyCount{}}
+	if t.records > 0 {
+		first, last := t.first.UTC(), t.last.UTC()
+		j.First, j.Last = &first, &last
+	}
+	for m, n := range t.modules {
+		j.Modules[m] = *n
+	}
+	for _, typ := range allTypes {
+		if n := t.types[typ]; n > 0 {
+			j.Types[typ.String()] = n
+		}
+	}
+	for _, k := range topKeys(t.failedActors) {
+		j.FailedLogonActors = append(j.FailedLogonActors, keyCount{k, t.failedActors[k]})
+	}
+	for _, k := range topKeys(t.failedClients) {
+		j.FailedLogonClients = append(j.FailedLogonClients, keyCount{k, t.failedClients[k]})
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(j)
+}
+
+// topKeys returns the topN keys of m with the largest counts.
+func topKeys(m map[string]int) []string {
+	keys := byCount(m)
+	return keys[:min(topN, len(keys))]
 }
 
 // writeTally prints t as sections of aligned text.
@@ -106,8 +206,18 @@ func writeTally(w io.Writer, t *tally) {
 		fmt.Fprintf(tw, "Records\t%d\tfrom %s to %s\n", t.records, t.first.UTC().Format(layout), t.last.UTC().Format(layout))
 	}
 
-	section(tw, "By module", t.modules, func(m string) string { return escapeText(m) })
-	section(tw, "By event type", t.types, audit.EventType.String)
+	modules := map[string]int{}
+	for m, n := range t.modules {
+		modules[m] = *n
+	}
+	types := map[audit.EventType]int{}
+	for _, typ := range allTypes {
+		if n := t.types[typ]; n > 0 {
+			types[typ] = n
+		}
+	}
+	section(tw, "By module", modules, func(m string) string { return escapeText(m) })
+	section(tw, "By event type", types, audit.EventType.String)
 	fmt.Fprintf(tw, "\nBy outcome\n")
 	for _, o := range []audit.Outcome{audit.Succeeded, audit.Failed} {
 		fmt.Fprintf(tw, "  %s\t%d\n", o, t.outcomes[o])

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -75,6 +76,22 @@ func TestStats(t *testing.T) {
 	require.Equal(t, []string{"192.0.2.9", "3"}, clientsTop[9])
 	require.NotContains(t, out, "192.0.2.10 ")
 	require.NotContains(t, out, "192.0.2.200")
+
+	// The same as JSON.
+	r = auditlog(t, "stats", dir, "--output", "json")
+	require.Equal(t, 0, r.code, r.stderr)
+	var j tallyJSON
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &j), r.stdout)
+	require.Equal(t, nAgent+nWeb+nLib, j.Records)
+	require.Equal(t, nAgent+countModuleLibraryRecords(t, dir, "AgentServer"), j.Modules["AgentServer"])
+	require.Equal(t, 78+5+1, j.Types["LOGON"])
+	require.Equal(t, 5, j.Types["DATA_READ"])
+	require.Equal(t, 78+5+1, j.Outcomes["FAILURE"])
+	require.Len(t, j.FailedLogonActors, 10)
+	require.Equal(t, keyCount{"attacker-00", 13}, j.FailedLogonActors[0])
+	require.Equal(t, keyCount{"192.0.2.9", 3}, j.FailedLogonClients[9])
+	require.Equal(t, at(1), *j.First)
+	require.Equal(t, at(late), *j.Last)
 }
 
 // countLibraryRecords counts the records the library wrote about its own

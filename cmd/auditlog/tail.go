@@ -21,7 +21,7 @@ import (
 
 var tailCommand = &command{
 	name:    "tail",
-	args:    "[-f] DIR [--module M] [-n N] [--poll D] [--for D] [--output table|json|bcm]",
+	args:    "[-f] DIR [--module M] [-n N] [--poll D] [--for D] [--output table|csv|json|bcm] [--columns C,...]",
 	summary: "print the last records of a module's active file, and follow it with -f",
 	details: `Tail prints the last N records of the active audit file of a module
 (<Module>.audit.log in DIR). --module is needed when DIR holds the files of
@@ -32,9 +32,13 @@ SIGTERM, or for --for if given. When the file is rotated (renamed to a
 backup, or truncated) it reads the old file to its end through the
 descriptor it holds, then any backups rotated since, then goes on at the
 start of the new active file, so that each record is printed once. If the
-file does not exist yet, tail -f waits for it.
+file (or DIR itself) does not exist yet, tail -f waits for it, and then
+prints every record from the first, in the backups rotated meanwhile and
+in the active file, whatever -n says.
 
-The output is a table on a terminal and BCM lines otherwise; see --output.`,
+The output is a table on a terminal and BCM lines otherwise; see --output,
+--columns, --local and --tz, which work as for query. The table's columns
+have fixed widths, so rows printed later stay aligned with the header.`,
 	flags: func(e *env, c *command, set *flag.FlagSet) func([]string) int {
 		follow := set.Bool("f", false, "follow the file as it grows and rotates")
 		set.BoolVar(follow, "follow", false, "same as -f")
@@ -44,6 +48,7 @@ The output is a table on a terminal and BCM lines otherwise; see --output.`,
 		module := ""
 		defineModule(set, &module)
 		out := defineOutput(set)
+		v := defineView(set)
 		return func(args []string) int {
 			switch {
 			case len(args) != 1:
@@ -56,7 +61,7 @@ The output is a table on a terminal and BCM lines otherwise; see --output.`,
 				return e.usageError(c, "invalid value %v for flag -for: want a positive duration", *forD)
 			}
 			t := &tailer{e: e, c: c, rep: newReporter(e), dir: args[0], module: module,
-				n: *n, poll: *poll, buf: make([]byte, 64<<10)}
+				n: *n, poll: *poll, buf: make([]byte, 64<<10), view: v}
 			return t.run(*follow, *forD, out.format(e))
 		}
 	},
@@ -74,6 +79,7 @@ type tailer struct {
 	path   string // the active file
 	n      int
 	poll   time.Duration
+	view   *view
 
 	// The file being read, always from its start.
 	f         *os.File
@@ -92,8 +98,13 @@ type tailer struct {
 func (t *tailer) run(follow bool, forD time.Duration, format string) int {
 	e, c := t.e, t.c
 	mods, err := listAuditFiles(t.dir, t.module)
-	if err != nil {
+	if err != nil && !(follow && t.module != "" && errors.Is(err, fs.ErrNotExist)) {
 		return e.errorf(c, "directory %s: %v", t.dir, cleanErr(err))
+	}
+	if !follow {
+		if err := checkModule(t.dir, t.module); err != nil {
+			return e.dirError(c, t.dir, err)
+		}
 	}
 	if t.module == "" {
 		switch len(mods) {
@@ -115,7 +126,7 @@ func (t *tailer) run(follow bool, forD time.Duration, format string) int {
 	}
 	t.path = filepath.Join(t.dir, t.module+".audit.log")
 	t.out = &outWriter{w: e.stdout, rep: t.rep}
-	if t.p, err = newPrinter(format, t.out); err != nil {
+	if t.p, err = newPrinter(format, t.out, t.view); err != nil {
 		return e.errorf(c, "%v", err)
 	}
 
@@ -140,7 +151,18 @@ func (t *tailer) run(follow bool, forD time.Duration, format string) int {
 		ctx, cancel = context.WithTimeout(ctx, forD)
 		defer cancel()
 	}
-	f, known, err := t.openActive(ctx, true)
+	// The backups there are before the active file is found: when it is
+	// not there yet, every file that appears after them is followed from
+	// its first record.
+	initial := map[string]*auditFile{}
+	for _, m := range mods {
+		for _, af := range m.files {
+			if !af.active {
+				initial[af.stem] = af
+			}
+		}
+	}
+	f, known, waited, err := t.openActive(ctx, true)
 	if err != nil {
 		if ctx.Err() != nil {
 			return t.finish(nil)
@@ -149,7 +171,12 @@ func (t *tailer) run(follow bool, forD time.Duration, format string) int {
 	}
 	t.f, t.known = f, known
 	defer func() { t.f.Close() }()
-	if err := t.printLast(true); err != nil {
+	if waited {
+		err = t.printFromStart(initial)
+	} else {
+		err = t.printLast(true)
+	}
+	if err != nil {
 		return t.finish(err)
 	}
 	return t.finish(t.follow(ctx))
@@ -197,9 +224,33 @@ func (t *tailer) printLast(more bool) error {
 		t.rep.note("%s:%d: incomplete final line skipped (a record being written?)", t.path, t.line+1)
 	}
 	for i := max(0, count-t.n); i < count; i++ {
-		if err := t.p.print(&ring[i%t.n]); err != nil && t.out.err == nil {
+		if err := t.p.print(recordEntry(&ring[i%t.n], nil)); err != nil && t.out.err == nil {
 			t.rep.problem("%s: %v", t.path, err)
 		}
+	}
+	if t.out.err != nil {
+		return t.out.err
+	}
+	return t.p.flush()
+}
+
+// printFromStart prints the backups of t.known that are not in before,
+// which were rotated while tail waited for the active file, and then
+// every record of the active file so far.
+func (t *tailer) printFromStart(before map[string]*auditFile) error {
+	var fresh []*auditFile
+	for stem, af := range t.known {
+		if before[stem] == nil {
+			fresh = append(fresh, af)
+		}
+	}
+	slices.SortFunc(fresh, compareFiles)
+	for _, af := range fresh {
+		t.printFile(af)
+	}
+	emit := func(no int, line []byte) { t.printLine(t.path, no, line) }
+	if err := t.readAvailable(emit); err != nil {
+		t.rep.problem("%s:%d: read error: %v", t.path, t.line+1, cleanErr(err))
 	}
 	if t.out.err != nil {
 		return t.out.err
@@ -217,7 +268,7 @@ func (t *tailer) printLine(name string, no int, line []byte) {
 		t.rep.problem("%s:%d: %v", name, no, err)
 		return
 	}
-	if err := t.p.print(&rec); err != nil && t.out.err == nil {
+	if err := t.p.print(recordEntry(&rec, line)); err != nil && t.out.err == nil {
 		t.rep.problem("%s:%d: %v", name, no, err)
 	}
 }
@@ -367,7 +418,7 @@ func (t *tailer) switchFile(ctx context.Context) error {
 	if t.pending > 0 {
 		t.rep.problem("%s:%d: incomplete final line of the rotated file skipped", t.path, t.line+1)
 	}
-	f, known, err := t.openActive(ctx, false)
+	f, known, _, err := t.openActive(ctx, false)
 	if err != nil {
 		return err
 	}
@@ -393,10 +444,10 @@ func (t *tailer) switchFile(ctx context.Context) error {
 }
 
 // openActive opens the active file and lists the module's backups while
-// it is the active file. When it does not exist it waits for it, noting
-// that it does when first is set.
-func (t *tailer) openActive(ctx context.Context, first bool) (*os.File, map[string]*auditFile, error) {
-	noted := false
+// it is the active file. When it does not exist (nor perhaps its
+// directory) it waits for it, noting that it does when first is set, and
+// reports that it waited.
+func (t *tailer) openActive(ctx context.Context, first bool) (f *os.File, known map[string]*auditFile, waited bool, err error) {
 	for {
 		f, err := os.Open(t.path)
 		if err == nil {
@@ -404,24 +455,24 @@ func (t *tailer) openActive(ctx context.Context, first bool) (*os.File, map[stri
 			known, err2 := t.listBackups()
 			st2, err3 := os.Stat(t.path)
 			if err1 == nil && err2 == nil && err3 == nil && os.SameFile(st, st2) {
-				return f, known, nil
+				return f, known, waited, nil
 			}
 			f.Close()
 			if err2 != nil {
-				return nil, nil, err2
+				return nil, nil, waited, err2
 			}
 			continue // rotated meanwhile
 		}
 		if !errors.Is(err, fs.ErrNotExist) {
-			return nil, nil, fmt.Errorf("%s: %w", t.path, cleanErr(err))
+			return nil, nil, waited, fmt.Errorf("%s: %w", t.path, cleanErr(err))
 		}
-		if first && !noted {
+		if first && !waited {
 			t.rep.note("%s: waiting for %s", t.c.name, t.path)
-			noted = true
 		}
+		waited = true
 		select {
 		case <-ctx.Done():
-			return nil, nil, ctx.Err()
+			return nil, nil, waited, ctx.Err()
 		case <-time.After(t.poll):
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -195,4 +196,108 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// tail -f started before the module's directory exists prints every
+// record of a writer process that then creates it and rotates fast, each
+// once and in order, whatever -n says.
+func TestTailFollowFromBeforeTheDirectory(t *testing.T) {
+	const n = 30000
+	dir := filepath.Join(t.TempDir(), "audit", "logs")
+	for _, lines := range []string{"0", "10"} {
+		t.Run("n="+lines, func(t *testing.T) {
+			dir := filepath.Join(dir, lines)
+			ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, binary, "tail", "-f", dir, "--module", "Fast", "-n", lines, "--poll", "5ms")
+			var stderr syncBuffer
+			cmd.Stderr = &stderr
+			stdout, err := cmd.StdoutPipe()
+			require.NoError(t, err)
+			require.NoError(t, cmd.Start())
+			require.Eventually(t, func() bool { return strings.Contains(stderr.String(), "waiting for") }, 10*time.Second, time.Millisecond)
+
+			var mu sync.Mutex
+			var got []string
+			var bad []string
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				sc := bufio.NewScanner(stdout)
+				for sc.Scan() {
+					rec, err := audit.ParseRecord(sc.Bytes())
+					mu.Lock()
+					if err != nil {
+						bad = append(bad, sc.Text())
+					} else if rec.Event.Type == audit.Logon {
+						got = append(got, rec.Event.Actor)
+					}
+					mu.Unlock()
+				}
+			}()
+			count := func() int {
+				mu.Lock()
+				defer mu.Unlock()
+				return len(got)
+			}
+
+			w := writerCommand(t, dir, "Fast", n, 16<<10)
+			require.NoError(t, w.Run())
+			// Every record reaches tail; the bound only ends a failing run.
+			require.Eventually(t, func() bool { return count() >= n }, 30*time.Second, 5*time.Millisecond,
+				"tail printed %d of %d records; stderr: %s", count(), n, stderr.String())
+			require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+			require.NoError(t, cmd.Wait(), stderr.String())
+			<-done
+			require.Empty(t, bad)
+			require.Len(t, got, n, stderr.String())
+			for i, a := range got {
+				require.Equal(t, "user-"+strconv.Itoa(i), a)
+			}
+			backups, _ := filepath.Glob(filepath.Join(dir, "Fast.audit-*.log"))
+			require.Greater(t, len(backups), 20, "the writer rotated fast")
+		})
+	}
+}
+
+// tail -f prints a table whose columns stay under the header, whatever
+// the widths of the records of later batches.
+func TestTailFollowTableAligned(t *testing.T) {
+	dir := t.TempDir()
+	cfg := config(dir, "M", "BCM")
+	logAll(t, cfg, audit.Event{Time: at(0), Type: audit.Logon, Actor: "a", Client: "c"},
+		audit.Event{Time: at(1), Type: audit.Logoff, Actor: "b"})
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, "tail", "-f", dir, "-o", "table", "--poll", "5ms")
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	sc := bufio.NewScanner(stdout)
+	var rows []string
+	read := func(n int) {
+		for range n {
+			require.True(t, sc.Scan())
+			rows = append(rows, sc.Text())
+		}
+	}
+	read(3) // the header and two rows
+	logAll(t, cfg, audit.Event{Time: at(2), Type: audit.UserChange, Actor: "administrator-of-everything", Subject: "山田太郎",
+		Object: "phone", OldValue: "+49 30 1234567", NewValue: "+49 30 7654321", Client: "[2001:db8::1]:5060"},
+		audit.Event{Time: at(3), Type: audit.Logon, Outcome: audit.Failed, Actor: "🎉🎉🎉", Reason: "bad password"})
+	read(2)
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	require.NoError(t, cmd.Wait())
+
+	for _, name := range []string{"MODULE", "TYPE", "OUTCOME", "ACTOR", "SUBJECT", "OBJECT", "OLD", "NEW", "CLIENT", "SESSION", "REASON"} {
+		i := strings.Index(rows[0], name)
+		require.GreaterOrEqual(t, i, 0)
+		col := displayWidth([]byte(rows[0][:i]))
+		for _, row := range rows[1:] {
+			prefix := cutColumns(row, col)
+			require.Equal(t, col, displayWidth([]byte(prefix)), "%q", row)
+			require.True(t, strings.HasSuffix(prefix, columnGap), "%s in %q", name, row)
+			require.NotEqual(t, ' ', []rune(row[len(prefix):])[0], "%s in %q", name, row)
+		}
+	}
 }

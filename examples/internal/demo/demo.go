@@ -4,12 +4,16 @@ package demo
 
 import (
 	"bufio"
+	"compress/gzip"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/auditkit/audit"
@@ -32,9 +36,13 @@ func Main(s Script, args []string, stdout, stderr io.Writer) int {
 	mask := audit.DefaultMask | audit.ModifyEvents
 	fs.TextVar(&mask, "mask", mask, "event mask (AuditEventMask)")
 	show := fs.Int("show", 5, "how many lines of the file to print")
-	keyFile := fs.String("key-file", "", "seal the files with this integrity key file (made if missing)")
+	seal := fs.Bool("seal", false, "seal the files with the integrity key file DIR/keys/<Module>.key (made if missing)")
+	keyFile := fs.String("key-file", "", "seal the files with this integrity key `file` instead (made if missing)")
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	if *seal && *keyFile == "" {
+		*keyFile = filepath.Join(*dir, "keys", s.Module+".key")
 	}
 	cfg, err := audit.ConfigFromParams(s.Module, map[string]string{
 		audit.ParamAuditLogPath:  *dir,
@@ -47,21 +55,23 @@ func Main(s Script, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if *keyFile != "" {
-		if _, err := os.Stat(*keyFile); os.IsNotExist(err) {
-			if err := audit.NewKey(*keyFile); err != nil {
-				fmt.Fprintln(stderr, err)
-				return 1
-			}
-			fmt.Fprintf(stdout, "made integrity key %s: copy it for the auditor before the next run\n", *keyFile)
+		if err := makeKey(*keyFile, stdout); err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
 		}
 		cfg.Integrity, cfg.IntegrityKeyFile = true, *keyFile
+	}
+	newest, err := newestRecord(*dir, s.Module)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
 	}
 	l, err := audit.New(cfg)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	n, err := day(l, s)
+	n, err := day(l, s, dayTimes(time.Now(), newest))
 	if cerr := l.Close(); err == nil {
 		err = cerr
 	}
@@ -74,11 +84,108 @@ func Main(s Script, args []string, stdout, stderr io.Writer) int {
 	return head(stdout, l.Path(), *show)
 }
 
-// day logs the simulated day and returns how many records were written.
-func day(l *audit.Logger, s Script) (int, error) {
+// originalKeyFile returns the name of the copy of the key file kept for
+// the auditor: AgentServer.key is kept as AgentServer.original.key.
+func originalKeyFile(keyFile string) string {
+	return strings.TrimSuffix(keyFile, ".key") + ".original.key"
+}
+
+// makeKey makes the integrity key file keyFile when it does not exist,
+// and keeps a copy of it, which the library does not rewrite, for
+// verifying.
+func makeKey(keyFile string, stdout io.Writer) error {
+	if _, err := os.Stat(keyFile); !errors.Is(err, fs.ErrNotExist) {
+		return err // nil: the key exists and the library moves it on
+	}
+	if err := os.MkdirAll(filepath.Dir(keyFile), 0o700); err != nil {
+		return err
+	}
+	if err := audit.NewKey(keyFile); err != nil {
+		return err
+	}
+	data, err := os.ReadFile(keyFile)
+	if err != nil {
+		return err
+	}
+	orig := originalKeyFile(keyFile)
+	if err := os.WriteFile(orig, data, 0o400); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "made integrity key %s (live: the library rewrites it at each file)\n", keyFile)
+	fmt.Fprintf(stdout, "kept its original as %s: verify with --key-file %s\n", orig, orig)
+	return nil
+}
+
+// newestRecord returns the time of the newest record in the module's
+// audit files in dir, or the zero time if there is none.
+func newestRecord(dir, module string) (time.Time, error) {
+	names, err := filepath.Glob(filepath.Join(dir, module+".audit*.log*"))
+	if err != nil {
+		return time.Time{}, err
+	}
+	var newest time.Time
+	for _, name := range names {
+		if !strings.HasSuffix(name, ".log") && !strings.HasSuffix(name, ".log.gz") {
+			continue
+		}
+		f, err := os.Open(name)
+		if err != nil {
+			return time.Time{}, err
+		}
+		var r io.Reader = f
+		if strings.HasSuffix(name, ".gz") {
+			if r, err = gzip.NewReader(f); err != nil {
+				f.Close()
+				return time.Time{}, fmt.Errorf("%s: %w", name, err)
+			}
+		}
+		sc := bufio.NewScanner(r)
+		sc.Buffer(nil, audit.MaxRecordSize+1)
+		for sc.Scan() {
+			if rec, err := audit.ParseRecord(sc.Bytes()); err == nil && rec.Event.Time.After(newest) {
+				newest = rec.Event.Time
+			}
+		}
+		f.Close()
+	}
+	return newest, nil
+}
+
+// The simulated day's events, by their clock times from 07:55 to 18:00.
+const (
+	dayStart = 7*time.Hour + 55*time.Minute
+	dayEnd   = 18 * time.Hour
+)
+
+// dayTimes returns the function that places the simulated day's clock
+// times in real time: the day ends at now, and starts after newest (the
+// newest record already written) so that time moves forward from run to
+// run; when newest leaves less than the day's length before now, the day
+// is compressed into what is left. When newest is not before now (a clock
+// set back), the day follows newest a millisecond per event.
+func dayTimes(now, newest time.Time) func(hour, minute int) time.Time {
+	now = now.Truncate(time.Microsecond)
+	start := now.Add(-(dayEnd - dayStart))
+	if !newest.IsZero() && !newest.Before(now) {
+		return func(hour, minute int) time.Time {
+			off := time.Duration(hour)*time.Hour + time.Duration(minute)*time.Minute - dayStart
+			return newest.Add(time.Millisecond + off/time.Minute*time.Millisecond)
+		}
+	}
+	if !newest.IsZero() && !newest.Before(start) {
+		start = newest.Add(time.Microsecond)
+	}
+	span := now.Sub(start)
+	return func(hour, minute int) time.Time {
+		off := time.Duration(hour)*time.Hour + time.Duration(minute)*time.Minute - dayStart
+		return start.Add(time.Duration(float64(span) * float64(off) / float64(dayEnd-dayStart))).Truncate(time.Microsecond)
+	}
+}
+
+// day logs the simulated day, placing its clock times with at, and
+// returns how many records were written.
+func day(l *audit.Logger, s Script, at func(hour, minute int) time.Time) (int, error) {
 	ctx := context.Background()
-	y, mo, d := time.Now().Date()
-	at := func(hour, minute int) time.Time { return time.Date(y, mo, d, hour, minute, 0, 0, time.Local) }
 	events := []audit.Event{
 		{Time: at(7, 55), Type: audit.ServerStart, Actor: s.Module, Reason: "service started"},
 		{Time: at(8, 2), Type: audit.Logon, Actor: s.Agent, Client: "10.20.30.41", Session: "S-1001"},
