@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/auditkit/audit"
@@ -75,7 +74,9 @@ tampered with, and 2 for a usage or I/O error or a module without its key.`,
 			}
 			if *module != "" {
 				if !slices.Contains(mods, *module) {
-					return e.errorf(c, "%s holds no audit files of module %s (modules found: %s)", dir, *module, strings.Join(mods, ", "))
+					if err := checkModule(dir, *module); err != nil {
+						return e.errorf(c, "%v", err)
+					}
 				}
 				mods = []string{*module}
 			}

@@ -177,7 +177,7 @@ func TestVerifyKeyDirAndUnsealedModules(t *testing.T) {
 
 	r = auditlog(t, "verify", dir, "--module", "NoSuch")
 	require.Equal(t, 2, r.code)
-	require.Contains(t, r.stderr, "modules found: AgentServer, BatchJobServer, CEMServer")
+	require.Contains(t, r.stderr, "no module NoSuch in "+dir+"; its modules are AgentServer, BatchJobServer, CEMServer")
 }
 
 func TestVerifyDamagedBackupChecksTheOtherModules(t *testing.T) {

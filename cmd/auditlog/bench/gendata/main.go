@@ -5,7 +5,11 @@
 //
 // Usage:
 //
-//	gendata -dir DIR -format BCM|JSON -mb 100 [-days 30] [-modules 3] [-maxsize 16]
+//	gendata -dir DIR -format BCM|JSON -mb 100 [-days 30] [-modules 3] [-maxsize 16] [-key-dir KEYS]
+//
+// With -key-dir the files are sealed: module M's live key file is
+// KEYS/M.live.key and a copy of its original is KEYS/M.key, as
+// 'auditlog verify --key-dir KEYS' reads it.
 package main
 
 import (
@@ -28,12 +32,13 @@ func main() {
 	days := flag.Int("days", 30, "days the records span")
 	nmod := flag.Int("modules", len(modules), "number of modules (1 to 3)")
 	maxSize := flag.Int64("maxsize", 16, "rotation size in MiB")
+	keyDir := flag.String("key-dir", "", "seal the files, with each module's keys in `directory`")
 	flag.Parse()
 	if *dir == "" || *nmod < 1 || *nmod > len(modules) {
 		flag.Usage()
 		os.Exit(2)
 	}
-	if err := generate(*dir, *format, int64(*mb)<<20, *days, modules[:*nmod], *maxSize<<20); err != nil {
+	if err := generate(*dir, *format, int64(*mb)<<20, *days, modules[:*nmod], *maxSize<<20, *keyDir); err != nil {
 		fmt.Fprintln(os.Stderr, "gendata:", err)
 		os.Exit(1)
 	}
@@ -44,7 +49,7 @@ var end = time.Date(2026, 11, 25, 18, 0, 0, 0, time.UTC)
 
 var modules = []string{"AgentServer", "CEMServer", "WebServer"}
 
-func generate(dir, format string, size int64, days int, modules []string, maxSize int64) error {
+func generate(dir, format string, size int64, days int, modules []string, maxSize int64, keyDir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
@@ -61,8 +66,16 @@ func generate(dir, format string, size int64, days int, modules []string, maxSiz
 	clock := start
 	now := func() time.Time { return clock }
 	for i, m := range modules {
-		l, err := audit.New(audit.Config{Module: m, AuditLogPath: dir, Formatter: format,
-			EventMask: audit.AllEvents, MaxSize: maxSize, Now: now})
+		cfg := audit.Config{Module: m, AuditLogPath: dir, Formatter: format,
+			EventMask: audit.AllEvents, MaxSize: maxSize, Now: now}
+		if keyDir != "" {
+			live, err := sealKeys(keyDir, m)
+			if err != nil {
+				return err
+			}
+			cfg.Integrity, cfg.IntegrityKeyFile = true, live
+		}
+		l, err := audit.New(cfg)
 		if err != nil {
 			return err
 		}
@@ -90,6 +103,23 @@ func generate(dir, format string, size int64, days int, modules []string, maxSiz
 	}
 	fmt.Printf("%s: %d records, %d files, %d MiB\n", dir, n, len(ents), total>>20)
 	return nil
+}
+
+// sealKeys makes module's live key file in dir, keeps a copy of the
+// original beside it for verifying, and returns the live one's path.
+func sealKeys(dir, module string) (string, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", err
+	}
+	live := filepath.Join(dir, module+".live.key")
+	if err := audit.NewKey(live); err != nil {
+		return "", err
+	}
+	data, err := os.ReadFile(live)
+	if err != nil {
+		return "", err
+	}
+	return live, os.WriteFile(filepath.Join(dir, module+".key"), data, 0o600)
 }
 
 var (

@@ -17,8 +17,8 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 work=${KEEP:-$tmp}
 
-go build -o "$tmp/auditgen" ./cmd/auditgen
-(cd .. && go build -o "$tmp/auditlog" ./cmd/auditlog)
+go build -o "$tmp/gendata" ./gendata
+(cd .. && go build -o "$tmp/auditlog" .)
 
 # median prints the median of its arguments.
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
@@ -36,18 +36,19 @@ printf '| format | MiB | verify s | sha256sum s | verify MB/s | sha256sum MB/s |
 printf '|---|---|---|---|---|---|---|---|\n'
 for format in BCM JSON; do
 	dir="$work/$format"
-	rm -rf "$dir" "$work/$format.key" "$work/$format.key.original"
-	"$tmp/auditgen" -dir "$dir" -size "$size" -format "$format" -key-file "$work/$format.key"
+	keys="$work/$format-keys"
+	rm -rf "$dir" "$keys"
+	"$tmp/gendata" -dir "$dir" -mb "$size" -format "$format" -modules 1 -key-dir "$keys" >/dev/null
 	files=("$dir"/AgentServer.audit*.log*)
 	bytes=$(cat "${files[@]}" | wc -c)
 	v=() s=()
 	for _ in $(seq "$runs"); do
-		v+=("$(wall "$tmp/auditlog" verify "$dir" --key-file "$work/$format.key.original")")
+		v+=("$(wall "$tmp/auditlog" verify "$dir" --key-dir "$keys")")
 		s+=("$(wall sha256sum "${files[@]}")")
 	done
 	vm=$(median "${v[@]}")
 	sm=$(median "${s[@]}")
-	rss=$(/usr/bin/time -f '%M' "$tmp/auditlog" verify "$dir" --key-file "$work/$format.key.original" 2>&1 >/dev/null | tail -1)
+	rss=$(/usr/bin/time -f '%M' "$tmp/auditlog" verify "$dir" --key-dir "$keys" 2>&1 >/dev/null | tail -1)
 	awk -v f="$format" -v b="$bytes" -v vm="$vm" -v sm="$sm" -v rss="$rss" 'BEGIN {
 		mb = b / 1048576
 		printf "| %s | %.0f | %.3f | %.3f | %.0f | %.0f | %.2fx | %.1f MiB |\n", f, mb, vm, sm, mb / vm, mb / sm, sm / vm, rss / 1024
