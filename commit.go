@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -99,6 +100,11 @@ func (l *Logger) writeCtx(ctx context.Context, e *Event, policy bool) error {
 	if ns := e.Time.Nanosecond() % 1000; ns != 0 {
 		e.Time = e.Time.Add(-time.Duration(ns)) // records carry microseconds
 	}
+	// Format the record before taking the lock, so that goroutines format
+	// in parallel: only its sequence number, its MAC and the copy into
+	// the batch must be in file order.
+	var stack [prerenderSize]byte
+	pr := l.prerender(stack[:0], e)
 
 	l.mu.Lock()
 	if l.closed {
@@ -110,7 +116,7 @@ func (l *Logger) writeCtx(ctx context.Context, e *Event, policy bool) error {
 		b = l.newBatch()
 		l.pending = b
 	}
-	end, err := l.appendRecord(b, e, stamped)
+	end, err := l.appendRecord(b, e, &pr, stamped)
 	if err != nil {
 		if len(b.buf) == 0 {
 			l.pending = nil
@@ -193,7 +199,7 @@ func (l *Logger) failed(policy bool, t EventType, err error) error {
 // goes by the records' times, forward only, and never by a time that a
 // caller stamped ahead of the clock; stamped says the caller set e.Time. It returns the offset in b.buf
 // where the record ends. Called with l.mu held.
-func (l *Logger) appendRecord(b *batch, e *Event, stamped bool) (int, error) {
+func (l *Logger) appendRecord(b *batch, e *Event, pr *prerendered, stamped bool) (int, error) {
 	_, isFile := l.out.(*fileWriter)
 	day := l.cur.day
 	if l.cfg.Daily != DailyOff {
@@ -229,7 +235,7 @@ func (l *Logger) appendRecord(b *batch, e *Event, stamped bool) (int, error) {
 	var err error
 	placed := false
 	if !rotate && (l.key == nil || size > 0) {
-		buf, n, err = l.formatRecord(buf, &st, e)
+		buf, n, err = l.formatRecord(buf, &st, e, pr)
 		if err != nil {
 			b.buf = buf[:start]
 			return 0, err
@@ -253,7 +259,7 @@ func (l *Logger) appendRecord(b *batch, e *Event, stamped bool) (int, error) {
 			}
 			h := fileStartEvent(st.index, &st.mac, l.key.algorithm())
 			h.Time = e.Time
-			if buf, n, err = l.formatRecord(buf, &st, &h); err != nil {
+			if buf, n, err = l.formatRecord(buf, &st, &h, nil); err != nil {
 				b.buf = buf[:start]
 				return 0, err
 			}
@@ -262,13 +268,13 @@ func (l *Logger) appendRecord(b *batch, e *Event, stamped bool) (int, error) {
 		if noteReplaced {
 			r := Event{Type: FileReplaced, Outcome: Failed, Time: e.Time, Object: filepath.Base(l.out.Path()),
 				Reason: "the active audit file was removed or replaced from outside; records written to it since the last check may be lost"}
-			if buf, n, err = l.formatRecord(buf, &st, &r); err != nil {
+			if buf, n, err = l.formatRecord(buf, &st, &r, nil); err != nil {
 				b.buf = buf[:start]
 				return 0, err
 			}
 			size += int64(n)
 		}
-		if buf, n, err = l.formatRecord(buf, &st, e); err != nil {
+		if buf, n, err = l.formatRecord(buf, &st, e, pr); err != nil {
 			b.buf = buf[:start]
 			return 0, err
 		}
@@ -295,12 +301,50 @@ func (l *Logger) appendRecord(b *batch, e *Event, stamped bool) (int, error) {
 	return len(buf), nil
 }
 
+// prerenderSize is the stack buffer that a record is formatted into
+// before the lock is taken; a larger record grows it on the heap.
+const prerenderSize = 512
+
+// prerendered is a record of a built-in format rendered with sequence
+// number 0, outside the lock: buf[at] is that '0'.
+type prerendered struct {
+	buf []byte
+	at  int // -1: not rendered (a custom format, or a time it cannot write)
+}
+
+// prerender formats e with the built-in format into dst, for formatRecord
+// to copy with its sequence number. Called without l.mu.
+func (l *Logger) prerender(dst []byte, e *Event) prerendered {
+	if !l.trusted {
+		return prerendered{at: -1}
+	}
+	var ok bool
+	var mark []byte
+	if l.jsonFormat {
+		dst, ok = appendJSON(dst, 0, l.module, e, "")
+		mark = []byte(`"seq":0`)
+	} else {
+		dst, ok = appendBCM(dst, 0, l.module, e, "")
+		mark = []byte(" seq=0")
+	}
+	i := bytes.Index(dst, mark)
+	if !ok || i < 0 {
+		return prerendered{at: -1}
+	}
+	return prerendered{buf: dst, at: i + len(mark) - 1}
+}
+
 // formatRecord appends the record of e that follows st, sealed when
 // integrity protection is on, and a newline, advances st past it and returns
-// the record's length. Called with l.mu held.
-func (l *Logger) formatRecord(dst []byte, st *fileState, e *Event) ([]byte, int, error) {
+// the record's length. pr, if not nil, is e already rendered by prerender.
+// Called with l.mu held.
+func (l *Logger) formatRecord(dst []byte, st *fileState, e *Event, pr *prerendered) ([]byte, int, error) {
 	start := len(dst)
-	if l.trusted {
+	if pr != nil && pr.at >= 0 {
+		dst = append(dst, pr.buf[:pr.at]...)
+		dst = strconv.AppendUint(dst, st.seq+1, 10)
+		dst = append(dst, pr.buf[pr.at+1:]...)
+	} else if l.trusted {
 		// A built-in format, called directly: e has been validated, and
 		// need not be copied into a Record.
 		ok := false
