@@ -109,6 +109,7 @@ func (osFS) ReadDir(name string) ([]fs.DirEntry, error) { return os.ReadDir(name
 // osFile is a [file] of [osFS].
 type osFile struct {
 	*os.File
+	fd      int    // the descriptor, for syscalls that must not allocate (unix)
 	release func() // undoes Lock where locks are emulated in the process; nil otherwise
 }
 
@@ -145,6 +146,7 @@ type fileWriter struct {
 	dir    string
 	module string
 	path   string // the active file
+	pathz  []byte // path with a NUL at its end, for inPlace
 	now    func() time.Time
 
 	lock file // the lock file, open and locked until Close
@@ -640,6 +642,14 @@ func (w *fileWriter) Replaced() bool {
 // inPlace reports whether the active file's path still names the open file.
 // It reports true when that cannot be told.
 func (w *fileWriter) inPlace() bool {
+	if f, isOS := w.f.(*osFile); isOS {
+		if w.pathz == nil {
+			w.pathz = append([]byte(w.path), 0)
+		}
+		if same, ok := f.namesFile(w.pathz); ok {
+			return same
+		}
+	}
 	open, err := w.f.Stat()
 	if err != nil {
 		return true

@@ -16,7 +16,9 @@ func (osFS) OpenFile(name string, flag int, perm fs.FileMode) (file, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &osFile{File: f}, nil
+	// The descriptor is kept for Datasync, which must not allocate on the
+	// durable path: SyscallConn and its closure would, on every sync.
+	return &osFile{File: f, fd: int(f.Fd())}, nil
 }
 
 // SyncDir implements [fileSystem]. A file system that cannot sync a
@@ -38,7 +40,15 @@ func (osFS) SyncDir(name string) error {
 
 // Datasync implements [file]: fdatasync(2) on Linux, fsync(2) elsewhere.
 func (f *osFile) Datasync() error {
-	return f.control("datasync", datasyncFd)
+	for {
+		err := datasyncFd(f.fd)
+		if err == nil {
+			return nil
+		}
+		if err != syscall.EINTR {
+			return &fs.PathError{Op: "datasync", Path: f.Name(), Err: err}
+		}
+	}
 }
 
 // Lock implements [file] with flock(2) LOCK_EX|LOCK_NB. A flock belongs to
