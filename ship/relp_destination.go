@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"slices"
 	"time"
@@ -130,6 +131,9 @@ func (d *relpDest) answer(dl *deadline, m *Message) error {
 	for {
 		dl.set(time.Now().Add(d.c.WriteTimeout))
 		f, err := readRELPFrame(d.r, relpMaxData)
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return fmt.Errorf("audit: %s: the server closed the connection before answering record %d: %w", d.c.name, m.Seq, err)
+		}
 		if err != nil {
 			return fmt.Errorf("audit: %s: waiting for the answer to record %d: %w", d.c.name, m.Seq, err)
 		}
