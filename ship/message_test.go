@@ -108,17 +108,17 @@ func TestFormatValidate(t *testing.T) {
 		{Format{Facility: 1}, false},
 		{Format{SDID: "audit@32473"}, true},
 		{Format{SDID: "x@1.2.3"}, true},
-		{Format{SDID: "audit"}, false},     // IANA-reserved form
-		{Format{SDID: "@123"}, false},      // no name
-		{Format{SDID: "a@"}, false},        // no number
-		{Format{SDID: "a@1..2"}, false},    // empty sub-identifier
-		{Format{SDID: "a@1."}, false},      // trailing dot
-		{Format{SDID: "a@b"}, false},       // not a number
-		{Format{SDID: "a@1@2"}, false},     // two '@'
-		{Format{SDID: "a b@1"}, false},     // space
-		{Format{SDID: "a=b@1"}, false},     // '='
-		{Format{SDID: "a]@1"}, false},      // ']'
-		{Format{SDID: `a"@1`}, false},      // '"'
+		{Format{SDID: "audit"}, false},                             // IANA-reserved form
+		{Format{SDID: "@123"}, false},                              // no name
+		{Format{SDID: "a@"}, false},                                // no number
+		{Format{SDID: "a@1..2"}, false},                            // empty sub-identifier
+		{Format{SDID: "a@1."}, false},                              // trailing dot
+		{Format{SDID: "a@b"}, false},                               // not a number
+		{Format{SDID: "a@1@2"}, false},                             // two '@'
+		{Format{SDID: "a b@1"}, false},                             // space
+		{Format{SDID: "a=b@1"}, false},                             // '='
+		{Format{SDID: "a]@1"}, false},                              // ']'
+		{Format{SDID: `a"@1`}, false},                              // '"'
 		{Format{SDID: "abcdefghijklmnopqrstuvwxyz@123456"}, false}, // 33 bytes
 	}
 	for _, tt := range tests {

@@ -76,9 +76,10 @@ type relpFrame struct {
 	data []byte
 }
 
-// readRELPFrame reads one frame from r. Data longer than max is an error:
-// the peer is not to be trusted with our memory.
-func readRELPFrame(r *bufio.Reader, max int) (relpFrame, error) {
+// readRELPFrame reads one frame from r, its data into buf when buf is
+// large enough. Data longer than max is an error: the peer is not to be
+// trusted with our memory.
+func readRELPFrame(r *bufio.Reader, max int, buf []byte) (relpFrame, error) {
 	var f relpFrame
 	txnr, err := readRELPNumber(r, "TXNR", ' ')
 	if err != nil {
@@ -104,7 +105,14 @@ func readRELPFrame(r *bufio.Reader, max int) (relpFrame, error) {
 	if n == 0 {
 		return f, fmt.Errorf("audit: RELP command: empty: %w", errRELPFrame)
 	}
-	f.cmd = string(cmd[:n])
+	switch string(cmd[:n]) { // the usual commands without an allocation
+	case "rsp":
+		f.cmd = "rsp"
+	case "serverclose":
+		f.cmd = "serverclose"
+	default:
+		f.cmd = string(cmd[:n])
+	}
 	datalen, err := readRELPNumber(r, "DATALEN", 0)
 	if err != nil {
 		return f, err
@@ -120,7 +128,11 @@ func readRELPFrame(r *bufio.Reader, max int) (relpFrame, error) {
 		if sep != ' ' {
 			return f, fmt.Errorf("audit: RELP %s frame: byte %q after DATALEN: %w", f.cmd, sep, errRELPFrame)
 		}
-		f.data = make([]byte, datalen)
+		if cap(buf) >= datalen {
+			f.data = buf[:datalen]
+		} else {
+			f.data = make([]byte, datalen)
+		}
 		if _, err := io.ReadFull(r, f.data); err != nil {
 			return f, unexpectedEOF(err)
 		}
@@ -177,7 +189,7 @@ func unexpectedEOF(err error) error {
 // [LF CMDDATA].
 type relpResponse struct {
 	code  int
-	human string
+	human []byte // aliases the frame's data
 	data  []byte
 }
 
@@ -205,7 +217,7 @@ func parseRELPResponse(data []byte) (relpResponse, error) {
 		} else {
 			rest = nil
 		}
-		rsp.human = string(line)
+		rsp.human = line
 	}
 	if len(rest) > 0 { // rest[0] == '\n'
 		rsp.data = rest[1:]

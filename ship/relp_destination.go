@@ -23,7 +23,9 @@ type relpDest struct {
 	txnr  int    // the last transaction number used on conn
 	msg   []byte // scratch for one rendered message
 	hdr   []byte // scratch for one frame header
-	sent  []int  // transaction numbers of the unanswered commands, oldest first
+	sent  []int  // transaction numbers of the commands sent in this call
+	head  int    // sent[head] is the oldest unanswered one
+	rbuf  []byte // scratch for the data of one answer
 }
 
 func newRELP(c *config) *relpDest {
@@ -81,7 +83,10 @@ func (d *relpDest) send(ctx context.Context, msgs []Message) (int, error) {
 	}
 	dl := watch(ctx, d.conn)
 	defer dl.done()
-	d.sent = d.sent[:0]
+	d.sent, d.head = d.sent[:0], 0
+	if d.rbuf == nil {
+		d.rbuf = make([]byte, 512)
+	}
 	acked, next := 0, 0
 	var stop error // a message that cannot be rendered, after the ones ahead
 	for acked < len(msgs) {
@@ -114,10 +119,13 @@ func (d *relpDest) send(ctx context.Context, msgs []Message) (int, error) {
 			if !wait && d.r.Buffered() == 0 {
 				break
 			}
+			if d.r.Buffered() == 0 {
+				quickAck(d.conn)
+			}
 			if err := d.answer(dl, &msgs[acked]); err != nil {
 				return acked, err
 			}
-			d.sent = d.sent[1:]
+			d.head++
 			acked++
 		}
 	}
@@ -127,10 +135,10 @@ func (d *relpDest) send(ctx context.Context, msgs []Message) (int, error) {
 // answer reads the server's answer to the oldest unanswered command, the
 // one that carried m.
 func (d *relpDest) answer(dl *deadline, m *Message) error {
-	want := d.sent[0]
+	want := d.sent[d.head]
 	for {
 		dl.set(time.Now().Add(d.c.WriteTimeout))
-		f, err := readRELPFrame(d.r, relpMaxData)
+		f, err := readRELPFrame(d.r, relpMaxData, d.rbuf)
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 			return fmt.Errorf("audit: %s: the server closed the connection before answering record %d: %w", d.c.name, m.Seq, err)
 		}
@@ -182,7 +190,7 @@ func (d *relpDest) connect(ctx context.Context) error {
 	if err := d.w.Flush(); err != nil {
 		return fail(err)
 	}
-	f, err := readRELPFrame(d.r, relpMaxData)
+	f, err := readRELPFrame(d.r, relpMaxData, nil)
 	if err != nil {
 		return fail(err)
 	}
@@ -225,7 +233,7 @@ func (d *relpDest) Close() error {
 	if err == nil {
 		for {
 			var f relpFrame
-			if f, err = readRELPFrame(d.r, relpMaxData); err != nil || f.txnr == d.txnr {
+			if f, err = readRELPFrame(d.r, relpMaxData, nil); err != nil || f.txnr == d.txnr {
 				break
 			}
 		}
