@@ -276,3 +276,69 @@ func testMessages(n int, first uint64) []Message {
 	}
 	return msgs
 }
+
+// TestStreamReconnectsAfterReceiverClose checks that a batch shipped after
+// the receiver closed the connection goes out on a new connection instead
+// of into the closed one, where it would count as delivered and be lost.
+func TestStreamReconnectsAfterReceiverClose(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	type conn struct {
+		frames [][]byte
+	}
+	conns := make(chan conn)
+	closeFirst := make(chan struct{})
+	go func() {
+		for i := 0; ; i++ {
+			c, err := l.Accept()
+			if err != nil {
+				close(conns)
+				return
+			}
+			r := bufio.NewReader(c)
+			var got conn
+			if i == 0 {
+				f, err := readFrame(r, 1<<20)
+				if err == nil {
+					got.frames = append(got.frames, f)
+				}
+				<-closeFirst
+				c.Close()
+				conns <- got
+				continue
+			}
+			for {
+				f, err := readFrame(r, 1<<20)
+				if err != nil {
+					break
+				}
+				got.frames = append(got.frames, f)
+			}
+			c.Close()
+			conns <- got
+		}
+	}()
+	d, err := Open(Config{URL: "tcp://" + l.Addr().String()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs := testMessages(2, 0)
+	if n, err := d.Ship(context.Background(), msgs[:1]); n != 1 || err != nil {
+		t.Fatalf("Ship = %d, %v", n, err)
+	}
+	close(closeFirst)
+	first := <-conns
+	if n, err := d.Ship(context.Background(), msgs[1:]); n != 1 || err != nil {
+		t.Fatalf("Ship = %d, %v", n, err)
+	}
+	d.Close()
+	l.Close() // no second connection: conns is closed and second is empty
+	second := <-conns
+	if len(first.frames) != 1 || len(second.frames) != 1 {
+		t.Fatalf("first connection got %d frames, second %d; want 1 and 1", len(first.frames), len(second.frames))
+	}
+	checkRFC5424(t, second.frames[0], &msgs[1], DefaultSDID)
+}

@@ -58,6 +58,12 @@ func (s *stream) Ship(ctx context.Context, msgs []Message) (int, error) {
 // sent again. A message that cannot be rendered ends the batch before it,
 // after the messages ahead of it were written.
 func (s *stream) send(ctx context.Context, msgs []Message) (int, error) {
+	if s.conn != nil && peerClosed(s.conn) {
+		// The receiver closed the connection since the last batch. Writing
+		// to it would succeed once and count as delivered while the bytes
+		// are lost, so connect again first.
+		s.drop()
+	}
 	if s.conn == nil {
 		conn, err := s.c.dial(ctx)
 		if err != nil {
