@@ -37,4 +37,10 @@
 // Ship reconnects and resends on failure, backing off from
 // [Config.MinBackoff] up to [Config.MaxBackoff], and reports the first
 // error of each streak of failures to [Config.OnError], not every retry.
+//
+// # Cursor
+//
+// The position of one module's shipping to one destination is a [Cursor]
+// in a small file beside the audit files ([CursorPath]), replaced
+// atomically by [WriteCursor] and checked by [ReadCursor].
 package ship
