@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -38,14 +39,14 @@ func BenchmarkRsyslog(b *testing.B) {
 		rendered = append(rendered, m)
 		frames = appendFrame(frames, m)
 	}
-	for _, kind := range []string{"tcp", "tls", "relp"} {
+	for _, kind := range []string{"tcp", "tls", "relp", "relp+tls"} {
 		r := startRsyslog(b, kind, certs)
 		cfg := rsyslogConfig(r, certs)
 		b.Run(kind+"/bare", func(b *testing.B) {
 			conn := benchDial(b, r, certs)
 			defer conn.Close()
 			b.ReportAllocs()
-			if kind == "relp" {
+			if strings.HasPrefix(kind, "relp") {
 				benchBareRELP(b, conn, rendered)
 			} else {
 				for b.Loop() {
@@ -82,7 +83,7 @@ func reportRate(b *testing.B) {
 func benchDial(b *testing.B, r *rsyslogd, certs *testCerts) net.Conn {
 	b.Helper()
 	addr := "127.0.0.1:" + strconv.Itoa(r.port)
-	if r.kind != "tls" {
+	if r.kind == "tcp" || r.kind == "relp" {
 		c, err := net.Dial("tcp", addr)
 		if err != nil {
 			b.Fatal(err)
@@ -95,7 +96,15 @@ func benchDial(b *testing.B, r *rsyslogd, certs *testCerts) net.Conn {
 	}
 	roots := x509.NewCertPool()
 	roots.AppendCertsFromPEM(pem)
-	c, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: roots, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12})
+	cfg := &tls.Config{RootCAs: roots, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12}
+	if r.kind == "relp+tls" {
+		cert, err := tls.LoadX509KeyPair(certs.clientCert, certs.clientKey)
+		if err != nil {
+			b.Fatal(err)
+		}
+		cfg.Certificates = []tls.Certificate{cert}
+	}
+	c, err := tls.Dial("tcp", addr, cfg)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -15,10 +15,10 @@ import (
 	"time"
 )
 
-// testCerts are a CA and a server certificate for 127.0.0.1 made by the
-// test, as PEM files.
+// testCerts are a CA, a server certificate for 127.0.0.1 and a client
+// certificate made by the test, as PEM files.
 type testCerts struct {
-	caFile, serverCert, serverKey string
+	caFile, serverCert, serverKey, clientCert, clientKey string
 }
 
 func makeCerts(t testing.TB) *testCerts {
@@ -46,10 +46,14 @@ func makeCerts(t testing.TB) *testCerts {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srvKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
+	c := &testCerts{
+		caFile:     filepath.Join(dir, "ca.pem"),
+		serverCert: filepath.Join(dir, "server.pem"),
+		serverKey:  filepath.Join(dir, "server.key"),
+		clientCert: filepath.Join(dir, "client.pem"),
+		clientKey:  filepath.Join(dir, "client.key"),
 	}
+	writePEM(t, c.caFile, "CERTIFICATE", caDER)
 	srvTmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(2),
 		Subject:      pkix.Name{CommonName: "127.0.0.1"},
@@ -59,23 +63,37 @@ func makeCerts(t testing.TB) *testCerts {
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
 	}
-	srvDER, err := x509.CreateCertificate(rand.Reader, srvTmpl, ca, &srvKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
+	issue(t, srvTmpl, ca, caKey, c.serverCert, c.serverKey)
+	cliTmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(3),
+		Subject:      pkix.Name{CommonName: "audit shipper"},
+		NotBefore:    now.Add(-time.Hour),
+		NotAfter:     now.Add(24 * time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
 	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(srvKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := &testCerts{
-		caFile:     filepath.Join(dir, "ca.pem"),
-		serverCert: filepath.Join(dir, "server.pem"),
-		serverKey:  filepath.Join(dir, "server.key"),
-	}
-	writePEM(t, c.caFile, "CERTIFICATE", caDER)
-	writePEM(t, c.serverCert, "CERTIFICATE", srvDER)
-	writePEM(t, c.serverKey, "PRIVATE KEY", keyDER)
+	issue(t, cliTmpl, ca, caKey, c.clientCert, c.clientKey)
 	return c
+}
+
+// issue makes a key and a certificate from tmpl signed by ca, and writes
+// both as PEM files.
+func issue(t testing.TB, tmpl, ca *x509.Certificate, caKey *ecdsa.PrivateKey, certFile, keyFile string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writePEM(t, certFile, "CERTIFICATE", der)
+	writePEM(t, keyFile, "PRIVATE KEY", keyDER)
 }
 
 func writePEM(t testing.TB, path, typ string, der []byte) {

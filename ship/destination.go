@@ -43,26 +43,28 @@ type Destination interface {
 type Config struct {
 	// URL is the destination:
 	//
-	//	tcp://host:port    RFC 5424 messages, RFC 6587 octet-counting framing
-	//	tls://host:port    the same over TLS (RFC 5425)
-	//	relp://host:port   RELP, acknowledged delivery to rsyslog's imrelp
+	//	tcp://host:port        RFC 5424 messages, RFC 6587 octet-counting framing
+	//	tls://host:port        the same over TLS (RFC 5425)
+	//	relp://host:port       RELP, acknowledged delivery to rsyslog's imrelp
+	//	relp+tls://host:port   RELP over TLS (imrelp with tls="on")
 	//
 	// Options may also be given in the query, each at most once, and must
 	// then agree with the field of the same meaning when both are set:
-	// ca, cert, key and servername for tls://, window for relp://. For
-	// example tls://logs.example.net:6514?ca=/etc/audit/ca.pem.
+	// ca, cert, key and servername for the TLS schemes, window for the
+	// RELP ones. For example tls://logs.example.net:6514?ca=/etc/audit/ca.pem.
 	URL string `json:"url"`
 	// Format sets the syslog facility and SD-ID; the zero value uses
 	// [FacilityLogAudit] and [DefaultSDID].
 	Format Format `json:"format"`
 	// CAFile is a PEM file of the certificates that may sign the server's
-	// certificate (tls://). Empty means the system's roots.
+	// certificate (tls://, relp+tls://). Empty means the system's roots.
 	CAFile string `json:"ca_file"`
 	// CertFile and KeyFile are a PEM client certificate and its key, sent
-	// when the server asks for one (tls://). Both or neither.
+	// when the server asks for one (tls://, relp+tls://). Both or neither.
 	CertFile string `json:"cert_file"`
 	KeyFile  string `json:"key_file"`
-	// ServerName is the name the server's certificate must hold (tls://).
+	// ServerName is the name the server's certificate must hold (tls://,
+	// relp+tls://).
 	// Empty means the URL's host.
 	ServerName string `json:"server_name"`
 	// Window is how many RELP messages may be unacknowledged at a time.
@@ -99,7 +101,7 @@ func Open(cfg Config) (Destination, error) {
 		return nil, err
 	}
 	switch c.scheme {
-	case "relp":
+	case "relp", "relp+tls":
 		return newRELP(c), nil
 	default:
 		return newStream(c), nil
@@ -109,7 +111,7 @@ func Open(cfg Config) (Destination, error) {
 // config is a checked Config.
 type config struct {
 	Config
-	scheme string // "tcp", "tls" or "relp"
+	scheme string // "tcp", "tls", "relp" or "relp+tls"
 	addr   string // host:port
 	name   string // the URL without its query, for error texts
 	tls    *tls.Config
@@ -137,14 +139,14 @@ func parseConfig(cfg Config) (*config, error) {
 	}
 	c := &config{Config: cfg, scheme: u.Scheme}
 	switch u.Scheme {
-	case "tcp", "tls", "relp":
+	case "tcp", "tls", "relp", "relp+tls":
 	case "":
-		return nil, bad("no scheme: want tcp://, tls:// or relp://")
-	case "relp+tls":
-		return nil, bad("RELP over TLS is not supported: use tls:// or relp://")
+		return nil, bad("no scheme: want tcp://, tls://, relp:// or relp+tls://")
 	default:
-		return nil, bad("unknown scheme %q: want tcp, tls or relp", u.Scheme)
+		return nil, bad("unknown scheme %q: want tcp, tls, relp or relp+tls", u.Scheme)
 	}
+	useTLS := u.Scheme == "tls" || u.Scheme == "relp+tls"
+	useRELP := u.Scheme == "relp" || u.Scheme == "relp+tls"
 	if u.Opaque != "" || u.User != nil || (u.Path != "" && u.Path != "/") || u.Fragment != "" {
 		return nil, bad("want %s://host:port and nothing else but a query", u.Scheme)
 	}
@@ -162,11 +164,11 @@ func parseConfig(cfg Config) (*config, error) {
 	c.name = u.Scheme + "://" + c.addr
 
 	allowed := map[string]*string{}
-	switch u.Scheme {
-	case "tls":
+	if useTLS {
 		allowed = map[string]*string{"ca": &c.CAFile, "cert": &c.CertFile, "key": &c.KeyFile, "servername": &c.ServerName}
-	case "relp":
-		allowed = map[string]*string{"window": nil}
+	}
+	if useRELP {
+		allowed["window"] = nil
 	}
 	q, err := url.ParseQuery(u.RawQuery)
 	if err != nil {
@@ -197,11 +199,11 @@ func parseConfig(cfg Config) (*config, error) {
 		}
 		*field = v
 	}
-	if u.Scheme != "tls" && (c.CAFile != "" || c.CertFile != "" || c.KeyFile != "" || c.ServerName != "") {
-		return nil, bad("CA, certificate and server name apply to tls:// only")
+	if !useTLS && (c.CAFile != "" || c.CertFile != "" || c.KeyFile != "" || c.ServerName != "") {
+		return nil, bad("CA, certificate and server name apply to tls:// and relp+tls:// only")
 	}
-	if u.Scheme != "relp" && c.Window != 0 {
-		return nil, bad("window applies to relp:// only")
+	if !useRELP && c.Window != 0 {
+		return nil, bad("window applies to relp:// and relp+tls:// only")
 	}
 	if c.Window < 0 || c.Window > maxWindow {
 		return nil, bad("window %d: want 1 to %d", c.Window, maxWindow)
@@ -227,7 +229,7 @@ func parseConfig(cfg Config) (*config, error) {
 	if c.MaxBackoff < c.MinBackoff {
 		c.MaxBackoff = c.MinBackoff
 	}
-	if u.Scheme == "tls" {
+	if useTLS {
 		if c.tls, err = c.tlsConfig(host); err != nil {
 			return nil, bad("%v", err)
 		}
@@ -263,7 +265,7 @@ func (c *config) tlsConfig(host string) (*tls.Config, error) {
 	return t, nil
 }
 
-// dial connects to the destination (and shakes hands for tls://).
+// dial connects to the destination (and shakes hands for TLS).
 func (c *config) dial(ctx context.Context) (net.Conn, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.DialTimeout)
 	defer cancel()

@@ -31,7 +31,7 @@ func TestOpenBadConfig(t *testing.T) {
 		{"no scheme", Config{URL: "127.0.0.1:514"}, "no scheme"},
 		{"bad scheme", Config{URL: "udp://127.0.0.1:514"}, `unknown scheme "udp"`},
 		{"http", Config{URL: "http://127.0.0.1:514"}, `unknown scheme "http"`},
-		{"relp over tls", Config{URL: "relp+tls://127.0.0.1:2514"}, "RELP over TLS is not supported"},
+		{"relp over tcp", Config{URL: "relp+tcp://127.0.0.1:2514"}, `unknown scheme "relp+tcp"`},
 		{"missing port", Config{URL: "tcp://127.0.0.1"}, "missing port"},
 		{"empty port", Config{URL: "tcp://127.0.0.1:"}, "missing port"},
 		{"port zero", Config{URL: "tcp://127.0.0.1:0"}, `bad port "0"`},
@@ -40,8 +40,8 @@ func TestOpenBadConfig(t *testing.T) {
 		{"path", Config{URL: "tcp://127.0.0.1:514/x"}, "nothing else"},
 		{"user", Config{URL: "tcp://u@127.0.0.1:514"}, "nothing else"},
 		{"unknown option", Config{URL: "tcp://127.0.0.1:514?ca=x"}, `unknown option "ca" for tcp://`},
-		{"window on tcp", Config{URL: "tcp://127.0.0.1:514", Window: 3}, "window applies to relp:// only"},
-		{"ca on relp", Config{URL: "relp://127.0.0.1:514", CAFile: "x"}, "tls:// only"},
+		{"window on tcp", Config{URL: "tcp://127.0.0.1:514", Window: 3}, "window applies to relp:// and relp+tls:// only"},
+		{"ca on relp", Config{URL: "relp://127.0.0.1:514", CAFile: "x"}, "tls:// and relp+tls:// only"},
 		{"window not a number", Config{URL: "relp://127.0.0.1:514?window=x"}, `window "x" is not a number`},
 		{"window too big", Config{URL: "relp://127.0.0.1:514?window=5000"}, "window 5000: want 1 to 4096"},
 		{"window twice", Config{URL: "relp://127.0.0.1:514?window=1&window=2"}, "wants one value"},
@@ -74,6 +74,7 @@ func TestOpen(t *testing.T) {
 		"tcp://logs.example.net:514/",
 		"relp://127.0.0.1:2514?window=1",
 		"tls://127.0.0.1:6514?ca=" + certs.caFile + "&servername=logs",
+		"relp+tls://127.0.0.1:2514?ca=" + certs.caFile + "&window=16",
 	} {
 		d, err := Open(Config{URL: url})
 		if err != nil {

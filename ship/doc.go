@@ -24,9 +24,10 @@
 //
 // [Open] takes a [Config] whose URL names the destination:
 //
-//	tcp://host:port    RFC 6587 octet-counting frames over TCP
-//	tls://host:port    the same over TLS (RFC 5425), ?ca=FILE&cert=FILE&key=FILE
-//	relp://host:port   RELP (rsyslog's imrelp), ?window=N
+//	tcp://host:port        RFC 6587 octet-counting frames over TCP
+//	tls://host:port        the same over TLS (RFC 5425), ?ca=FILE&cert=FILE&key=FILE
+//	relp://host:port       RELP (rsyslog's imrelp), ?window=N
+//	relp+tls://host:port   RELP over TLS, with the options of both
 //
 // TCP and TLS have no acknowledgement: a record counts as delivered once
 // it was written to the connection, and records that were in flight when

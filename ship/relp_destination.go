@@ -191,6 +191,12 @@ func (d *relpDest) connect(ctx context.Context) error {
 		return fail(err)
 	}
 	f, err := readRELPFrame(d.r, relpMaxData, nil)
+	if errors.Is(err, io.EOF) && d.c.tls != nil {
+		return fail(fmt.Errorf("the server closed the connection instead of answering (does it want a client certificate?): %w", err))
+	}
+	if errors.Is(err, io.EOF) {
+		return fail(fmt.Errorf("the server closed the connection instead of answering: %w", err))
+	}
 	if err != nil {
 		return fail(err)
 	}

@@ -21,7 +21,7 @@ import (
 // message (so that a message holding newlines stays on one line).
 type rsyslogd struct {
 	dir   string
-	kind  string // "tcp", "tls" or "relp"
+	kind  string // "tcp", "tls", "relp" or "relp+tls"
 	port  int
 	out   string
 	certs *testCerts
@@ -88,6 +88,13 @@ func (r *rsyslogd) config() string {
 	case "relp":
 		b.WriteString("module(load=\"imrelp\")\n")
 		fmt.Fprintf(&b, "input(type=\"imrelp\" address=\"127.0.0.1\" port=%q maxDataSize=\"4m\" ruleset=\"in\")\n", port)
+	case "relp+tls":
+		// TLS from the first byte; both sides show a certificate from the
+		// test's CA (librelp asks for a client certificate whenever the
+		// server has one).
+		b.WriteString("module(load=\"imrelp\")\n")
+		fmt.Fprintf(&b, "input(type=\"imrelp\" address=\"127.0.0.1\" port=%q maxDataSize=\"4m\" ruleset=\"in\"\n", port)
+		fmt.Fprintf(&b, "  tls=\"on\" tls.authMode=\"certvalid\" tls.caCert=%q tls.myCert=%q tls.myPrivKey=%q)\n", r.certs.caFile, r.certs.serverCert, r.certs.serverKey)
 	}
 	return b.String()
 }
@@ -133,7 +140,7 @@ func (r *rsyslogd) start(t testing.TB) {
 // listening returns the port rsyslogd listens on: from its port file for
 // imtcp, from the process's sockets for imrelp (which has no port file).
 func (r *rsyslogd) listening() (int, error) {
-	if r.kind != "relp" {
+	if r.kind == "tcp" || r.kind == "tls" {
 		b, err := os.ReadFile(filepath.Join(r.dir, "port"))
 		if err != nil || len(bytes.TrimSpace(b)) == 0 {
 			return 0, fmt.Errorf("no port file yet")
