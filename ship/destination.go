@@ -34,7 +34,8 @@ type Destination interface {
 	// returns.
 	Ship(ctx context.Context, msgs []Message) (n int, err error)
 	// Close ends the connection (RELP: with a "close" command) and
-	// releases it. Close may be called more than once.
+	// releases it; later calls of Ship return [ErrClosed]. Close may be
+	// called more than once.
 	Close() error
 }
 
@@ -85,6 +86,9 @@ type Config struct {
 	// Ship. A streak ends when an attempt succeeds.
 	OnError func(error) `json:"-"`
 }
+
+// ErrClosed is returned by [Destination.Ship] after [Destination.Close].
+var ErrClosed = errors.New("audit: destination closed")
 
 // ErrBadDestination is wrapped by the errors of a [Config] that cannot be
 // used: a bad URL, a missing port, an unknown option, an unreadable CA or

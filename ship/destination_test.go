@@ -84,6 +84,12 @@ func TestOpen(t *testing.T) {
 		if err := d.Close(); err != nil {
 			t.Errorf("Close: %v", err)
 		}
+		if n, err := d.Ship(context.Background(), testMessages(1, 0)); n != 0 || !errors.Is(err, ErrClosed) {
+			t.Errorf("Ship after Close = %d, %v; want ErrClosed", n, err)
+		}
+		if err := d.Close(); err != nil {
+			t.Errorf("second Close: %v", err)
+		}
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"slices"
+	"syscall"
 	"time"
 )
 
@@ -15,17 +16,18 @@ import (
 // imrelp, with up to a window of "syslog" commands unanswered. A message
 // counts as delivered when the server answered its command with 200.
 type relpDest struct {
-	c     *config
-	retry retry
-	conn  net.Conn
-	r     *bufio.Reader
-	w     *bufio.Writer
-	txnr  int    // the last transaction number used on conn
-	msg   []byte // scratch for one rendered message
-	hdr   []byte // scratch for one frame header
-	sent  []int  // transaction numbers of the commands sent in this call
-	head  int    // sent[head] is the oldest unanswered one
-	rbuf  []byte // scratch for the data of one answer
+	c      *config
+	retry  retry
+	conn   net.Conn
+	r      *bufio.Reader
+	w      *bufio.Writer
+	txnr   int    // the last transaction number used on conn
+	msg    []byte // scratch for one rendered message
+	hdr    []byte // scratch for one frame header
+	sent   []int  // transaction numbers of the commands sent in this call
+	head   int    // sent[head] is the oldest unanswered one
+	rbuf   []byte // scratch for the data of one answer
+	closed bool
 }
 
 func newRELP(c *config) *relpDest {
@@ -42,6 +44,9 @@ var ErrRefused = errors.New("refused by the server")
 
 // Ship implements [Destination].
 func (d *relpDest) Ship(ctx context.Context, msgs []Message) (int, error) {
+	if d.closed {
+		return 0, ErrClosed
+	}
 	done := 0
 	for done < len(msgs) {
 		if err := ctx.Err(); err != nil {
@@ -90,6 +95,8 @@ func (d *relpDest) send(ctx context.Context, msgs []Message) (int, error) {
 	acked, next := 0, 0
 	var stop error // a message that cannot be rendered, after the ones ahead
 	for acked < len(msgs) {
+		// The writer may flush on its own while it fills: bound that too.
+		dl.set(time.Now().Add(d.c.WriteTimeout))
 		for stop == nil && next < len(msgs) && next-acked < d.c.Window {
 			var err error
 			d.msg, err = d.c.Format.Append(d.msg[:0], &msgs[next])
@@ -108,7 +115,6 @@ func (d *relpDest) send(ctx context.Context, msgs []Message) (int, error) {
 		if next == acked { // stopped at the bad message with nothing pending
 			return acked, stop
 		}
-		dl.set(time.Now().Add(d.c.WriteTimeout))
 		if err := d.w.Flush(); err != nil {
 			return acked, fmt.Errorf("audit: %s: write: %w", d.c.name, err)
 		}
@@ -181,6 +187,14 @@ func (d *relpDest) connect(ctx context.Context) error {
 	d.txnr = 1
 	fail := func(err error) error {
 		d.drop()
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+			errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) {
+			hint := ""
+			if d.c.tls != nil && len(d.c.tls.Certificates) == 0 {
+				hint = " (does it want a client certificate?)"
+			}
+			return fmt.Errorf("audit: %s: open: the server closed the connection instead of answering%s: %w", d.c.name, hint, err)
+		}
 		return fmt.Errorf("audit: %s: open: %w", d.c.name, err)
 	}
 	dl := watch(ctx, conn)
@@ -191,12 +205,6 @@ func (d *relpDest) connect(ctx context.Context) error {
 		return fail(err)
 	}
 	f, err := readRELPFrame(d.r, relpMaxData, nil)
-	if errors.Is(err, io.EOF) && d.c.tls != nil {
-		return fail(fmt.Errorf("the server closed the connection instead of answering (does it want a client certificate?): %w", err))
-	}
-	if errors.Is(err, io.EOF) {
-		return fail(fmt.Errorf("the server closed the connection instead of answering: %w", err))
-	}
 	if err != nil {
 		return fail(err)
 	}
@@ -229,6 +237,7 @@ func (d *relpDest) drop() {
 // Close implements [Destination]: it sends "close", waits briefly for the
 // answer and closes the connection.
 func (d *relpDest) Close() error {
+	d.closed = true
 	if d.conn == nil {
 		return nil
 	}

@@ -12,10 +12,11 @@ import (
 // messages on one connection, with no acknowledgement. A message counts as
 // delivered once its whole batch was written to the connection.
 type stream struct {
-	c     *config
-	retry retry
-	conn  net.Conn
-	buf   []byte
+	c      *config
+	retry  retry
+	conn   net.Conn
+	buf    []byte
+	closed bool
 }
 
 // flushSize is how many bytes of frames are written at a time.
@@ -27,6 +28,9 @@ func newStream(c *config) *stream {
 
 // Ship implements [Destination].
 func (s *stream) Ship(ctx context.Context, msgs []Message) (int, error) {
+	if s.closed {
+		return 0, ErrClosed
+	}
 	done := 0
 	for done < len(msgs) {
 		if err := ctx.Err(); err != nil {
@@ -117,6 +121,7 @@ func (s *stream) drop() {
 
 // Close implements [Destination].
 func (s *stream) Close() error {
+	s.closed = true
 	if s.conn == nil {
 		return nil
 	}
