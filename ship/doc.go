@@ -1,0 +1,47 @@
+// Package ship delivers audit records off the host: to rsyslog or any
+// RFC 5424 receiver over TCP or TLS, or with acknowledgements over RELP.
+//
+// The audit files are the spool. A follower reads a module's records from
+// a durable [Cursor], hands them in order to a [Destination] with
+// [Destination.Ship], and moves the cursor past the records the
+// destination acknowledged ([WriteCursor]). Delivery is at least once:
+// after a crash or an outage, shipping resumes from the cursor, and a
+// receiver drops duplicates by (host, module, file, seq), which every
+// message carries.
+//
+// # Messages
+//
+// Each record becomes one RFC 5424 message ([Format.Append]): the facility
+// is log audit (13) unless configured otherwise, the severity notice for a
+// successful action and warning for a failed one, TIMESTAMP the record's
+// time, HOSTNAME the host, APP-NAME the module, PROCID "-", MSGID the
+// event type, and one structured-data element ([DefaultSDID]) with host,
+// module, file, seq and outcome. MSG is the record line exactly as written
+// in the audit file, without a byte-order mark, so that the central copy
+// verifies with the same integrity key.
+//
+// # Destinations
+//
+// [Open] takes a [Config] whose URL names the destination:
+//
+//	tcp://host:port        RFC 6587 octet-counting frames over TCP
+//	tls://host:port        the same over TLS (RFC 5425), ?ca=FILE&cert=FILE&key=FILE
+//	relp://host:port       RELP (rsyslog's imrelp), ?window=N
+//	relp+tls://host:port   RELP over TLS, with the options of both
+//
+// TCP and TLS have no acknowledgement: a record counts as delivered once
+// it was written to the connection, and records that were in flight when
+// a connection dropped can be lost. RELP acknowledges every record; the
+// cursor moves only past acknowledged records, so an outage of the
+// receiver loses nothing.
+//
+// Ship reconnects and resends on failure, backing off from
+// [Config.MinBackoff] up to [Config.MaxBackoff], and reports the first
+// error of each streak of failures to [Config.OnError], not every retry.
+//
+// # Cursor
+//
+// The position of one module's shipping to one destination is a [Cursor]
+// in a small file beside the audit files ([CursorPath]), replaced
+// atomically by [WriteCursor] and checked by [ReadCursor].
+package ship
