@@ -68,15 +68,8 @@ type Logger struct {
 
 	stats counters
 
-	stop chan struct{} // closed by Close to stop background goroutines
-	kick chan struct{} // asks the retention goroutine to run now
-	wg   sync.WaitGroup
-
-	bgMu   sync.Mutex
-	bgErrs []error // background errors for Close, at most maxBackgroundErrors
+	bg background // periodic work and its errors
 }
-
-const maxBackgroundErrors = 16
 
 // Defaults of Config fields.
 const (
@@ -140,10 +133,9 @@ func New(cfg Config) (*Logger, error) {
 		format: format,
 		now:    cfg.Now,
 		cfg:    cfg,
-		stop:   make(chan struct{}),
-		kick:   make(chan struct{}, 1),
 	}
 	l.cond.L = &l.mu
+	l.bg.init()
 	switch format.(type) {
 	case bcmFormatter:
 		l.trusted = true
@@ -189,20 +181,16 @@ func New(cfg Config) (*Logger, error) {
 
 	if cfg.Output == nil && (cfg.Retention > 0 || cfg.MaxBackups > 0) {
 		l.prune()
-		l.wg.Add(1)
-		go l.every(retentionInterval, l.kick, l.prune)
+		l.bg.every(retentionInterval, l.bg.kick, l.prune)
 	}
 	if cfg.Sync == SyncInterval {
-		l.wg.Add(1)
-		go l.every(l.cfg.SyncInterval, nil, l.intervalSync)
+		l.bg.every(l.cfg.SyncInterval, nil, l.intervalSync)
 	}
 	if cfg.Output == nil {
-		l.wg.Add(1)
-		go l.every(inPlaceInterval, nil, l.checkInPlace)
+		l.bg.every(inPlaceInterval, nil, l.checkInPlace)
 	}
 	if l.key != nil && cfg.CheckpointInterval > 0 {
-		l.wg.Add(1)
-		go l.every(l.cfg.CheckpointInterval, nil, l.checkpoint)
+		l.bg.every(l.cfg.CheckpointInterval, nil, l.checkpoint)
 	}
 	return l, nil
 }
@@ -425,16 +413,7 @@ func (l *Logger) reportError(err error) {
 // Close.
 func (l *Logger) backgroundError(err error) {
 	l.reportError(err)
-	l.keepError(err)
-}
-
-// keepError keeps a background error for Close to return.
-func (l *Logger) keepError(err error) {
-	l.bgMu.Lock()
-	if len(l.bgErrs) < maxBackgroundErrors {
-		l.bgErrs = append(l.bgErrs, err)
-	}
-	l.bgMu.Unlock()
+	l.bg.keep(err)
 }
 
 // Sync flushes the audit file to stable storage (fdatasync), whatever the
@@ -455,23 +434,6 @@ func (l *Logger) Sync() error {
 		return fmt.Errorf("audit: sync: %w", ErrClosed)
 	}
 	return l.syncOwned()
-}
-
-// every calls fn every d, and at once whenever kick receives (a nil kick
-// never does), until Close. The caller has added it to l.wg.
-func (l *Logger) every(d time.Duration, kick <-chan struct{}, fn func()) {
-	defer l.wg.Done()
-	t := time.NewTicker(d)
-	defer t.Stop()
-	for {
-		select {
-		case <-l.stop:
-			return
-		case <-t.C:
-		case <-kick:
-		}
-		fn()
-	}
 }
 
 // checkInPlace checks that the active file is still at its path; if it was
@@ -551,8 +513,7 @@ func (l *Logger) Close() error {
 	}
 	l.mu.Unlock()
 
-	close(l.stop)
-	l.wg.Wait()
+	l.bg.stop()
 
 	l.mu.Lock()
 	l.acquire()
@@ -573,8 +534,6 @@ func (l *Logger) Close() error {
 	l.mask.Or(closedBit)
 	l.release()
 	l.mu.Unlock()
-	l.bgMu.Lock()
-	errs = append(errs, l.bgErrs...)
-	l.bgMu.Unlock()
+	errs = append(errs, l.bg.kept()...)
 	return errors.Join(errs...)
 }

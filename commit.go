@@ -505,10 +505,7 @@ func (l *Logger) rotate() (rotated bool, err error) {
 	if l.cfg.Sync != SyncWriteThrough {
 		l.stats.syncs.Add(1) // Rotate syncs the old file
 	}
-	select {
-	case l.kick <- struct{}{}:
-	default:
-	}
+	l.bg.kickRetention()
 	return true, nil
 }
 
@@ -678,6 +675,6 @@ func (l *Logger) intervalSync() {
 	err := l.syncLocked()
 	l.mu.Unlock()
 	if err != nil {
-		l.keepError(err)
+		l.bg.keep(err)
 	}
 }

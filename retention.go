@@ -185,7 +185,7 @@ func (l *Logger) prune() {
 			olderThan = t
 		}
 	}
-	if l.key == nil {
+	if !l.cfg.Integrity { // l.key is guarded by l.mu; the setting is not
 		removed, err := pruneBackups(nil, l.dir, l.module, olderThan)
 		if err != nil {
 			l.backgroundError(err)
