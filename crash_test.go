@@ -3,13 +3,9 @@
 package audit
 
 import (
-	"errors"
 	"math/rand/v2"
-	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -39,21 +35,7 @@ func TestCrashKillSealed(t *testing.T) {
 	rng := rand.New(rand.NewPCG(2, uint64(time.Now().UnixNano())))
 	torn := 0
 	for run := range kills {
-		cmd, out := startChild(t, envChildDir+"="+dir, envChildRun+"="+strconv.Itoa(run), envChildSync+"=write", envChildKey+"="+keyFile)
-		require.True(t, out.Scan())
-		require.Equal(t, "ready", out.Text(), "run %d", run)
-		timer := time.AfterFunc(time.Duration(5+rng.IntN(80))*time.Millisecond, func() { cmd.Process.Signal(syscall.SIGKILL) })
-		for out.Scan() {
-			f := strings.Fields(out.Text())
-			require.Len(t, f, 4, "run %d: %q", run, out.Text())
-			require.Equal(t, "ack", f[0], "run %d: %q", run, out.Text())
-			i, err := strconv.Atoi(f[3])
-			require.NoError(t, err)
-			acked["r"+f[1]+"-g"+f[2]] = i
-		}
-		timer.Stop()
-		var exit *exec.ExitError
-		require.True(t, errors.As(cmd.Wait(), &exit), "run %d was killed", run)
+		killChild(t, run, rng, acked, envChildDir+"="+dir, envChildSync+"=write", envChildKey+"="+keyFile)
 
 		r, err := Verify(dir, crashModule, original)
 		require.NoError(t, err, "after kill %d", run)

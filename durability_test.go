@@ -48,6 +48,36 @@ func startChild(t *testing.T, env ...string) (*exec.Cmd, *bufio.Scanner) {
 	return cmd, bufio.NewScanner(out)
 }
 
+// killChild runs child run with env, kills it with SIGKILL after 5 to 85 ms
+// of logging, and records its acknowledgements in acked ("rRUN-gG" -> the
+// highest acknowledged I), checking that each goroutine's come in order.
+func killChild(t *testing.T, run int, rng *rand.Rand, acked map[string]int, env ...string) {
+	t.Helper()
+	cmd, out := startChild(t, append(env, envChildRun+"="+strconv.Itoa(run))...)
+	require.True(t, out.Scan())
+	require.Equal(t, "ready", out.Text(), "run %d", run)
+	timer := time.AfterFunc(time.Duration(5+rng.IntN(80))*time.Millisecond, func() { cmd.Process.Signal(syscall.SIGKILL) })
+	defer timer.Stop()
+	for out.Scan() {
+		f := strings.Fields(out.Text())
+		require.Len(t, f, 4, "run %d: %q", run, out.Text())
+		require.Equal(t, "ack", f[0], "run %d: %q", run, out.Text())
+		i, err := strconv.Atoi(f[3])
+		require.NoError(t, err)
+		key := "r" + f[1] + "-g" + f[2]
+		prev, ok := acked[key]
+		if !ok {
+			prev = -1
+		}
+		require.Equal(t, prev+1, i, "acks of %s in order", key)
+		acked[key] = i
+	}
+	err := cmd.Wait()
+	var exit *exec.ExitError
+	require.ErrorAs(t, err, &exit, "run %d was killed", run)
+	require.Equal(t, "signal: killed", exit.Error(), "run %d", run)
+}
+
 // TestChildLogger is not a test of its own: it is the child process of
 // TestCrashKill and TestLoggerLockAcrossProcesses. It logs numbered events
 // from several goroutines as fast as it can and prints "ack RUN G I" on
@@ -110,29 +140,7 @@ func TestCrashKill(t *testing.T) {
 	acked := map[string]int{} // "rRUN-gG" -> highest acknowledged I
 	rng := rand.New(rand.NewPCG(1, uint64(time.Now().UnixNano())))
 	for run := range kills {
-		cmd, out := startChild(t, envChildDir+"="+dir, envChildRun+"="+strconv.Itoa(run), envChildSync+"=write")
-		require.True(t, out.Scan())
-		require.Equal(t, "ready", out.Text(), "run %d", run)
-		timer := time.AfterFunc(time.Duration(5+rng.IntN(80))*time.Millisecond, func() { cmd.Process.Signal(syscall.SIGKILL) })
-		for out.Scan() {
-			f := strings.Fields(out.Text())
-			require.Len(t, f, 4, "run %d: %q", run, out.Text())
-			require.Equal(t, "ack", f[0], "run %d: %q", run, out.Text())
-			i, err := strconv.Atoi(f[3])
-			require.NoError(t, err)
-			key := "r" + f[1] + "-g" + f[2]
-			prev, ok := acked[key]
-			if !ok {
-				prev = -1
-			}
-			require.Equal(t, prev+1, i, "acks of %s in order", key)
-			acked[key] = i
-		}
-		timer.Stop()
-		err := cmd.Wait()
-		var exit *exec.ExitError
-		require.ErrorAs(t, err, &exit, "run %d was killed", run)
-		require.Equal(t, "signal: killed", exit.Error(), "run %d", run)
+		killChild(t, run, rng, acked, envChildDir+"="+dir, envChildSync+"=write")
 	}
 
 	// A last open repairs a torn tail left by the final kill, if any.

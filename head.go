@@ -190,31 +190,8 @@ func readHeadFile(dir, module string) ([]byte, error) {
 // and durably: a temporary file created exclusively, synced and renamed
 // over the head, and the directory synced.
 func writeHeadFile(fsys fileSystem, dir, module string, data []byte) error {
-	path := headPath(dir, module)
-	tmp := path + tmpExt
-	if err := fsys.Remove(tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("audit: head file: remove stale %s: %w", tmp, cause(err))
-	}
-	f, err := fsys.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, filePerm)
-	if err != nil {
-		return fmt.Errorf("audit: head file: %w", cause(err))
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = fsys.Rename(tmp, path)
-	}
-	if err != nil {
-		fsys.Remove(tmp)
-		return fmt.Errorf("audit: head file %s: %w", path, cause(err))
-	}
-	if err := fsys.SyncDir(dir); err != nil {
-		return fmt.Errorf("audit: head file %s: sync directory: %w", path, cause(err))
+	if err := replaceFile(fsys, headPath(dir, module), data, filePerm); err != nil {
+		return fmt.Errorf("audit: head file: %w", err)
 	}
 	return nil
 }

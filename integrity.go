@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -198,26 +199,38 @@ func parseHexKey(data []byte) (index uint64, key []byte, ok bool) {
 	return index, key, true
 }
 
-// writeKeyFile replaces the key file with k, atomically and durably,
-// through a temporary file created exclusively (O_EXCL) beside it. A stale
-// temporary file of ours, left by a crash, is removed first; one owned by
-// another user is an error wrapping [ErrUnsafePath].
+// writeKeyFile replaces the key file with k, atomically and durably (see
+// replaceFile).
 func writeKeyFile(path string, k *chainKey) error {
-	fsys := osFS{}
+	data := fmt.Appendf(nil, "%d:%x\n", k.index, k.key)
+	defer clear(data)
+	if err := replaceFile(osFS{}, path, data, 0o600); err != nil {
+		return fmt.Errorf("audit: integrity key file: %w", err)
+	}
+	return nil
+}
+
+// replaceFile replaces the file at path with data, atomically and
+// durably: through a temporary file created exclusively (O_EXCL) beside it
+// with mode perm, synced and renamed over path, and the directory synced. A
+// stale temporary file of ours, left by a crash, is removed first; one
+// owned by another user is an error wrapping [ErrUnsafePath]. Errors name
+// the file, without the "audit: " prefix.
+func replaceFile(fsys fileSystem, path string, data []byte, perm fs.FileMode) error {
 	tmp := path + tmpExt
 	if st, err := fsys.Lstat(tmp); err == nil {
 		if err := checkOwner(tmp, st); err != nil {
-			return fmt.Errorf("audit: integrity key file: stale temporary file: %w", err)
+			return fmt.Errorf("stale temporary file: %w", err)
 		}
-		if err := fsys.Remove(tmp); err != nil {
-			return fmt.Errorf("audit: integrity key file: remove stale temporary file %s: %w", tmp, cause(err))
+		if err := fsys.Remove(tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("remove stale temporary file %s: %w", tmp, cause(err))
 		}
 	}
-	f, err := fsys.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	f, err := fsys.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
 	if err != nil {
-		return fmt.Errorf("audit: integrity key file: %w", err)
+		return fmt.Errorf("create %s: %w", tmp, cause(err))
 	}
-	_, err = fmt.Fprintf(f, "%d:%x\n", k.index, k.key)
+	_, err = f.Write(data)
 	if err == nil {
 		err = f.Sync()
 	}
@@ -229,10 +242,10 @@ func writeKeyFile(path string, k *chainKey) error {
 	}
 	if err != nil {
 		fsys.Remove(tmp)
-		return fmt.Errorf("audit: integrity key file: %w", err)
+		return fmt.Errorf("replace %s: %w", path, cause(err))
 	}
 	if err := fsys.SyncDir(filepath.Dir(path)); err != nil {
-		return fmt.Errorf("audit: integrity key file: %w", err)
+		return fmt.Errorf("replace %s: sync directory: %w", path, cause(err))
 	}
 	return nil
 }
