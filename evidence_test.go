@@ -413,3 +413,39 @@ func TestListFilesOrder(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []string{evModule}, mods)
 }
+
+// TestKeyFileNeverLags makes rewriting the key file fail at a rotation:
+// the record that needed the new key fails, and the logger keeps using the
+// key that is on disk, so that a key stolen from the file later cannot
+// re-seal a file that a newer key in memory would have sealed. Once the key
+// file can be written again, logging and verification go on.
+func TestKeyFileNeverLags(t *testing.T) {
+	dir := t.TempDir()
+	keyFile, key := newKeyFile(t)
+	l, err := New(sealedConfig(dir, FormatBCM, keyFile, fixedClock(day1, time.Second)))
+	require.NoError(t, err)
+	// A directory at the temporary file's name, with something in it, so
+	// that the key file cannot be replaced.
+	obstacle := keyFile + tmpExt
+	require.NoError(t, os.Mkdir(obstacle, 0o700))
+	require.NoError(t, os.WriteFile(filepath.Join(obstacle, "x"), nil, 0o600))
+	var failed error
+	for i := 0; failed == nil && i < 100; i++ {
+		failed = l.Log(context.Background(), Event{Type: DataRead, Outcome: Succeeded, Actor: "alice", Subject: fmt.Sprint(i), Object: "history"})
+	}
+	require.Error(t, failed, "the record that starts a new file fails")
+	onDisk, err := readKeyFile(keyFile)
+	require.NoError(t, err)
+	l.mu.Lock()
+	inUse := l.key.index
+	l.mu.Unlock()
+	require.Equal(t, onDisk.index, inUse, "the key in use is the key on disk")
+
+	require.NoError(t, os.RemoveAll(obstacle))
+	logN(t, l, 20, "after")
+	require.NoError(t, l.Close())
+	onDisk, err = readKeyFile(keyFile)
+	require.NoError(t, err)
+	require.Equal(t, onDisk.index, l.key.index)
+	requireVerified(t, dir, key)
+}
