@@ -353,9 +353,34 @@ type contender struct {
 // their loggers' level. Every benchmark calls them through the same
 // indirection, so that none pays a call the others do not.
 func contenders(tb testing.TB, ctx context.Context, k kind, enabled bool) []contender {
+	return contendersTo(tb, ctx, k, enabled, nil)
+}
+
+// contendersTo is contenders writing to files in dir: audit through its own
+// file writer (Config.AuditLogPath), the peers to a file each opened for
+// appending. A dir of "" means io.Discard.
+func contendersTo(tb testing.TB, ctx context.Context, k kind, enabled bool, dir func() string) []contender {
+	out := func(name string) io.Writer {
+		if dir == nil {
+			return io.Discard
+		}
+		f, err := os.OpenFile(dir()+"/"+name+".log", os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		tb.Cleanup(func() { f.Close() })
+		return f
+	}
 	var cs []contender
 	for _, format := range auditFormats {
 		l := newAudit(tb, io.Discard, format)
+		if dir != nil {
+			var err error
+			if l, err = audit.New(audit.Config{Module: module, AuditLogPath: dir(), Formatter: format}); err != nil {
+				tb.Fatal(err)
+			}
+			tb.Cleanup(func() { l.Close() })
+		}
 		name := "audit-" + format
 		if !enabled {
 			if format != audit.FormatBCM {
@@ -369,7 +394,7 @@ func contenders(tb testing.TB, ctx context.Context, k kind, enabled bool) []cont
 		l := newAudit(tb, io.Discard, audit.FormatBCM)
 		cs = append(cs, contender{"audit-Enabled", func(uint64) error { return logAuditGuarded(ctx, l, k) }})
 	}
-	zl, zp, sl := newZerolog(io.Discard), newZap(io.Discard), newSlog(io.Discard)
+	zl, zp, sl := newZerolog(out("zerolog")), newZap(out("zap")), newSlog(out("slog"))
 	zlEvent, zpLevel, slLevel := zl.Log, zapcore.InfoLevel, slog.LevelInfo
 	if !enabled {
 		zlEvent, zpLevel, slLevel = zl.Debug, zapcore.DebugLevel, slog.LevelDebug
@@ -410,11 +435,23 @@ func BenchmarkLog(b *testing.B) {
 	runEach(b, contenders(b, context.Background(), logon, true))
 }
 
+// BenchmarkLogParallelFile is BenchmarkLogParallel writing to real files:
+// audit through its own rotating file writer, each peer to a file it
+// appends to.
+func BenchmarkLogParallelFile(b *testing.B) {
+	benchParallel(b, contendersTo(b, context.Background(), logon, true, b.TempDir))
+}
+
 // BenchmarkLogParallel measures writing the record from GOMAXPROCS
 // goroutines at once. The peers take their sequence numbers from one atomic
 // counter, which (unlike audit's) does not order the records in the output.
 func BenchmarkLogParallel(b *testing.B) {
-	for _, c := range contenders(b, context.Background(), logon, true) {
+	benchParallel(b, contenders(b, context.Background(), logon, true))
+}
+
+// benchParallel runs one parallel sub-benchmark per contender.
+func benchParallel(b *testing.B, cs []contender) {
+	for _, c := range cs {
 		b.Run(c.name, func(b *testing.B) {
 			b.ReportAllocs()
 			var seq atomic.Uint64
