@@ -9,30 +9,17 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"regexp"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/auditkit/audit"
 )
 
-// The names of audit files, as the library writes them. For module M:
-//
-//	M.audit.log                the active file
-//	M.audit-<time>.log         a rotated backup
-//	M.audit-<time>.log.gz      a compressed backup
-//
-// where <time> is UTC in backupTimeLayout. M is 1 to 64 ASCII letters,
-// digits, '_' or '-', so it cannot contain the '.' that ends it.
-var (
-	activeRE = regexp.MustCompile(`^([A-Za-z0-9_-]{1,64})\.audit\.log$`)
-	backupRE = regexp.MustCompile(`^([A-Za-z0-9_-]{1,64})\.audit-([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}-[0-9]{2}-[0-9]{2}\.[0-9]{3})\.log(\.gz)?$`)
-)
-
-// backupTimeLayout is the layout of the time in a backup's name.
-const backupTimeLayout = "2006-01-02T15-04-05.000"
+// activeRE matches the name of an active audit file, M.audit.log, for
+// convert, which reads files named on its command line; directories are
+// listed by the library (audit.ListFiles).
+var activeRE = regexp.MustCompile(`^([A-Za-z0-9_-]{1,64})\.audit\.log$`)
 
 // auditFile is an audit file found in a directory.
 type auditFile struct {
@@ -51,24 +38,6 @@ type auditFile struct {
 	plain bool // the plain form was listed
 }
 
-// parseAuditName reports whether name is the name of an audit file, and
-// returns its module, and for a backup its time and whether it is
-// compressed.
-func parseAuditName(name string) (module string, active bool, t time.Time, gz bool, ok bool) {
-	if m := activeRE.FindStringSubmatch(name); m != nil {
-		return m[1], true, time.Time{}, false, true
-	}
-	m := backupRE.FindStringSubmatch(name)
-	if m == nil {
-		return "", false, time.Time{}, false, false
-	}
-	t, err := time.Parse(backupTimeLayout, m[2])
-	if err != nil || t.Format(backupTimeLayout) != m[2] {
-		return "", false, time.Time{}, false, false
-	}
-	return m[1], false, t, m[3] != "", true
-}
-
 // moduleFiles are the audit files of one module: backups oldest first, by
 // the time in their names, then the active file if there is one.
 type moduleFiles struct {
@@ -77,76 +46,42 @@ type moduleFiles struct {
 }
 
 // listAuditFiles returns the audit files in dir by module, sorted by module
-// name. With module not empty, only that module's files are listed.
-// Entries that are not regular files (or symbolic links to them) are
-// ignored. The error is about dir itself.
+// name, each module's in the order written, as the library lists them
+// (audit.Modules and audit.ListFiles: the one place that knows the names).
+// With module not empty, only that module's files are listed. The error is
+// about dir itself.
 func listAuditFiles(dir, module string) ([]*moduleFiles, error) {
-	entries, err := os.ReadDir(dir)
+	if _, err := os.Stat(dir); err != nil {
+		return nil, errors.Unwrap(err) // the commands name the directory
+	}
+	names, err := audit.Modules(dir)
 	if err != nil {
 		return nil, err
 	}
-	byModule := map[string]*moduleFiles{}
-	stems := map[string]*auditFile{}
-	for _, ent := range entries {
-		mod, active, t, gz, ok := parseAuditName(ent.Name())
-		if !ok || module != "" && mod != module {
+	var mods []*moduleFiles
+	for _, m := range names {
+		if module != "" && m != module {
 			continue
 		}
-		path := filepath.Join(dir, ent.Name())
-		if !ent.Type().IsRegular() {
-			if ent.Type()&fs.ModeSymlink == 0 {
-				continue
-			}
-			if st, err := os.Stat(path); err != nil || !st.Mode().IsRegular() {
-				continue
-			}
+		files, err := audit.ListFiles(dir, m)
+		if err != nil {
+			return nil, err
 		}
-		stem := strings.TrimSuffix(path, ".gz")
-		f := stems[stem]
-		if f == nil {
-			f = &auditFile{module: mod, active: active, time: t, stem: stem}
-			stems[stem] = f
-			mf := byModule[mod]
-			if mf == nil {
-				mf = &moduleFiles{module: mod}
-				byModule[mod] = mf
+		if len(files) == 0 {
+			continue // a head file alone
+		}
+		mf := &moduleFiles{module: m}
+		for _, f := range files {
+			af := &auditFile{path: f.Path, module: m, active: f.Active, time: f.Rotated,
+				stem: strings.TrimSuffix(f.Path, ".gz"), plain: !f.Compressed}
+			if f.Compressed {
+				af.gz = f.Path
 			}
-			mf.files = append(mf.files, f)
+			mf.files = append(mf.files, af)
 		}
-		if gz {
-			f.gz = path
-		} else {
-			f.plain = true
-		}
-	}
-	mods := make([]*moduleFiles, 0, len(byModule))
-	for _, mf := range byModule {
-		for _, f := range mf.files {
-			f.path = f.stem
-			if !f.plain {
-				f.path = f.gz
-			}
-		}
-		slices.SortFunc(mf.files, compareFiles)
 		mods = append(mods, mf)
 	}
-	slices.SortFunc(mods, func(a, b *moduleFiles) int { return strings.Compare(a.module, b.module) })
 	return mods, nil
-}
-
-// compareFiles orders the files of a module: backups by time, then the
-// active file.
-func compareFiles(a, b *auditFile) int {
-	switch {
-	case a.active != b.active:
-		if a.active {
-			return 1
-		}
-		return -1
-	case !a.time.Equal(b.time):
-		return a.time.Compare(b.time)
-	}
-	return strings.Compare(a.stem, b.stem)
 }
 
 // openAuditFile opens f for reading, decompressing it if it is gzipped. A
@@ -252,4 +187,19 @@ func (lr *lineReader) next() (line []byte, complete bool, err error) {
 func trimEOL(b []byte) []byte {
 	b = bytes.TrimSuffix(b, []byte("\n"))
 	return bytes.TrimSuffix(b, []byte("\r"))
+}
+
+// compareFiles orders the files of a module: backups by time, then the
+// active file.
+func compareFiles(a, b *auditFile) int {
+	switch {
+	case a.active != b.active:
+		if a.active {
+			return 1
+		}
+		return -1
+	case !a.time.Equal(b.time):
+		return a.time.Compare(b.time)
+	}
+	return strings.Compare(a.stem, b.stem)
 }
