@@ -27,13 +27,18 @@
 // nothing. [Logger.SetMask] changes the mask at run time and records the
 // change.
 //
+// A server's middleware can put the fields it knows once per request (who
+// acts, from where, in which session) into the request's context with
+// [WithRequest]; Log fills an event's empty fields from it.
+//
 // # Formats
 //
 // Records are rendered by a [Formatter] chosen by name (AuditLogFormatter):
-// BCM, a line format for people and grep, or JSON Lines. Every record is
-// exactly one line whatever its fields hold, and carries a per-file sequence
-// number so that a missing record shows as a gap. [ParseBCM], [ParseJSON]
-// and [ParseRecord] read records back.
+// BCM, a line format for people and grep, JSON Lines, CEF or OCSF for SIEMs.
+// Every record is exactly one line whatever its fields hold, and carries a
+// per-file sequence number so that a missing record shows as a gap.
+// [ParseBCM], [ParseJSON], [ParseCEF], [ParseOCSF] and [ParseRecord] read
+// records back, strictly: a line no Logger writes is refused.
 //
 // # Files
 //
@@ -43,6 +48,25 @@
 // rotated files are named <Module>.audit-<UTC time>.log (optionally gzipped),
 // and backups older than the retention time are removed. Only this module's
 // rotated audit files are ever removed.
+//
+// # Reading the files
+//
+// [ListFiles] lists a module's files in the order written (rotated,
+// compressed and active), [Modules] the modules of a directory, [OpenFile]
+// reads a file's lines in bounded memory, and [Follow] streams a module's
+// records from a [Cursor] on, following the active file across rotations
+// without losing or repeating one. The auditlog command and the shipper
+// read through them.
+//
+// # Integrity
+//
+// With Config.Integrity every record carries a MAC chained to the record
+// before it, every file starts with a [FileStart] record chained to the
+// file before it, and a head file beside them names the newest record the
+// Logger made durable, sealed with the key in use. [Verify] checks all of
+// it in bounded memory and reports, per module, the newest record it
+// vouches for or the first [Problem]; see the README for what is and is not
+// detected.
 //
 // # Guarantees
 //
