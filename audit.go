@@ -478,7 +478,7 @@ func (l *Logger) SetMask(m Mask, actor string) error {
 	l.setMaskMu.Lock()
 	defer l.setMaskMu.Unlock()
 	old := l.Mask()
-	e := Event{Type: AuditConfigChange, Actor: actor, Object: ParamEventMask, OldValue: old.String(), NewValue: m.String()}
+	e := Event{Type: AuditConfigChange, Outcome: Succeeded, Actor: actor, Object: ParamEventMask, OldValue: old.String(), NewValue: m.String()}
 	if err := l.writeCtx(context.Background(), &e, false); err != nil {
 		return err
 	}

@@ -46,7 +46,7 @@ func BenchmarkLogFiltered(b *testing.B) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		if err := l.Log(ctx, Event{Type: DataRead, Actor: "agent7", Subject: "customer-42"}); err != nil {
+		if err := l.Log(ctx, Event{Type: DataRead, Outcome: Succeeded, Actor: "agent7", Subject: "customer-42"}); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -31,7 +31,7 @@ func sealedConfig(dir, format, keyFile string, clock func() time.Time) Config {
 func logN(t *testing.T, l *Logger, n int, tag string) {
 	t.Helper()
 	for i := range n {
-		require.NoError(t, l.Log(context.Background(), Event{Type: DataRead, Actor: "alice", Subject: fmt.Sprint(tag, "-", i), Object: "history"}))
+		require.NoError(t, l.Log(context.Background(), Event{Type: DataRead, Outcome: Succeeded, Actor: "alice", Subject: fmt.Sprint(tag, "-", i), Object: "history"}))
 	}
 }
 
@@ -261,10 +261,10 @@ func TestFarFutureEventKeepsDailyRotation(t *testing.T) {
 	now := day1
 	l, err := New(Config{Module: evModule, AuditLogPath: dir, Now: func() time.Time { return now }})
 	require.NoError(t, err)
-	require.NoError(t, l.Log(context.Background(), Event{Type: Logon, Actor: "a", Time: time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)}))
-	require.NoError(t, l.Log(context.Background(), Event{Type: Logon, Actor: "b"}))
+	require.NoError(t, l.Log(context.Background(), Event{Type: Logon, Outcome: Succeeded, Actor: "a", Time: time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)}))
+	require.NoError(t, l.Log(context.Background(), Event{Type: Logon, Outcome: Succeeded, Actor: "b"}))
 	now = day1.Add(24 * time.Hour)
-	require.NoError(t, l.Log(context.Background(), Event{Type: Logon, Actor: "c"}))
+	require.NoError(t, l.Log(context.Background(), Event{Type: Logon, Outcome: Succeeded, Actor: "c"}))
 	require.NoError(t, l.Close())
 	require.Len(t, plainBackups(t, dir, evModule), 1, "the next day starts a new file")
 	recs := readRecords(t, filepath.Join(dir, evModule+activeSuffix))

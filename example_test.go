@@ -35,7 +35,7 @@ func ExampleLogger_Log() {
 	ctx := context.Background()
 	l.Log(ctx, audit.Event{Type: audit.Logon, Outcome: audit.Failed,
 		Actor: "alice", Client: "10.1.2.3", Reason: "bad password"})
-	e := audit.Event{Type: audit.NoConsentOverride, Actor: "agent7", Subject: "customer-42", Object: "call-9001"}
+	e := audit.Event{Type: audit.NoConsentOverride, Outcome: audit.Succeeded, Actor: "agent7", Subject: "customer-42", Object: "call-9001"}
 	e.AddField("tenant", "north")
 	l.Log(ctx, e)
 	// Output:
@@ -47,7 +47,7 @@ func ExampleLogger_Log_json() {
 	l, _ := audit.New(audit.Config{Module: "CEMServer", Formatter: "json", Output: os.Stdout, Now: clock,
 		EventMask: audit.ReadEvents})
 	defer l.Close()
-	l.Log(context.Background(), audit.Event{Type: audit.DataRead, Actor: "agent7", Subject: "customer-42", Object: "email-history"})
+	l.Log(context.Background(), audit.Event{Type: audit.DataRead, Outcome: audit.Succeeded, Actor: "agent7", Subject: "customer-42", Object: "email-history"})
 	// Output:
 	// {"time":"2026-11-25T09:14:40.123456Z","seq":1,"module":"CEMServer","type":"DATA_READ","outcome":"SUCCESS","actor":"agent7","subject":"customer-42","object":"email-history"}
 }
@@ -108,8 +108,8 @@ func ExampleVerify() {
 
 	l, _ := audit.New(audit.Config{Module: "AgentServer", AuditLogPath: dir, Now: clock,
 		Integrity: true, IntegrityKeyFile: keyFile})
-	l.Log(context.Background(), audit.Event{Type: audit.Logon, Actor: "alice"})
-	l.Log(context.Background(), audit.Event{Type: audit.Logoff, Actor: "alice"})
+	l.Log(context.Background(), audit.Event{Type: audit.Logon, Outcome: audit.Succeeded, Actor: "alice"})
+	l.Log(context.Background(), audit.Event{Type: audit.Logoff, Outcome: audit.Succeeded, Actor: "alice"})
 	l.Close()
 
 	report, _ := audit.Verify(dir, "AgentServer", key)

@@ -35,7 +35,7 @@ func TestFollowAcrossRotations(t *testing.T) {
 					return
 				}
 				for i := range n {
-					if err := l.Log(context.Background(), Event{Type: DataRead, Actor: "alice", Subject: strconv.Itoa(i), Object: "x"}); err != nil {
+					if err := l.Log(context.Background(), Event{Type: DataRead, Outcome: Succeeded, Actor: "alice", Subject: strconv.Itoa(i), Object: "x"}); err != nil {
 						t.Error(err)
 						break
 					}

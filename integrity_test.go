@@ -27,7 +27,7 @@ func writeSealed(t *testing.T, dir, module, format string, keyFile string, n int
 	l, err := New(cfg)
 	require.NoError(t, err)
 	for i := range n {
-		require.NoError(t, l.Log(context.Background(), Event{Type: DataRead, Actor: "alice", Subject: fmt.Sprint("customer-", i), Object: "history"}))
+		require.NoError(t, l.Log(context.Background(), Event{Type: DataRead, Outcome: Succeeded, Actor: "alice", Subject: fmt.Sprint("customer-", i), Object: "history"}))
 	}
 	require.NoError(t, l.Close())
 }
@@ -314,7 +314,7 @@ func TestIntegrityCheckpoints(t *testing.T) {
 		l, err := New(Config{Module: "AgentServer", AuditLogPath: dir, Integrity: true,
 			CheckpointInterval: time.Minute, Sync: SyncInterval, Retention: 24 * time.Hour})
 		require.NoError(t, err)
-		require.NoError(t, l.Log(context.Background(), Event{Type: ServerStart}))
+		require.NoError(t, l.Log(context.Background(), Event{Type: ServerStart, Outcome: Succeeded}))
 		time.Sleep(3*time.Minute + time.Second)
 		synctest.Wait()
 		require.NoError(t, l.Close())
@@ -340,11 +340,11 @@ func TestIntegrityOversizeRecordAtRotation(t *testing.T) {
 		IntegrityKeyFile: keyFile, Now: fixedClock(day1, time.Second)})
 	require.NoError(t, err)
 	ctx := context.Background()
-	require.NoError(t, l.Log(ctx, Event{Type: ServerStart}))
-	err = l.Log(ctx, Event{Type: ServerStart, Reason: strings.Repeat("x", 650)})
+	require.NoError(t, l.Log(ctx, Event{Type: ServerStart, Outcome: Succeeded}))
+	err = l.Log(ctx, Event{Type: ServerStart, Outcome: Succeeded, Reason: strings.Repeat("x", 650)})
 	require.ErrorIs(t, err, ErrRecordTooLarge)
 	for i := range 5 {
-		require.NoError(t, l.Log(ctx, Event{Type: Logon, Actor: fmt.Sprint("u", i)}))
+		require.NoError(t, l.Log(ctx, Event{Type: Logon, Outcome: Succeeded, Actor: fmt.Sprint("u", i)}))
 	}
 	require.NoError(t, l.Close())
 	rep, err := Verify(dir, "AgentServer", key)

@@ -298,7 +298,7 @@ func retentionCut(newest File) (*Event, error) {
 	if !ok {
 		return nil, fmt.Errorf("%s: last record carries no MAC", newest.Path)
 	}
-	e := &Event{Type: RetentionPrune, Reason: "retention"}
+	e := &Event{Type: RetentionPrune, Outcome: Succeeded, Reason: "retention"}
 	e.AddField("cut-file", strconv.FormatUint(index, 10))
 	e.AddField("cut", hex.EncodeToString(mac[:]))
 	return e, nil

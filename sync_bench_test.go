@@ -16,7 +16,7 @@ import (
 // syncBenchEvent renders as a record of about 250 bytes.
 func syncBenchEvent(g, i int) Event {
 	return Event{
-		Type:    DataRead,
+		Type: DataRead, Outcome: Succeeded,
 		Actor:   "agent.smith@example.com",
 		Subject: "customer-" + fmt.Sprint(g),
 		Object:  "recording/2026/11/25/call-88231.wav",

@@ -57,7 +57,7 @@ func TestTailN(t *testing.T) {
 
 	// One module needs none.
 	one := t.TempDir()
-	logAll(t, config(one, "Solo", "BCM"), audit.Event{Time: at(1), Type: audit.Logon, Actor: "x"})
+	logAll(t, config(one, "Solo", "BCM"), audit.Event{Time: at(1), Type: audit.Logon, Outcome: audit.Succeeded, Actor: "x"})
 	r = auditlog(t, "tail", one, "-n", "1")
 	require.Equal(t, 0, r.code, r.stderr)
 	require.Equal(t, []string{"x"}, actors(parseLines(t, r.stdout)))
@@ -83,7 +83,7 @@ func TestTailFollowRotation(t *testing.T) {
 	require.NoError(t, err)
 	defer l.Close()
 	event := func(i int) audit.Event {
-		return audit.Event{Type: audit.Logon, Actor: fmt.Sprintf("user-%03d", i), Client: "10.0.0.1", Reason: strings.Repeat("x", i%7)}
+		return audit.Event{Type: audit.Logon, Outcome: audit.Succeeded, Actor: fmt.Sprintf("user-%03d", i), Client: "10.0.0.1", Reason: strings.Repeat("x", i%7)}
 	}
 	require.NoError(t, l.Log(t.Context(), event(0)))
 
@@ -165,7 +165,7 @@ func TestTailFollowWaitsForFile(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, cmd.Start())
 	time.Sleep(30 * time.Millisecond)
-	logAll(t, audit.Config{Module: "Late", AuditLogPath: dir}, audit.Event{Type: audit.Logon, Actor: "late"})
+	logAll(t, audit.Config{Module: "Late", AuditLogPath: dir}, audit.Event{Type: audit.Logon, Outcome: audit.Succeeded, Actor: "late"})
 	sc := bufio.NewScanner(stdout)
 	for sc.Scan() {
 		if strings.Contains(sc.Text(), "actor=late") {

@@ -70,19 +70,19 @@ func generate(dir, module, format, keyFile string, sizeMiB int, compress bool) e
 		var e audit.Event
 		switch i % 10 {
 		case 0, 1, 2:
-			e = audit.Event{Type: audit.Logon, Actor: actor, Client: client, Session: fmt.Sprint("S-", i/10)}
+			e = audit.Event{Type: audit.Logon, Outcome: audit.Succeeded, Actor: actor, Client: client, Session: fmt.Sprint("S-", i/10)}
 		case 3:
 			e = audit.Event{Type: audit.Logon, Outcome: audit.Failed, Actor: actor, Client: client, Reason: "invalid password"}
 		case 4, 5:
-			e = audit.Event{Type: audit.DataRead, Actor: actor, Subject: fmt.Sprint("customer-", i%977), Object: "contact-history"}
+			e = audit.Event{Type: audit.DataRead, Outcome: audit.Succeeded, Actor: actor, Subject: fmt.Sprint("customer-", i%977), Object: "contact-history"}
 		case 6:
-			e = audit.Event{Type: audit.UserChange, Actor: "admin", Subject: actor, Object: "phone", OldValue: "+1 555 0100", NewValue: "+1 555 0199"}
+			e = audit.Event{Type: audit.UserChange, Outcome: audit.Succeeded, Actor: "admin", Subject: actor, Object: "phone", OldValue: "+1 555 0100", NewValue: "+1 555 0199"}
 		case 7:
-			e = audit.Event{Type: audit.ChannelOpen, Client: client, Object: fmt.Sprint("channel-", i%31)}
+			e = audit.Event{Type: audit.ChannelOpen, Outcome: audit.Succeeded, Client: client, Object: fmt.Sprint("channel-", i%31)}
 		case 8:
-			e = audit.Event{Type: audit.SessionStart, Actor: actor, Session: fmt.Sprint("S-", i/10)}
+			e = audit.Event{Type: audit.SessionStart, Outcome: audit.Succeeded, Actor: actor, Session: fmt.Sprint("S-", i/10)}
 		default:
-			e = audit.Event{Type: audit.Logoff, Actor: actor, Session: fmt.Sprint("S-", i/10)}
+			e = audit.Event{Type: audit.Logoff, Outcome: audit.Succeeded, Actor: actor, Session: fmt.Sprint("S-", i/10)}
 		}
 		e.Time = t
 		if err := l.Log(ctx, e); err != nil {
