@@ -199,15 +199,25 @@ func (p SyncPolicy) MarshalText() ([]byte, error) {
 // (or "write-through"), "interval" and "every" (or "every-event") without
 // regard to case.
 func (p *SyncPolicy) UnmarshalText(b []byte) error {
-	switch strings.ToLower(strings.TrimSpace(string(b))) {
-	case "write-through", "writethrough":
-		*p = SyncWriteThrough
-		return nil
-	case "every-event", "everyevent":
-		*p = SyncEveryEvent
-		return nil
+	v, err := parseSyncPolicy(string(b))
+	if err != nil {
+		return fmt.Errorf("audit: sync policy %q: %w: %w", b, ErrBadConfig, err)
 	}
-	return enumUnmarshal(syncNames[:], (*uint8)(p), string(b), "sync policy")
+	*p = v
+	return nil
+}
+
+// parseSyncPolicy is SyncPolicy.UnmarshalText with an error that says only
+// what is wrong.
+func parseSyncPolicy(s string) (SyncPolicy, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "write-through", "writethrough":
+		return SyncWriteThrough, nil
+	case "every-event", "everyevent":
+		return SyncEveryEvent, nil
+	}
+	n, err := enumParse(syncNames[:], s)
+	return SyncPolicy(n), err
 }
 
 // FailurePolicy says what [Logger.Log] does when a record cannot be written.
@@ -253,13 +263,23 @@ func enumMarshal(names []string, v uint8, what string) ([]byte, error) {
 }
 
 func enumUnmarshal(names []string, v *uint8, s, what string) error {
+	n, err := enumParse(names, s)
+	if err != nil {
+		return fmt.Errorf("audit: %s %q: %w: %w", what, s, ErrBadConfig, err)
+	}
+	*v = n
+	return nil
+}
+
+// enumParse returns the index of s in names, without regard to case or
+// surrounding spaces; its error says only what is wrong.
+func enumParse(names []string, s string) (uint8, error) {
 	for i, n := range names {
 		if strings.EqualFold(strings.TrimSpace(s), n) {
-			*v = uint8(i)
-			return nil
+			return uint8(i), nil
 		}
 	}
-	return fmt.Errorf("audit: %s %q: %w (want one of %s)", what, s, ErrBadConfig, strings.Join(names, ", "))
+	return 0, fmt.Errorf("want one of %s", strings.Join(names, ", "))
 }
 
 // Parameter names accepted by [ConfigFromParams].
@@ -277,6 +297,10 @@ const (
 	ParamFailure       = "AuditLogFailure"
 	ParamIntegrity     = "AuditLogIntegrity"
 	ParamKeyFile       = "AuditLogKeyFile"
+	// ParamSyncInterval and ParamCheckpointInterval are durations as Go
+	// writes them ("1s", "500ms", "1m30s").
+	ParamSyncInterval       = "AuditLogSyncInterval"
+	ParamCheckpointInterval = "AuditLogCheckpointInterval"
 )
 
 // paramAliases maps other spellings operators use to the canonical names.
@@ -314,9 +338,17 @@ func foldParam(s string) string {
 //	AuditLogCompress       true or false
 //	AuditLogDailyRotation  utc, local or off
 //	AuditLogSync           write (write-through), interval or every (every-event)
+//	AuditLogSyncInterval   period of the interval sync policy ("1s", "500ms"),
+//	                       0 (one second) or 1ms to 24h
 //	AuditLogFailure        closed or open
 //	AuditLogIntegrity      true or false: tamper-evident files
 //	AuditLogKeyFile        key file of the integrity chain
+//	AuditLogCheckpointInterval  period of checkpoint records ("1m"), 0 (off)
+//	                       or 1ms to 24h
+//
+// AuditLogMaxSize counts whole MiB, so a Config from parameters rotates at
+// 1 MiB at the least; smaller sizes, down to [MinFileSize], can be set in
+// [Config.MaxSize] only.
 //
 // The result does not depend on the order of the map. The same parameter
 // given twice under different names (AuditLogPath and auditlogpath,
@@ -326,32 +358,48 @@ func foldParam(s string) string {
 // result is not checked further: [New] does that.
 func ConfigFromParams(module string, params map[string]string) (Config, error) {
 	cfg := Config{Module: module}
+	if err := cfg.setParams(params); err != nil {
+		return Config{}, err
+	}
+	return cfg, nil
+}
+
+// setParams sets the fields of cfg named by params, as ConfigFromParams
+// describes. cfg's func fields must be nil (they defeat the comparison that
+// finds a parameter set twice to different values).
+func (cfg *Config) setParams(params map[string]string) error {
 	names := slices.Sorted(maps.Keys(params))
 	setBy := make(map[string]string, len(names)) // canonical key → name that set it
 	for _, name := range names {
-		key := foldParam(name)
-		if canon, ok := paramAliases[key]; ok {
-			key = foldParam(canon)
-		}
+		key := paramKey(name)
 		raw := params[name]
-		before := cfg
+		before := *cfg
 		known, err := cfg.setParam(key, strings.TrimSpace(raw))
 		if !known {
-			return Config{}, fmt.Errorf("audit: parameter %q: %w: unknown parameter (known: %s)", name, ErrBadConfig, knownParams)
+			return fmt.Errorf("audit: parameter %q: %w: unknown parameter (known: %s)", name, ErrBadConfig, knownParams)
 		}
 		if err != nil {
-			return Config{}, fmt.Errorf("audit: parameter %s=%q: %w: %w", name, raw, ErrBadConfig, err)
+			return fmt.Errorf("audit: parameter %s=%q: %w: %w", name, raw, ErrBadConfig, err)
 		}
 		if first, ok := setBy[key]; ok {
-			if !reflect.DeepEqual(before, cfg) {
-				return Config{}, fmt.Errorf("audit: parameters %s=%q and %s=%q: %w: both set %s, to different values",
+			if !reflect.DeepEqual(before, *cfg) {
+				return fmt.Errorf("audit: parameters %s=%q and %s=%q: %w: both set %s, to different values",
 					first, params[first], name, raw, ErrBadConfig, canonicalParam(key))
 			}
 			continue
 		}
 		setBy[key] = name
 	}
-	return cfg, nil
+	return nil
+}
+
+// paramKey returns the folded canonical name of the parameter name.
+func paramKey(name string) string {
+	key := foldParam(name)
+	if canon, ok := paramAliases[key]; ok {
+		key = foldParam(canon)
+	}
+	return key
 }
 
 // canonicalParam returns the canonical name of the folded parameter name key.
@@ -369,9 +417,9 @@ func canonicalParam(key string) string {
 func (cfg *Config) setParam(key, v string) (known bool, err error) {
 	switch key {
 	case foldParam(ParamEventMask):
-		cfg.EventMask, err = ParseMask(v)
+		cfg.EventMask, err = parseMask(v)
 	case foldParam(ParamFormatter):
-		_, err = LookupFormatter(v)
+		_, err = lookupFormatter(v)
 		cfg.Formatter = v
 	case foldParam(ParamAuditLogPath):
 		cfg.AuditLogPath = v
@@ -390,17 +438,25 @@ func (cfg *Config) setParam(key, v string) (known bool, err error) {
 		n, err = parseNonNegative(v, MaxBackupCount, "")
 		cfg.MaxBackups = int(n)
 	case foldParam(ParamCompress):
-		cfg.Compress, err = strconv.ParseBool(v)
+		cfg.Compress, err = parseBool(v)
 	case foldParam(ParamDaily):
-		err = cfg.Daily.UnmarshalText([]byte(v))
+		var n uint8
+		n, err = enumParse(dailyNames[:], v)
+		cfg.Daily = Daily(n)
 	case foldParam(ParamSync):
-		err = cfg.Sync.UnmarshalText([]byte(v))
+		cfg.Sync, err = parseSyncPolicy(v)
+	case foldParam(ParamSyncInterval):
+		cfg.SyncInterval, err = parseInterval(v, "one second")
 	case foldParam(ParamFailure):
-		err = cfg.Failure.UnmarshalText([]byte(v))
+		var n uint8
+		n, err = enumParse(failureNames[:], v)
+		cfg.Failure = FailurePolicy(n)
 	case foldParam(ParamIntegrity):
-		cfg.Integrity, err = strconv.ParseBool(v)
+		cfg.Integrity, err = parseBool(v)
 	case foldParam(ParamKeyFile):
 		cfg.IntegrityKeyFile = v
+	case foldParam(ParamCheckpointInterval):
+		cfg.CheckpointInterval, err = parseInterval(v, "off")
 	default:
 		return false, nil
 	}
@@ -409,7 +465,30 @@ func (cfg *Config) setParam(key, v string) (known bool, err error) {
 
 const knownParams = ParamEventMask + ", " + ParamFormatter + ", " + ParamAuditLogPath + ", " + ParamLogPath +
 	", " + ParamRetentionDays + ", " + ParamMaxSize + ", " + ParamMaxBackups + ", " + ParamCompress +
-	", " + ParamDaily + ", " + ParamSync + ", " + ParamFailure + ", " + ParamIntegrity + ", " + ParamKeyFile
+	", " + ParamDaily + ", " + ParamSync + ", " + ParamSyncInterval + ", " + ParamFailure + ", " + ParamIntegrity +
+	", " + ParamKeyFile + ", " + ParamCheckpointInterval
+
+// parseBool parses a boolean parameter as strconv.ParseBool does ("true",
+// "false", "1", "0", "t", "f" in any case); its error says only what is
+// wrong.
+func parseBool(s string) (bool, error) {
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		return false, errors.New("want true or false")
+	}
+	return b, nil
+}
+
+// parseInterval parses the period of an interval parameter: 0, which
+// means zero (what zero amounts to says in the error), or a duration from
+// MinInterval to MaxInterval.
+func parseInterval(s, zero string) (time.Duration, error) {
+	d, err := time.ParseDuration(s)
+	if err != nil || d != 0 && (d < MinInterval || d > MaxInterval) {
+		return 0, fmt.Errorf("want 0 (%s) or a duration from 1ms to 24h, such as 1s or 500ms", zero)
+	}
+	return d, nil
+}
 
 // trimDays removes a unit of days from a retention value: "30", "30d",
 // "30 day" and "30 days" all mean 30 days.
@@ -428,7 +507,7 @@ func trimDays(s string) string {
 func parseNonNegative(s string, max int64, what string) (int64, error) {
 	n, err := strconv.ParseInt(s, 10, 64)
 	if err != nil && !errors.Is(err, strconv.ErrRange) {
-		return 0, fmt.Errorf("want a whole number: %w", err)
+		return 0, errors.New("want a whole number") // strconv's error would repeat the value
 	}
 	if err != nil || n < 0 || n > max {
 		if what != "" {

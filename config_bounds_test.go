@@ -27,6 +27,17 @@ func TestConfigFromParamsBounds(t *testing.T) {
 		{"AuditLogMaxSize", "1048576", ""},
 		{"audit log max backups", "1048577", "from 0 to 1048576"},
 		{"AuditLogMaxBackups", "1048576", ""},
+		{"AuditLogSyncInterval", "0", ""},
+		{"AuditLogSyncInterval", "1ms", ""},
+		{"AuditLogSyncInterval", "24h", ""},
+		{"AuditLogSyncInterval", "999us", "0 (one second) or a duration from 1ms to 24h"},
+		{"AuditLogSyncInterval", "24h0m0.001s", "from 1ms to 24h"},
+		{"AuditLogSyncInterval", "-1s", "from 1ms to 24h"},
+		{"AuditLogSyncInterval", "5", "such as 1s"},
+		{"AuditLogSyncInterval", "9999999999h", "from 1ms to 24h"},
+		{"AuditLogCheckpointInterval", "0", ""},
+		{"AuditLogCheckpointInterval", "1m", ""},
+		{"AuditLogCheckpointInterval", "25h", "0 (off) or a duration from 1ms to 24h"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name+"="+tt.value, func(t *testing.T) {

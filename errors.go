@@ -1,6 +1,9 @@
 package audit
 
-import "errors"
+import (
+	"errors"
+	"strings"
+)
 
 // Sentinel errors that callers can test with [errors.Is]. Errors returned by
 // the library wrap one of these, or an error of the operating system (such as
@@ -8,7 +11,7 @@ import "errors"
 var (
 	// ErrClosed is returned by [Logger.Log], [Logger.SetMask] and
 	// [Logger.Sync] after [Logger.Close].
-	ErrClosed = errors.New("audit: logger closed")
+	ErrClosed = errors.New("logger closed")
 	// ErrLocked means another writer, in this process or another, holds the
 	// audit file of the same module in the same directory.
 	ErrLocked = errors.New("audit file is locked by another writer")
@@ -25,6 +28,26 @@ var (
 	// cannot be used.
 	ErrBadConfig = errors.New("invalid configuration")
 )
+
+// unprefixed returns err for use as the cause of another error of this
+// package: its text without the leading "audit: ", so that the error that
+// wraps it says the prefix once. errors.Is and errors.As still find err
+// and what it wraps.
+func unprefixed(err error) error {
+	if err == nil || !strings.HasPrefix(err.Error(), prefix) {
+		return err
+	}
+	return unprefixedError{err}
+}
+
+// prefix begins the text of every error of this package.
+const prefix = "audit: "
+
+type unprefixedError struct{ err error }
+
+func (e unprefixedError) Error() string { return strings.TrimPrefix(e.err.Error(), prefix) }
+
+func (e unprefixedError) Unwrap() error { return e.err }
 
 // MaxRecordSize is the largest formatted record, newline included, that a
 // [Logger] writes: 1 MiB.
