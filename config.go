@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -15,7 +16,11 @@ import (
 // Config configures a [Logger]. Apart from Module and one of AuditLogPath
 // and LogPath (or Output), the zero value of every field is a sensible
 // default. [New] copies the Config; changing it afterwards has no effect.
-// The json tags are the product's parameter names.
+//
+// The json tags are the product's parameter names (see [ConfigFromParams]),
+// and a Config reads and writes JSON as a file of parameters: see
+// [Config.UnmarshalJSON] and [Config.MarshalJSON]. Output, Now and OnError
+// are not parameters and are never read or written.
 type Config struct {
 	// Module names the server module that writes, such as "AgentServer". It
 	// is written in every record and names the audit file, so it is made of
@@ -38,12 +43,13 @@ type Config struct {
 	// their rotation time (parameter RetentionDays, in days). Older backups
 	// of this module are removed at New, after each rotation and hourly.
 	// Zero keeps them forever; at most [MaxRetention] (100 years).
-	Retention time.Duration `json:"-"`
+	Retention time.Duration `json:"RetentionDays,omitzero"`
 	// MaxSize is the size in bytes at which the active file is rotated
 	// (parameter AuditLogMaxSize, in megabytes). A record is never split
 	// across files: the file is rotated before a record that would cross
-	// the limit. Zero means 100 MiB; at most [MaxFileSize] (1 TiB).
-	MaxSize int64 `json:"-"`
+	// the limit. Zero means 100 MiB; at most [MaxFileSize] (1 TiB). The
+	// parameter counts whole MiB.
+	MaxSize int64 `json:"AuditLogMaxSize,omitzero"`
 	// MaxBackups is the most rotated files of this module that are kept,
 	// oldest removed first (parameter AuditLogMaxBackups). Zero keeps all
 	// that Retention keeps; at most [MaxBackupCount].
@@ -58,9 +64,10 @@ type Config struct {
 	// Sync is the durability policy (parameter AuditLogSync); the default
 	// is [SyncWriteThrough].
 	Sync SyncPolicy `json:"AuditLogSync,omitzero"`
-	// SyncInterval is the period of [SyncInterval]. Zero means one second;
-	// otherwise from [MinInterval] (1 ms) to [MaxInterval] (24 hours).
-	SyncInterval time.Duration `json:"-"`
+	// SyncInterval is the period of [SyncInterval] (parameter
+	// AuditLogSyncInterval). Zero means one second; otherwise from
+	// [MinInterval] (1 ms) to [MaxInterval] (24 hours).
+	SyncInterval time.Duration `json:"AuditLogSyncInterval,omitzero"`
 	// Failure says what Log does when a record cannot be written (parameter
 	// AuditLogFailure): [FailClosed] (the default) or [FailOpen].
 	Failure FailurePolicy `json:"AuditLogFailure,omitzero"`
@@ -83,10 +90,10 @@ type Config struct {
 	IntegrityKeyFile string `json:"AuditLogKeyFile,omitempty"`
 	// CheckpointInterval, when positive and Integrity is on, writes a
 	// [Checkpoint] record at that period, so that a verifier can tell how
-	// recent the newest record must be (see the README on truncation).
-	// Zero turns checkpoints off; otherwise from [MinInterval] (1 ms) to
-	// [MaxInterval] (24 hours).
-	CheckpointInterval time.Duration `json:"-"`
+	// recent the newest record must be (see the README on truncation;
+	// parameter AuditLogCheckpointInterval). Zero turns checkpoints off;
+	// otherwise from [MinInterval] (1 ms) to [MaxInterval] (24 hours).
+	CheckpointInterval time.Duration `json:"AuditLogCheckpointInterval,omitzero"`
 	// Output, if set, receives the records instead of files: no directory,
 	// rotation or retention applies. Each batch of records is one Write; if
 	// Output has a Sync() error method the sync policies call it. For tests,
@@ -517,3 +524,151 @@ func parseNonNegative(s string, max int64, what string) (int64, error) {
 	}
 	return n, nil
 }
+
+// UnmarshalJSON implements [json.Unmarshaler]: it reads a JSON object of
+// parameters, such as an operator's configuration file, with the names,
+// units, bounds and errors of [ConfigFromParams]:
+//
+//	{"Module": "AgentServer", "AuditLogPath": "/var/log/audit",
+//	 "AuditEventMask": "presence+failure+read", "RetentionDays": 30,
+//	 "AuditLogMaxSize": 100, "AuditLogCompress": true, "AuditLogSync": "interval",
+//	 "AuditLogSyncInterval": "500ms"}
+//
+// A value is a string, a number or a boolean, read as the parameter's
+// text ("30" and 30 are the same); null leaves the field as it is. Module
+// is read here too, since it is not a parameter of ConfigFromParams. As
+// with any struct that encoding/json fills, a field the object does not
+// name keeps its value, and Output, Now and OnError are never touched. On
+// error cfg is unchanged. Errors wrap [ErrBadConfig] and name the
+// parameter as the object spells it.
+func (cfg *Config) UnmarshalJSON(b []byte) error {
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(b, &obj); err != nil {
+		return fmt.Errorf("audit: configuration: %w: want a JSON object of parameters: %w", ErrBadConfig, err)
+	}
+	var module *string
+	params := make(map[string]string, len(obj))
+	for name, raw := range obj {
+		v, isNull, err := paramText(raw)
+		if err != nil {
+			return fmt.Errorf("audit: parameter %q: %w: %w", name, ErrBadConfig, err)
+		}
+		switch {
+		case isNull:
+		case foldParam(name) == "module":
+			if raw[0] != '"' {
+				return fmt.Errorf("audit: parameter %q: %w: want a string", name, ErrBadConfig)
+			}
+			if module != nil && *module != v {
+				return fmt.Errorf("audit: parameter %q: %w: Module set twice, to different values", name, ErrBadConfig)
+			}
+			module = &v
+		default:
+			params[name] = v
+		}
+	}
+	// Check every parameter on a fresh Config, as ConfigFromParams does,
+	// then set the fields the object names.
+	var check Config
+	if err := check.setParams(params); err != nil {
+		return err
+	}
+	for name, v := range params {
+		cfg.setParam(paramKey(name), strings.TrimSpace(v))
+	}
+	if module != nil {
+		cfg.Module = *module
+	}
+	return nil
+}
+
+// paramText returns the text of a parameter's JSON value: a string's
+// contents, a number as written, "true" or "false".
+func paramText(raw json.RawMessage) (text string, isNull bool, err error) {
+	switch raw[0] {
+	case 'n':
+		return "", true, nil
+	case '"':
+		var s string
+		err := json.Unmarshal(raw, &s)
+		return s, false, err
+	case 't', 'f':
+		return string(raw), false, nil
+	case '{', '[':
+		return "", false, errors.New("want a string, number or boolean")
+	}
+	return string(raw), false, nil // a number, as written
+}
+
+// configJSON is the JSON form of a Config, in the order of the parameter
+// list of ConfigFromParams.
+type configJSON struct {
+	Module             string        `json:"Module,omitempty"`
+	EventMask          Mask          `json:"AuditEventMask,omitzero"`
+	Formatter          string        `json:"AuditLogFormatter,omitempty"`
+	AuditLogPath       string        `json:"AuditLogPath,omitempty"`
+	LogPath            string        `json:"LogPath,omitempty"`
+	RetentionDays      int64         `json:"RetentionDays,omitempty"`
+	MaxSizeMiB         int64         `json:"AuditLogMaxSize,omitempty"`
+	MaxBackups         int           `json:"AuditLogMaxBackups,omitempty"`
+	Compress           bool          `json:"AuditLogCompress,omitempty"`
+	Daily              Daily         `json:"AuditLogDailyRotation,omitzero"`
+	Sync               SyncPolicy    `json:"AuditLogSync,omitzero"`
+	SyncInterval       string        `json:"AuditLogSyncInterval,omitempty"`
+	Failure            FailurePolicy `json:"AuditLogFailure,omitzero"`
+	Integrity          bool          `json:"AuditLogIntegrity,omitempty"`
+	IntegrityKeyFile   string        `json:"AuditLogKeyFile,omitempty"`
+	CheckpointInterval string        `json:"AuditLogCheckpointInterval,omitempty"`
+}
+
+// MarshalJSON implements [json.Marshaler]: it writes cfg as the object of
+// parameters that [Config.UnmarshalJSON] reads back to the same Config
+// (Output, Now and OnError aside), leaving out the fields that are zero.
+// Retention is written in days and MaxSize in MiB, as the parameters count
+// them; a Retention that is not a whole number of days, a MaxSize that is
+// not a whole number of MiB, or a field out of its bounds or unknown, has
+// no parameter and is an error wrapping [ErrBadConfig] that names the field.
+func (cfg Config) MarshalJSON() ([]byte, error) {
+	if err := cfg.checkBounds(); err != nil {
+		return nil, err
+	}
+	day := 24 * time.Hour
+	switch {
+	case cfg.Retention%day != 0:
+		return nil, fmt.Errorf("audit: Config.Retention %v: %w: parameter %s counts whole days", cfg.Retention, ErrBadConfig, ParamRetentionDays)
+	case cfg.MaxSize%(1<<20) != 0:
+		return nil, fmt.Errorf("audit: Config.MaxSize %d: %w: parameter %s counts whole MiB (1048576 bytes)", cfg.MaxSize, ErrBadConfig, ParamMaxSize)
+	case cfg.EventMask&^AllEvents != 0:
+		return nil, fmt.Errorf("audit: Config.EventMask %#x: %w: unknown bits", uint8(cfg.EventMask), ErrBadConfig)
+	case cfg.Daily > DailyOff || cfg.Sync > SyncEveryEvent || cfg.Failure > FailOpen:
+		return nil, fmt.Errorf("audit: Config.Daily %v, Sync %v, Failure %v: %w", cfg.Daily, cfg.Sync, cfg.Failure, ErrBadConfig)
+	}
+	j := configJSON{
+		Module:           cfg.Module,
+		EventMask:        cfg.EventMask,
+		Formatter:        cfg.Formatter,
+		AuditLogPath:     cfg.AuditLogPath,
+		LogPath:          cfg.LogPath,
+		RetentionDays:    int64(cfg.Retention / day),
+		MaxSizeMiB:       cfg.MaxSize >> 20,
+		MaxBackups:       cfg.MaxBackups,
+		Compress:         cfg.Compress,
+		Daily:            cfg.Daily,
+		Sync:             cfg.Sync,
+		Failure:          cfg.Failure,
+		Integrity:        cfg.Integrity,
+		IntegrityKeyFile: cfg.IntegrityKeyFile,
+	}
+	if cfg.SyncInterval != 0 {
+		j.SyncInterval = cfg.SyncInterval.String()
+	}
+	if cfg.CheckpointInterval != 0 {
+		j.CheckpointInterval = cfg.CheckpointInterval.String()
+	}
+	return json.Marshal(j)
+}
+
+var (
+	_ json.Marshaler   = Config{}
+	_ json.Unmarshaler = (*Config)(nil)
+)

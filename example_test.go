@@ -3,6 +3,7 @@ package audit_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"time"
@@ -174,4 +175,48 @@ func ExampleParseCEF() {
 	// Output:
 	// 3 AgentServer LOGON FAILURE alice bad password
 	// audit: malformed record: cef byte 72: seq 0: sequence numbers start at 1
+}
+
+func ExampleConfig_UnmarshalJSON() {
+	// An operator's file of parameters, with the product's names and units.
+	file := []byte(`{
+		"Module": "AgentServer",
+		"AuditLogPath": "/var/log/audit",
+		"AuditEventMask": "presence+failure+read",
+		"RetentionDays": 30,
+		"AuditLogMaxSize": 100,
+		"AuditLogSync": "interval",
+		"AuditLogSyncInterval": "500ms"
+	}`)
+	var cfg audit.Config
+	if err := json.Unmarshal(file, &cfg); err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(cfg.Module, cfg.EventMask, cfg.Retention, cfg.MaxSize>>20, cfg.Sync, cfg.SyncInterval)
+
+	// Written back as parameters.
+	out, _ := json.Marshal(cfg)
+	fmt.Println(string(out))
+
+	// A value out of range is refused as ConfigFromParams refuses it.
+	err := json.Unmarshal([]byte(`{"RetentionDays": 40000}`), &cfg)
+	fmt.Println(err)
+	// Output:
+	// AgentServer presence+failure+read 720h0m0s 100 interval 500ms
+	// {"Module":"AgentServer","AuditEventMask":"presence+failure+read","AuditLogPath":"/var/log/audit","RetentionDays":30,"AuditLogMaxSize":100,"AuditLogSync":"interval","AuditLogSyncInterval":"500ms"}
+	// audit: parameter RetentionDays="40000": invalid configuration: want a whole number from 0 to 36525 (100 years)
+}
+
+func ExampleParseOutcome() {
+	for _, s := range []string{"SUCCESS", "ok", "Failed", "fail", "maybe"} {
+		o, err := audit.ParseOutcome(s)
+		fmt.Println(o, err)
+	}
+	// Output:
+	// SUCCESS <nil>
+	// SUCCESS <nil>
+	// FAILURE <nil>
+	// FAILURE <nil>
+	// Outcome(0) audit: outcome "maybe": unknown outcome (want success, succeeded, ok, failure, failed or fail)
 }
