@@ -380,11 +380,12 @@ func TestLoggerConcurrent(t *testing.T) {
 
 func TestLoggerRotatesBySize(t *testing.T) {
 	dir := t.TempDir()
-	const maxSize = 1000
+	const maxSize = MinFileSize
 	l := newTestLogger(t, Config{AuditLogPath: dir, MaxSize: maxSize, Now: fixedClock(day1, time.Millisecond)})
 	const n = 100
 	for i := range n {
-		require.NoError(t, l.Log(context.Background(), Event{Type: Logon, Outcome: Succeeded, Actor: fmt.Sprintf("user%03d", i), Client: "10.0.0.1"}))
+		require.NoError(t, l.Log(context.Background(), Event{Type: Logon, Outcome: Succeeded, Actor: fmt.Sprintf("user%03d", i), Client: "10.0.0.1",
+			Reason: strings.Repeat("r", 100)})) // about ten records per file
 	}
 	require.NoError(t, l.Close())
 	require.Greater(t, l.Stats().Rotations, uint64(5))
@@ -508,15 +509,56 @@ func TestLoggerRecordTooLarge(t *testing.T) {
 	l := newTestLogger(t, Config{Output: &out})
 	err := l.Log(context.Background(), Event{Type: ServerStart, Outcome: Succeeded, Reason: strings.Repeat("x", MaxRecordSize)})
 	require.ErrorIs(t, err, ErrRecordTooLarge)
+	require.Regexp(t, `^audit: SERVER_START event: record too large: \d+ bytes, more than MaxRecordSize \(1048576 bytes\)$`, err.Error())
 	require.NoError(t, l.Log(context.Background(), Event{Type: ServerStart, Outcome: Succeeded}))
 	recs := parseLines(t, out.Bytes())
 	require.Len(t, recs, 1)
 	require.Equal(t, uint64(1), recs[0].Seq)
 
 	dir := t.TempDir()
-	lf := newTestLogger(t, Config{AuditLogPath: dir, MaxSize: 100})
-	err = lf.Log(context.Background(), Event{Type: ServerStart, Outcome: Succeeded, Reason: strings.Repeat("y", 200)})
+	lf := newTestLogger(t, Config{AuditLogPath: dir, MaxSize: MinFileSize})
+	err = lf.Log(context.Background(), Event{Type: ServerStart, Outcome: Succeeded, Reason: strings.Repeat("y", 2100)})
 	require.ErrorIs(t, err, ErrRecordTooLarge)
+	require.Regexp(t, `^audit: SERVER_START event: record too large: 21\d\d bytes, more than Config.MaxSize \(2048 bytes\)$`, err.Error())
+
+	// With integrity protection, a file starts with its FILE_START record:
+	// the error says that the record would fit alone, but not after it.
+	li := newTestLogger(t, Config{AuditLogPath: t.TempDir(), MaxSize: MinFileSize, Integrity: true})
+	err = li.Log(context.Background(), Event{Type: ServerStart, Outcome: Succeeded, Reason: strings.Repeat("z", 1800)})
+	require.ErrorIs(t, err, ErrRecordTooLarge)
+	require.Regexp(t, `^audit: SERVER_START event: record too large: 19\d\d bytes, after the \d+ bytes of the library's records that start a file \(2\d\d\d in all\), more than Config.MaxSize \(2048 bytes\)$`, err.Error())
+	require.NoError(t, li.Log(context.Background(), Event{Type: ServerStart, Outcome: Succeeded, Reason: strings.Repeat("z", 1200)}))
+}
+
+// TestMinFileSizeHoldsLibraryRecords checks that a file of MinFileSize
+// bytes holds the largest records the library starts a file with
+// (FILE_START and FILE_REPLACED, in JSON, with a module name of 64 bytes:
+// the worst case) and a short record, as MinFileSize's doc says.
+func TestMinFileSizeHoldsLibraryRecords(t *testing.T) {
+	dir := t.TempDir()
+	module := strings.Repeat("M", 64)
+	l, err := New(Config{Module: module, AuditLogPath: dir, MaxSize: MinFileSize, Integrity: true, Formatter: FormatJSON,
+		Sync: SyncEveryEvent})
+	require.NoError(t, err)
+	t.Cleanup(func() { l.Close() })
+	ctx := context.Background()
+	rec := Event{Type: Logon, Outcome: Failed, Actor: strings.Repeat("a", 64), Client: "[2001:db8::1]:65535",
+		Session: strings.Repeat("s", 64), Reason: strings.Repeat("r", 700)}
+	small := Event{Type: ServerStart, Outcome: Succeeded}
+	require.NoError(t, l.Log(ctx, small))
+	require.NoError(t, os.Remove(l.Path()))
+	require.Error(t, l.Log(ctx, small), "a record written to a removed file is not acknowledged")
+	require.NoError(t, l.Log(ctx, rec), "FILE_START, FILE_REPLACED and the record fit in MinFileSize")
+	require.NoError(t, l.Close())
+	recs := readRecords(t, l.Path())
+	require.Equal(t, []EventType{FileStart, FileReplaced, Logon}, []EventType{recs[0].Event.Type, recs[1].Event.Type, recs[2].Event.Type})
+	data, err := os.ReadFile(l.Path())
+	require.NoError(t, err)
+	lines := bytes.SplitAfter(data, []byte("\n"))
+	head := len(lines[0]) + len(lines[1])
+	require.Less(t, head, 850, "the library's records that start a file, as MinFileSize's doc says")
+	require.Greater(t, len(lines[2]), 1100, "a record of 1.1 KiB fits after them")
+	require.LessOrEqual(t, head+len(lines[2]), MinFileSize)
 }
 
 // lineFormatter is a custom formatter that does not escape anything.
@@ -605,9 +647,10 @@ func (s *syncCounter) Sync() error                 { s.syncs++; return nil }
 func TestLoggerMaxBackups(t *testing.T) {
 	dir := t.TempDir()
 	clock := fixedClock(day1, time.Second)
-	l := newTestLogger(t, Config{AuditLogPath: dir, MaxSize: 600, MaxBackups: 2, Now: clock})
+	l := newTestLogger(t, Config{AuditLogPath: dir, MaxSize: MinFileSize, MaxBackups: 2, Now: clock})
 	for i := range 40 {
-		require.NoError(t, l.Log(context.Background(), Event{Type: Logon, Outcome: Succeeded, Actor: fmt.Sprint("user", i)}))
+		require.NoError(t, l.Log(context.Background(), Event{Type: Logon, Outcome: Succeeded, Actor: fmt.Sprint("user", i),
+			Reason: strings.Repeat("r", 150)})) // a few records per file
 	}
 	require.NoError(t, l.Close())
 	require.Greater(t, l.Stats().Rotations, uint64(3))

@@ -279,7 +279,7 @@ func (l *Logger) appendRecord(b *batch, e *Event, stamped bool) (int, error) {
 			l.replaced.Store(true) // note it with the next record
 		}
 		b.buf = buf[:start]
-		return 0, fmt.Errorf("audit: %s event: %w: %d bytes (limit %d)", e.Type, ErrRecordTooLarge, n, min(int64(MaxRecordSize), l.cfg.MaxSize))
+		return 0, tooLargeError(e.Type, n, size-int64(n), l.cfg.MaxSize)
 	}
 	st.day = day
 	b.buf = buf

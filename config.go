@@ -47,8 +47,8 @@ type Config struct {
 	// MaxSize is the size in bytes at which the active file is rotated
 	// (parameter AuditLogMaxSize, in megabytes). A record is never split
 	// across files: the file is rotated before a record that would cross
-	// the limit. Zero means 100 MiB; at most [MaxFileSize] (1 TiB). The
-	// parameter counts whole MiB.
+	// the limit. Zero means 100 MiB; otherwise from [MinFileSize] (2 KiB)
+	// to [MaxFileSize] (1 TiB). The parameter counts whole MiB.
 	MaxSize int64 `json:"AuditLogMaxSize,omitzero"`
 	// MaxBackups is the most rotated files of this module that are kept,
 	// oldest removed first (parameter AuditLogMaxBackups). Zero keeps all
@@ -113,6 +113,16 @@ const (
 	MaxRetention = maxRetentionDays * 24 * time.Hour
 	// MaxFileSize is the largest Config.MaxSize: 1 TiB.
 	MaxFileSize = 1 << 40
+	// MinFileSize is the smallest Config.MaxSize other than zero: 2 KiB.
+	// A new file starts with the library's own records: FILE_START under
+	// integrity protection, and FILE_REPLACED after the file was replaced
+	// from outside; together they take up to about 850 bytes (JSON, a
+	// 64-byte module name), which leaves at least 1.1 KiB for the record
+	// that follows them. A record that does not fit in a new file after
+	// them is refused with [ErrRecordTooLarge], whose error gives the
+	// sizes. Files this small are for tests; the AuditLogMaxSize parameter
+	// counts whole MiB, so a Config from parameters never goes below 1 MiB.
+	MinFileSize = 2 << 10
 	// MaxBackupCount is the largest Config.MaxBackups.
 	MaxBackupCount = 1 << 20
 	// MinInterval and MaxInterval bound Config.SyncInterval and
@@ -132,8 +142,8 @@ func (cfg *Config) checkBounds() error {
 	if cfg.Retention < 0 || cfg.Retention > MaxRetention {
 		return bad("Retention", cfg.Retention, "0 (keep forever) to MaxRetention (100 years, 876600h)")
 	}
-	if cfg.MaxSize < 0 || cfg.MaxSize > MaxFileSize {
-		return bad("MaxSize", cfg.MaxSize, "0 (100 MiB) to MaxFileSize (1 TiB) bytes")
+	if cfg.MaxSize < 0 || cfg.MaxSize > MaxFileSize || cfg.MaxSize > 0 && cfg.MaxSize < MinFileSize {
+		return bad("MaxSize", cfg.MaxSize, "0 (100 MiB) or MinFileSize (2 KiB) to MaxFileSize (1 TiB) bytes")
 	}
 	if cfg.MaxBackups < 0 || cfg.MaxBackups > MaxBackupCount {
 		return bad("MaxBackups", cfg.MaxBackups, "0 (no limit) to MaxBackupCount (1048576)")

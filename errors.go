@@ -2,6 +2,7 @@ package audit
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 )
 
@@ -21,13 +22,33 @@ var (
 	// user, a directory writable by everyone without the sticky bit, or a
 	// path that is not a directory.
 	ErrUnsafePath = errors.New("unsafe audit path")
-	// ErrRecordTooLarge means a formatted record is larger than the file size
-	// limit or [MaxRecordSize]; it is not written.
+	// ErrRecordTooLarge means a formatted record is longer than
+	// [MaxRecordSize], or too long to start a file of [Config.MaxSize]
+	// bytes after the library's own records that start a file (FILE_START
+	// when integrity protection is on, FILE_REPLACED after the file was
+	// replaced); it is not written. The error says which limit and the
+	// sizes.
 	ErrRecordTooLarge = errors.New("record too large")
 	// ErrBadConfig is wrapped by errors about a [Config] or a parameter that
 	// cannot be used.
 	ErrBadConfig = errors.New("invalid configuration")
 )
+
+// tooLargeError is the error about a record of type t, n bytes long with
+// its newline, that is not written: longer than MaxRecordSize, or, as the
+// first record of a file, longer than maxSize together with the head bytes
+// of the library's own records that start the file (FILE_START when
+// integrity protection is on, FILE_REPLACED after the file was replaced).
+func tooLargeError(t EventType, n int, head, maxSize int64) error {
+	switch {
+	case n > MaxRecordSize:
+		return fmt.Errorf("audit: %s event: %w: %d bytes, more than MaxRecordSize (%d bytes)", t, ErrRecordTooLarge, n, MaxRecordSize)
+	case head > 0:
+		return fmt.Errorf("audit: %s event: %w: %d bytes, after the %d bytes of the library's records that start a file "+
+			"(%d in all), more than Config.MaxSize (%d bytes)", t, ErrRecordTooLarge, n, head, head+int64(n), maxSize)
+	}
+	return fmt.Errorf("audit: %s event: %w: %d bytes, more than Config.MaxSize (%d bytes)", t, ErrRecordTooLarge, n, maxSize)
+}
 
 // unprefixed returns err for use as the cause of another error of this
 // package: its text without the leading "audit: ", so that the error that

@@ -173,8 +173,8 @@ func TestErrorTextsLogger(t *testing.T) {
 
 	// A file logger: the writer's errors, as Log returns them.
 	dir := t.TempDir()
-	fl := newTestLogger(t, Config{AuditLogPath: dir, MaxSize: 1 << 10})
-	err = fl.Log(ctx, Event{Type: ServerStart, Outcome: Succeeded, Reason: strings.Repeat("y", 2000)})
+	fl := newTestLogger(t, Config{AuditLogPath: dir, MaxSize: MinFileSize})
+	err = fl.Log(ctx, Event{Type: ServerStart, Outcome: Succeeded, Reason: strings.Repeat("y", 2100)})
 	require.ErrorIs(t, err, ErrRecordTooLarge)
 	requireOnePrefix(t, err)
 }
@@ -243,7 +243,7 @@ func TestErrorTextsRotation(t *testing.T) {
 	dir := mountTmpfs(t, "1m,nr_inodes=16")
 	var mu sync.Mutex
 	var reported []error
-	l, err := New(Config{Module: "AgentServer", AuditLogPath: dir, MaxSize: 1 << 10, EventMask: AllEvents,
+	l, err := New(Config{Module: "AgentServer", AuditLogPath: dir, MaxSize: MinFileSize, EventMask: AllEvents,
 		OnError: func(err error) { mu.Lock(); reported = append(reported, err); mu.Unlock() }})
 	require.NoError(t, err)
 	t.Cleanup(func() { l.Close() })
@@ -259,7 +259,7 @@ func TestErrorTextsRotation(t *testing.T) {
 	}
 	ctx := context.Background()
 	for i := 0; ; i++ {
-		err = l.Log(ctx, Event{Type: ServerStart, Outcome: Succeeded, Reason: strings.Repeat("r", 100)})
+		err = l.Log(ctx, Event{Type: ServerStart, Outcome: Succeeded, Reason: strings.Repeat("r", 300)})
 		if err != nil {
 			break
 		}

@@ -23,7 +23,7 @@ const evModule = "AgentServer"
 
 // sealedConfig is the Config of writeSealed.
 func sealedConfig(dir, format, keyFile string, clock func() time.Time) Config {
-	return Config{Module: evModule, AuditLogPath: dir, Formatter: format, MaxSize: 1200, Integrity: true,
+	return Config{Module: evModule, AuditLogPath: dir, Formatter: format, MaxSize: MinFileSize, Integrity: true,
 		IntegrityKeyFile: keyFile, EventMask: AllEvents, Now: clock}
 }
 
@@ -31,7 +31,8 @@ func sealedConfig(dir, format, keyFile string, clock func() time.Time) Config {
 func logN(t *testing.T, l *Logger, n int, tag string) {
 	t.Helper()
 	for i := range n {
-		require.NoError(t, l.Log(context.Background(), Event{Type: DataRead, Outcome: Succeeded, Actor: "alice", Subject: fmt.Sprint(tag, "-", i), Object: "history"}))
+		require.NoError(t, l.Log(context.Background(), Event{Type: DataRead, Outcome: Succeeded, Actor: "alice", Subject: fmt.Sprint(tag, "-", i), Object: "history",
+			Reason: sealedPadding}))
 	}
 }
 

@@ -151,11 +151,12 @@ func TestQueryRotatedAndCompressedInOrder(t *testing.T) {
 	event := func(i int) audit.Event {
 		actor := "user-" + string(rune('a'+i/10)) + string(rune('0'+i%10))
 		want = append(want, actor)
-		return audit.Event{Time: at(i), Type: audit.Logon, Outcome: audit.Succeeded, Actor: actor, Client: "10.0.0.1"}
+		return audit.Event{Time: at(i), Type: audit.Logon, Outcome: audit.Succeeded, Actor: actor, Client: "10.0.0.1",
+			Reason: padding} // a few records per file
 	}
 	// First run: BCM, rotating every few records, backups compressed.
 	cfg := config(dir, "AgentServer", "BCM")
-	cfg.MaxSize = 300
+	cfg.MaxSize = audit.MinFileSize
 	cfg.Compress = true
 	l, err := audit.New(cfg)
 	require.NoError(t, err)
@@ -168,7 +169,7 @@ func TestQueryRotatedAndCompressedInOrder(t *testing.T) {
 	// the BCM file away at once.
 	cfg = config(dir, "AgentServer", "JSON")
 	cfg.Now = fakeClock(base.Add(time.Hour))
-	cfg.MaxSize = 400
+	cfg.MaxSize = audit.MinFileSize
 	events := make([]audit.Event, 0, 12)
 	for i := 12; i < 24; i++ {
 		events = append(events, event(i))
@@ -310,7 +311,7 @@ func readFile(t *testing.T, path string) string {
 func TestQueryBackupEdgeCases(t *testing.T) {
 	dir := t.TempDir()
 	cfg := config(dir, "AgentServer", "BCM")
-	cfg.MaxSize = 300
+	cfg.MaxSize = audit.MinFileSize
 	cfg.Compress = true
 	l, err := audit.New(cfg)
 	require.NoError(t, err)
@@ -318,7 +319,7 @@ func TestQueryBackupEdgeCases(t *testing.T) {
 	for i := range 10 {
 		actor := "user-" + strconv.Itoa(i)
 		want = append(want, actor)
-		require.NoError(t, l.Log(t.Context(), audit.Event{Time: at(i), Type: audit.Logon, Outcome: audit.Succeeded, Actor: actor}))
+		require.NoError(t, l.Log(t.Context(), audit.Event{Time: at(i), Type: audit.Logon, Outcome: audit.Succeeded, Actor: actor, Reason: padding}))
 	}
 	waitCompressed(t, dir, "AgentServer")
 	require.NoError(t, l.Close())
@@ -372,3 +373,7 @@ func gunzip(t *testing.T, path string) []byte {
 	require.NoError(t, err)
 	return data
 }
+
+// padding pads records so that a file of audit.MinFileSize holds a few of
+// them and the tests rotate often.
+var padding = strings.Repeat("p", 450)

@@ -78,12 +78,12 @@ func TestTailFollowFor(t *testing.T) {
 // printed once, in order.
 func TestTailFollowRotation(t *testing.T) {
 	dir := t.TempDir()
-	cfg := audit.Config{Module: "AgentServer", AuditLogPath: dir, MaxSize: 400, Compress: true, EventMask: audit.AllEvents}
+	cfg := audit.Config{Module: "AgentServer", AuditLogPath: dir, MaxSize: audit.MinFileSize, Compress: true, EventMask: audit.AllEvents}
 	l, err := audit.New(cfg)
 	require.NoError(t, err)
 	defer l.Close()
 	event := func(i int) audit.Event {
-		return audit.Event{Type: audit.Logon, Outcome: audit.Succeeded, Actor: fmt.Sprintf("user-%03d", i), Client: "10.0.0.1", Reason: strings.Repeat("x", i%7)}
+		return audit.Event{Type: audit.Logon, Outcome: audit.Succeeded, Actor: fmt.Sprintf("user-%03d", i), Client: "10.0.0.1", Reason: padding + strings.Repeat("x", i%7)}
 	}
 	require.NoError(t, l.Log(t.Context(), event(0)))
 

@@ -28,10 +28,10 @@ func sealedDir(t *testing.T, keyFile string) string {
 			require.NoError(t, os.WriteFile(moduleKey, original, 0o600))
 		}
 		cfg := config(dir, module, "BCM")
-		cfg.Integrity, cfg.IntegrityKeyFile, cfg.MaxSize, cfg.Compress = true, moduleKey, 1000, module == "CEMServer"
+		cfg.Integrity, cfg.IntegrityKeyFile, cfg.MaxSize, cfg.Compress = true, moduleKey, audit.MinFileSize, module == "CEMServer"
 		var events []audit.Event
 		for i := range 30 {
-			events = append(events, audit.Event{Type: audit.Logon, Outcome: audit.Succeeded, Actor: fmt.Sprint("user", i), Client: "10.0.0.1"})
+			events = append(events, audit.Event{Type: audit.Logon, Outcome: audit.Succeeded, Actor: fmt.Sprint("user", i), Client: "10.0.0.1", Reason: padding[:200]})
 		}
 		logAll(t, cfg, events...)
 	}
@@ -147,10 +147,10 @@ func TestVerifyKeyDirAndUnsealedModules(t *testing.T) {
 		require.NoError(t, err)
 		require.NoError(t, os.WriteFile(filepath.Join(keys, module+".key"), data, 0o600))
 		cfg := config(dir, module, "BCM")
-		cfg.Integrity, cfg.IntegrityKeyFile, cfg.MaxSize = true, live, 1000
+		cfg.Integrity, cfg.IntegrityKeyFile, cfg.MaxSize = true, live, audit.MinFileSize
 		var events []audit.Event
 		for i := range 30 {
-			events = append(events, audit.Event{Type: audit.Logon, Outcome: audit.Succeeded, Actor: fmt.Sprint("user", i), Client: "10.0.0.1"})
+			events = append(events, audit.Event{Type: audit.Logon, Outcome: audit.Succeeded, Actor: fmt.Sprint("user", i), Client: "10.0.0.1", Reason: padding[:200]})
 		}
 		logAll(t, cfg, events...)
 	}
