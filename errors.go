@@ -70,6 +70,36 @@ func (e unprefixedError) Error() string { return strings.TrimPrefix(e.err.Error(
 
 func (e unprefixedError) Unwrap() error { return e.err }
 
+// samePath returns err, whose text begins with an operation on path
+// ("open /var/log/audit/A.audit.log: ..."), for use as the cause of an error
+// that names path itself: its text without the operation and path, so that
+// the path is said once. errors.Is and errors.As still find err and what it
+// wraps. Any other err is returned as it is.
+func samePath(err error, path string) error {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	op, rest, ok := strings.Cut(msg, " ")
+	if !ok || strings.ContainsAny(op, " :") {
+		return err
+	}
+	if rest, ok = strings.CutPrefix(rest, path+": "); !ok {
+		return err
+	}
+	return trimmedError{err, op + ": " + rest}
+}
+
+// trimmedError is err with another text.
+type trimmedError struct {
+	err  error
+	text string
+}
+
+func (e trimmedError) Error() string { return e.text }
+
+func (e trimmedError) Unwrap() error { return e.err }
+
 // MaxRecordSize is the largest formatted record, newline included, that a
 // [Logger] writes: 1 MiB.
 const MaxRecordSize = 1 << 20

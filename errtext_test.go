@@ -3,6 +3,7 @@ package audit
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -31,6 +32,14 @@ func requireOnePrefix(t *testing.T, err error) {
 		phrase := strings.Join(words[i:i+3], " ")
 		require.False(t, seen[phrase], "phrase %q repeats in: %s", phrase, msg)
 		seen[phrase] = true
+	}
+	paths := map[string]bool{}
+	for _, w := range words {
+		w = strings.Trim(w, ":,()")
+		if strings.Contains(w, "/") {
+			require.False(t, paths[w], "path %s repeats in: %s", w, msg)
+			paths[w] = true
+		}
 	}
 	quoted := map[string]bool{}
 	for _, q := range quotedRE.FindAllString(msg, -1) {
@@ -274,4 +283,24 @@ func TestErrorTextsRotation(t *testing.T) {
 	for _, err := range reported {
 		requireOnePrefix(t, err)
 	}
+}
+
+func TestSamePath(t *testing.T) {
+	inner := &os.PathError{Op: "open", Path: "/a/x.log", Err: syscall.ENOSPC}
+	for _, tt := range []struct {
+		err  error
+		path string
+		want string
+	}{
+		{inner, "/a/x.log", "open: no space left on device"},
+		{inner, "/a/y.log", "open /a/x.log: no space left on device"},
+		{fmt.Errorf("stat %s: %w: owned by bob", "/a/x.log", ErrUnsafePath), "/a/x.log", "stat: unsafe audit path: owned by bob"},
+		{errors.New("no free file name"), "/a/x.log", "no free file name"},
+		{errors.New("open  /a/x.log: odd"), "/a/x.log", "open  /a/x.log: odd"},
+	} {
+		got := samePath(tt.err, tt.path)
+		require.EqualError(t, got, tt.want)
+		require.ErrorIs(t, got, tt.err)
+	}
+	require.NoError(t, samePath(nil, "/a"))
 }
