@@ -203,7 +203,10 @@ func checkRecord(r *Record) error {
 	if !e.Type.Valid() {
 		return fmt.Errorf("audit: event type %d: %w: %w", uint8(e.Type), ErrInvalidEvent, ErrUnknownEventType)
 	}
-	if e.Outcome != Succeeded && e.Outcome != Failed {
+	if e.Outcome == 0 {
+		return fmt.Errorf("audit: %s event: %w: field outcome is required (Event.Outcome is unset; want Succeeded or Failed)", e.Type, ErrInvalidEvent)
+	}
+	if !e.Outcome.Valid() {
 		return fmt.Errorf("audit: %s event: %w: field outcome has unknown value %d", e.Type, ErrInvalidEvent, uint8(e.Outcome))
 	}
 	n := e.NumFields()

@@ -467,7 +467,7 @@ func (l *Logger) SetMask(m Mask, actor string) error {
 	l.setMaskMu.Lock()
 	defer l.setMaskMu.Unlock()
 	old := l.Mask()
-	e := Event{Type: AuditConfigChange, Actor: actor, Object: ParamEventMask, OldValue: old.String(), NewValue: m.String()}
+	e := Event{Type: AuditConfigChange, Outcome: Succeeded, Actor: actor, Object: ParamEventMask, OldValue: old.String(), NewValue: m.String()}
 	if err := l.writeCtx(context.Background(), &e, false); err != nil {
 		return err
 	}
@@ -521,12 +521,12 @@ func (l *Logger) Close() error {
 	l.mu.Unlock()
 	var errs []error
 	if err := l.out.Sync(); err != nil {
-		errs = append(errs, fmt.Errorf("audit: sync %s: %w", l.out.Path(), err))
+		errs = append(errs, err)
 	} else if err := l.writeHead(head); err != nil {
 		errs = append(errs, err)
 	}
 	if err := l.out.Close(); err != nil {
-		errs = append(errs, fmt.Errorf("audit: close %s: %w", l.out.Path(), err))
+		errs = append(errs, err)
 	}
 	// Wake whoever waits to own the output (a Sync that raced with Close):
 	// with closedBit set, acquire gives up.

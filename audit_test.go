@@ -79,11 +79,11 @@ func TestLoggerWritesRecords(t *testing.T) {
 			l := newTestLogger(t, Config{AuditLogPath: dir, Formatter: format, Now: fixedClock(day1, time.Second)})
 			ctx := context.Background()
 			events := []Event{
-				{Type: ServerStart, Actor: "AgentServer"},
-				{Type: Logon, Actor: "alice", Client: "10.1.2.3:5060", Session: "S-1"},
+				{Type: ServerStart, Outcome: Succeeded, Actor: "AgentServer"},
+				{Type: Logon, Outcome: Succeeded, Actor: "alice", Client: "10.1.2.3:5060", Session: "S-1"},
 				{Type: Logon, Outcome: Failed, Actor: "mallory", Client: "10.9.9.9", Reason: "bad password"},
 				{Type: ChannelReject, Client: "10.9.9.9:5061", Reason: "too many channels"},
-				{Type: SystemConfigChange, Actor: "admin", Object: "max-agents", OldValue: "10", NewValue: "20"},
+				{Type: SystemConfigChange, Outcome: Succeeded, Actor: "admin", Object: "max-agents", OldValue: "10", NewValue: "20"},
 			}
 			for _, e := range events {
 				require.NoError(t, l.Log(ctx, e))
@@ -195,18 +195,18 @@ func TestLoggerInvalidEvents(t *testing.T) {
 	for _, e := range []Event{
 		{},
 		{Type: 42},
-		{Type: Logon},
+		{Type: Logon, Outcome: Succeeded},
 		{Type: ChannelReject, Actor: "x"},
-		{Type: SystemConfigChange, Actor: "admin"},
-		{Type: FileStart},
-		{Type: TornRecord, Object: "x"},
+		{Type: SystemConfigChange, Outcome: Succeeded, Actor: "admin"},
+		{Type: FileStart, Outcome: Succeeded},
+		{Type: TornRecord, Outcome: Succeeded, Object: "x"},
 	} {
 		err := l.Log(ctx, e)
 		require.ErrorIs(t, err, ErrInvalidEvent, "%+v", e)
 	}
 	// Filtered-out but invalid events are errors too, whatever the mask.
 	l2 := newTestLogger(t, Config{Output: &out, EventMask: ConfigEvents})
-	require.ErrorIs(t, l2.Log(ctx, Event{Type: EventType(77)}), ErrInvalidEvent)
+	require.ErrorIs(t, l2.Log(ctx, Event{Type: EventType(77), Outcome: Succeeded}), ErrInvalidEvent)
 	require.Zero(t, out.Len(), "nothing written")
 	require.Equal(t, uint64(7), l.Stats().Invalid)
 }
@@ -218,7 +218,7 @@ func TestLoggerContext(t *testing.T) {
 	cancel()
 	require.NoError(t, l.Log(ctx, Event{Type: Logon, Outcome: Failed, Actor: "alice", Client: "10.0.0.1"}))
 	var nilCtx context.Context // a nil context must work too
-	require.NoError(t, l.Log(nilCtx, Event{Type: Logon, Actor: "bob"}))
+	require.NoError(t, l.Log(nilCtx, Event{Type: Logon, Outcome: Succeeded, Actor: "bob"}))
 	require.Len(t, parseLines(t, out.Bytes()), 2)
 }
 
@@ -227,10 +227,10 @@ func TestLoggerClose(t *testing.T) {
 		dir := t.TempDir()
 		l, err := New(Config{Module: "AgentServer", AuditLogPath: dir, Retention: 24 * time.Hour, Sync: SyncInterval, Compress: true})
 		require.NoError(t, err)
-		require.NoError(t, l.Log(context.Background(), Event{Type: ServerStart}))
+		require.NoError(t, l.Log(context.Background(), Event{Type: ServerStart, Outcome: Succeeded}))
 		require.NoError(t, l.Close())
 		require.NoError(t, l.Close(), "Close is idempotent")
-		err = l.Log(context.Background(), Event{Type: ServerStop})
+		err = l.Log(context.Background(), Event{Type: ServerStop, Outcome: Succeeded})
 		require.ErrorIs(t, err, ErrClosed)
 		require.ErrorIs(t, l.SetMask(AllEvents, "admin"), ErrClosed)
 		require.ErrorIs(t, l.Sync(), ErrClosed)
@@ -248,7 +248,7 @@ func TestLoggerSetMask(t *testing.T) {
 	require.Equal(t, ConfigEvents|ReadEvents, l.Mask())
 	require.True(t, l.Enabled(DataRead, Succeeded))
 	require.False(t, l.Enabled(Logon, Failed))
-	require.NoError(t, l.Log(ctx, Event{Type: DataRead, Actor: "agent1", Subject: "cust42"}))
+	require.NoError(t, l.Log(ctx, Event{Type: DataRead, Outcome: Succeeded, Actor: "agent1", Subject: "cust42"}))
 	require.NoError(t, l.Log(ctx, Event{Type: Logon, Outcome: Failed, Actor: "x"}))
 	// Switching auditing down still leaves a trace.
 	require.NoError(t, l.SetMask(SystemEvents, "admin"))
@@ -300,12 +300,12 @@ func TestLoggerFailurePolicy(t *testing.T) {
 		var reported []error
 		var mu sync.Mutex
 		l := newTestLogger(t, Config{Output: w, OnError: func(err error) { mu.Lock(); reported = append(reported, err); mu.Unlock() }})
-		require.NoError(t, l.Log(ctx, Event{Type: ServerStart}))
+		require.NoError(t, l.Log(ctx, Event{Type: ServerStart, Outcome: Succeeded}))
 		w.setFail(true)
-		err := l.Log(ctx, Event{Type: Logon, Actor: "alice"})
+		err := l.Log(ctx, Event{Type: Logon, Outcome: Succeeded, Actor: "alice"})
 		require.ErrorIs(t, err, errDisk)
 		w.setFail(false)
-		require.NoError(t, l.Log(ctx, Event{Type: Logoff, Actor: "alice"}))
+		require.NoError(t, l.Log(ctx, Event{Type: Logoff, Outcome: Succeeded, Actor: "alice"}))
 		st := l.Stats()
 		require.Equal(t, uint64(2), st.Written)
 		require.Equal(t, uint64(1), st.Dropped)
@@ -324,7 +324,7 @@ func TestLoggerFailurePolicy(t *testing.T) {
 		var mu sync.Mutex
 		l := newTestLogger(t, Config{Output: w, Failure: FailOpen, OnError: func(err error) { mu.Lock(); reported = append(reported, err); mu.Unlock() }})
 		w.setFail(true)
-		require.NoError(t, l.Log(ctx, Event{Type: Logon, Actor: "alice"}))
+		require.NoError(t, l.Log(ctx, Event{Type: Logon, Outcome: Succeeded, Actor: "alice"}))
 		st := l.Stats()
 		require.Equal(t, uint64(1), st.Dropped)
 		mu.Lock()
@@ -349,7 +349,7 @@ func TestLoggerConcurrent(t *testing.T) {
 			for g := range goroutines {
 				wg.Go(func() {
 					for i := range perG {
-						e := Event{Type: DataRead, Actor: fmt.Sprintf("g%d", g), Subject: fmt.Sprint(i)}
+						e := Event{Type: DataRead, Outcome: Succeeded, Actor: fmt.Sprintf("g%d", g), Subject: fmt.Sprint(i)}
 						if err := l.Log(context.Background(), e); err != nil {
 							t.Error(err)
 							return
@@ -380,11 +380,12 @@ func TestLoggerConcurrent(t *testing.T) {
 
 func TestLoggerRotatesBySize(t *testing.T) {
 	dir := t.TempDir()
-	const maxSize = 1000
+	const maxSize = MinFileSize
 	l := newTestLogger(t, Config{AuditLogPath: dir, MaxSize: maxSize, Now: fixedClock(day1, time.Millisecond)})
 	const n = 100
 	for i := range n {
-		require.NoError(t, l.Log(context.Background(), Event{Type: Logon, Actor: fmt.Sprintf("user%03d", i), Client: "10.0.0.1"}))
+		require.NoError(t, l.Log(context.Background(), Event{Type: Logon, Outcome: Succeeded, Actor: fmt.Sprintf("user%03d", i), Client: "10.0.0.1",
+			Reason: strings.Repeat("r", 100)})) // about ten records per file
 	}
 	require.NoError(t, l.Close())
 	require.Greater(t, l.Stats().Rotations, uint64(5))
@@ -424,7 +425,7 @@ func TestLoggerRotatesAtMidnight(t *testing.T) {
 			now := time.Date(2026, 11, 25, 23, 59, 58, 0, time.UTC)
 			l := newTestLogger(t, Config{AuditLogPath: dir, Daily: daily, Now: fixedClock(now, time.Second)})
 			for i := range 4 {
-				require.NoError(t, l.Log(context.Background(), Event{Type: Logon, Actor: fmt.Sprint("u", i)}))
+				require.NoError(t, l.Log(context.Background(), Event{Type: Logon, Outcome: Succeeded, Actor: fmt.Sprint("u", i)}))
 			}
 			require.NoError(t, l.Close())
 			active := readRecords(t, filepath.Join(dir, "AgentServer.audit.log"))
@@ -455,7 +456,7 @@ func TestLoggerReopenContinues(t *testing.T) {
 	for run := range 3 {
 		l, err := New(Config{Module: "AgentServer", AuditLogPath: dir, Now: clock})
 		require.NoError(t, err)
-		require.NoError(t, l.Log(context.Background(), Event{Type: ServerStart, Reason: fmt.Sprint("run ", run)}))
+		require.NoError(t, l.Log(context.Background(), Event{Type: ServerStart, Outcome: Succeeded, Reason: fmt.Sprint("run ", run)}))
 		require.NoError(t, l.Close())
 	}
 	recs := readRecords(t, filepath.Join(dir, "AgentServer.audit.log"))
@@ -467,7 +468,7 @@ func TestLoggerReopenContinues(t *testing.T) {
 	// Switching the format starts a new file rather than mixing formats.
 	l, err := New(Config{Module: "AgentServer", AuditLogPath: dir, Formatter: "json", Now: clock})
 	require.NoError(t, err)
-	require.NoError(t, l.Log(context.Background(), Event{Type: ServerStart}))
+	require.NoError(t, l.Log(context.Background(), Event{Type: ServerStart, Outcome: Succeeded}))
 	require.NoError(t, l.Close())
 	data, err := os.ReadFile(filepath.Join(dir, "AgentServer.audit.log"))
 	require.NoError(t, err)
@@ -478,7 +479,7 @@ func TestLoggerReopenContinues(t *testing.T) {
 func TestLoggerTornTail(t *testing.T) {
 	dir := t.TempDir()
 	l := newTestLogger(t, Config{AuditLogPath: dir, Now: fixedClock(day1, time.Second)})
-	require.NoError(t, l.Log(context.Background(), Event{Type: ServerStart}))
+	require.NoError(t, l.Log(context.Background(), Event{Type: ServerStart, Outcome: Succeeded}))
 	require.NoError(t, l.Close())
 	path := filepath.Join(dir, "AgentServer.audit.log")
 	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
@@ -488,7 +489,7 @@ func TestLoggerTornTail(t *testing.T) {
 	require.NoError(t, f.Close())
 
 	l2 := newTestLogger(t, Config{AuditLogPath: dir, Now: fixedClock(day1.Add(time.Minute), time.Second)})
-	require.NoError(t, l2.Log(context.Background(), Event{Type: Logon, Actor: "alice"}))
+	require.NoError(t, l2.Log(context.Background(), Event{Type: Logon, Outcome: Succeeded, Actor: "alice"}))
 	require.NoError(t, l2.Close())
 	recs := readRecords(t, path)
 	require.Len(t, recs, 3)
@@ -506,17 +507,58 @@ func TestLoggerTornTail(t *testing.T) {
 func TestLoggerRecordTooLarge(t *testing.T) {
 	var out bytes.Buffer
 	l := newTestLogger(t, Config{Output: &out})
-	err := l.Log(context.Background(), Event{Type: ServerStart, Reason: strings.Repeat("x", MaxRecordSize)})
+	err := l.Log(context.Background(), Event{Type: ServerStart, Outcome: Succeeded, Reason: strings.Repeat("x", MaxRecordSize)})
 	require.ErrorIs(t, err, ErrRecordTooLarge)
-	require.NoError(t, l.Log(context.Background(), Event{Type: ServerStart}))
+	require.Regexp(t, `^audit: SERVER_START event: record too large: \d+ bytes, more than MaxRecordSize \(1048576 bytes\)$`, err.Error())
+	require.NoError(t, l.Log(context.Background(), Event{Type: ServerStart, Outcome: Succeeded}))
 	recs := parseLines(t, out.Bytes())
 	require.Len(t, recs, 1)
 	require.Equal(t, uint64(1), recs[0].Seq)
 
 	dir := t.TempDir()
-	lf := newTestLogger(t, Config{AuditLogPath: dir, MaxSize: 100})
-	err = lf.Log(context.Background(), Event{Type: ServerStart, Reason: strings.Repeat("y", 200)})
+	lf := newTestLogger(t, Config{AuditLogPath: dir, MaxSize: MinFileSize})
+	err = lf.Log(context.Background(), Event{Type: ServerStart, Outcome: Succeeded, Reason: strings.Repeat("y", 2100)})
 	require.ErrorIs(t, err, ErrRecordTooLarge)
+	require.Regexp(t, `^audit: SERVER_START event: record too large: 21\d\d bytes, more than Config.MaxSize \(2048 bytes\)$`, err.Error())
+
+	// With integrity protection, a file starts with its FILE_START record:
+	// the error says that the record would fit alone, but not after it.
+	li := newTestLogger(t, Config{AuditLogPath: t.TempDir(), MaxSize: MinFileSize, Integrity: true})
+	err = li.Log(context.Background(), Event{Type: ServerStart, Outcome: Succeeded, Reason: strings.Repeat("z", 1800)})
+	require.ErrorIs(t, err, ErrRecordTooLarge)
+	require.Regexp(t, `^audit: SERVER_START event: record too large: 19\d\d bytes, after the \d+ bytes of the library's records that start a file \(2\d\d\d in all\), more than Config.MaxSize \(2048 bytes\)$`, err.Error())
+	require.NoError(t, li.Log(context.Background(), Event{Type: ServerStart, Outcome: Succeeded, Reason: strings.Repeat("z", 1200)}))
+}
+
+// TestMinFileSizeHoldsLibraryRecords checks that a file of MinFileSize
+// bytes holds the largest records the library starts a file with
+// (FILE_START and FILE_REPLACED, in JSON, with a module name of 64 bytes:
+// the worst case) and a short record, as MinFileSize's doc says.
+func TestMinFileSizeHoldsLibraryRecords(t *testing.T) {
+	dir := t.TempDir()
+	module := strings.Repeat("M", 64)
+	l, err := New(Config{Module: module, AuditLogPath: dir, MaxSize: MinFileSize, Integrity: true, Formatter: FormatJSON,
+		Sync: SyncEveryEvent})
+	require.NoError(t, err)
+	t.Cleanup(func() { l.Close() })
+	ctx := context.Background()
+	rec := Event{Type: Logon, Outcome: Failed, Actor: strings.Repeat("a", 64), Client: "[2001:db8::1]:65535",
+		Session: strings.Repeat("s", 64), Reason: strings.Repeat("r", 700)}
+	small := Event{Type: ServerStart, Outcome: Succeeded}
+	require.NoError(t, l.Log(ctx, small))
+	require.NoError(t, os.Remove(l.Path()))
+	require.Error(t, l.Log(ctx, small), "a record written to a removed file is not acknowledged")
+	require.NoError(t, l.Log(ctx, rec), "FILE_START, FILE_REPLACED and the record fit in MinFileSize")
+	require.NoError(t, l.Close())
+	recs := readRecords(t, l.Path())
+	require.Equal(t, []EventType{FileStart, FileReplaced, Logon}, []EventType{recs[0].Event.Type, recs[1].Event.Type, recs[2].Event.Type})
+	data, err := os.ReadFile(l.Path())
+	require.NoError(t, err)
+	lines := bytes.SplitAfter(data, []byte("\n"))
+	head := len(lines[0]) + len(lines[1])
+	require.Less(t, head, 850, "the library's records that start a file, as MinFileSize's doc says")
+	require.Greater(t, len(lines[2]), 1100, "a record of 1.1 KiB fits after them")
+	require.LessOrEqual(t, head+len(lines[2]), MinFileSize)
 }
 
 // lineFormatter is a custom formatter that does not escape anything.
@@ -539,8 +581,8 @@ func TestCustomFormatter(t *testing.T) {
 
 	var out bytes.Buffer
 	l := newTestLogger(t, Config{Output: &out, Formatter: "Pipe-Test"})
-	require.NoError(t, l.Log(context.Background(), Event{Type: ServerStart, Reason: "boot"}))
-	err := l.Log(context.Background(), Event{Type: ServerStop, Reason: "x\n2|AgentServer|SERVER_START|forged"})
+	require.NoError(t, l.Log(context.Background(), Event{Type: ServerStart, Outcome: Succeeded, Reason: "boot"}))
+	err := l.Log(context.Background(), Event{Type: ServerStop, Outcome: Succeeded, Reason: "x\n2|AgentServer|SERVER_START|forged"})
 	require.ErrorIs(t, err, ErrInvalidEvent)
 	require.ErrorContains(t, err, "line break")
 	require.Equal(t, "1|AgentServer|SERVER_START|boot\n", out.String())
@@ -562,7 +604,7 @@ func TestLoggerRetentionAtNew(t *testing.T) {
 		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(name), 0o640))
 	}
 	l := newTestLogger(t, Config{AuditLogPath: dir, Retention: 30 * 24 * time.Hour, Now: func() time.Time { return now }})
-	require.NoError(t, l.Log(context.Background(), Event{Type: ServerStart}))
+	require.NoError(t, l.Log(context.Background(), Event{Type: ServerStart, Outcome: Succeeded}))
 	for _, name := range keep {
 		data, err := os.ReadFile(filepath.Join(dir, name))
 		require.NoError(t, err, name)
@@ -589,7 +631,7 @@ func TestLoggerLockedByAnother(t *testing.T) {
 func TestLoggerStreamSync(t *testing.T) {
 	w := &syncCounter{}
 	l := newTestLogger(t, Config{Output: w, Sync: SyncEveryEvent})
-	require.NoError(t, l.Log(context.Background(), Event{Type: ServerStart}))
+	require.NoError(t, l.Log(context.Background(), Event{Type: ServerStart, Outcome: Succeeded}))
 	require.Equal(t, 1, w.syncs)
 	require.Equal(t, uint64(1), l.Stats().Syncs)
 }
@@ -605,9 +647,10 @@ func (s *syncCounter) Sync() error                 { s.syncs++; return nil }
 func TestLoggerMaxBackups(t *testing.T) {
 	dir := t.TempDir()
 	clock := fixedClock(day1, time.Second)
-	l := newTestLogger(t, Config{AuditLogPath: dir, MaxSize: 600, MaxBackups: 2, Now: clock})
+	l := newTestLogger(t, Config{AuditLogPath: dir, MaxSize: MinFileSize, MaxBackups: 2, Now: clock})
 	for i := range 40 {
-		require.NoError(t, l.Log(context.Background(), Event{Type: Logon, Actor: fmt.Sprint("user", i)}))
+		require.NoError(t, l.Log(context.Background(), Event{Type: Logon, Outcome: Succeeded, Actor: fmt.Sprint("user", i),
+			Reason: strings.Repeat("r", 150)})) // a few records per file
 	}
 	require.NoError(t, l.Close())
 	require.Greater(t, l.Stats().Rotations, uint64(3))
@@ -629,11 +672,11 @@ func TestLoggerFileReplaced(t *testing.T) {
 	var mu sync.Mutex
 	l := newTestLogger(t, Config{AuditLogPath: dir, Sync: SyncEveryEvent, OnError: func(err error) { mu.Lock(); errs = append(errs, err); mu.Unlock() }})
 	ctx := context.Background()
-	require.NoError(t, l.Log(ctx, Event{Type: ServerStart}))
+	require.NoError(t, l.Log(ctx, Event{Type: ServerStart, Outcome: Succeeded}))
 	require.NoError(t, os.Remove(l.Path()))
-	err := l.Log(ctx, Event{Type: Logon, Actor: "alice"})
+	err := l.Log(ctx, Event{Type: Logon, Outcome: Succeeded, Actor: "alice"})
 	require.Error(t, err, "a record written to a removed file is not acknowledged")
-	require.NoError(t, l.Log(ctx, Event{Type: Logon, Actor: "bob"}))
+	require.NoError(t, l.Log(ctx, Event{Type: Logon, Outcome: Succeeded, Actor: "bob"}))
 	require.NoError(t, l.Close())
 	recs := readRecords(t, l.Path())
 	require.Len(t, recs, 2)
@@ -655,7 +698,7 @@ func TestLoggerFileReplacedCheck(t *testing.T) {
 		l, err := New(Config{Module: "AgentServer", AuditLogPath: dir, OnError: func(err error) { mu.Lock(); errs = append(errs, err); mu.Unlock() }})
 		require.NoError(t, err)
 		ctx := context.Background()
-		require.NoError(t, l.Log(ctx, Event{Type: ServerStart}))
+		require.NoError(t, l.Log(ctx, Event{Type: ServerStart, Outcome: Succeeded}))
 		require.NoError(t, os.Rename(l.Path(), filepath.Join(dir, "moved-away.log")))
 		time.Sleep(inPlaceInterval + time.Second)
 		synctest.Wait()
@@ -663,7 +706,7 @@ func TestLoggerFileReplacedCheck(t *testing.T) {
 		require.Len(t, errs, 1)
 		require.ErrorIs(t, errs[0], errFileReplaced)
 		mu.Unlock()
-		require.NoError(t, l.Log(ctx, Event{Type: Logon, Actor: "alice"}))
+		require.NoError(t, l.Log(ctx, Event{Type: Logon, Outcome: Succeeded, Actor: "alice"}))
 		require.ErrorIs(t, l.Close(), errFileReplaced, "Close returns the background errors")
 		recs := readRecords(t, filepath.Join(dir, "AgentServer.audit.log"))
 		require.Len(t, recs, 2)

@@ -187,7 +187,7 @@ func (l *Logger) writeCtx(ctx context.Context, e *Event, policy bool) error {
 // reports the dropped record and returns nil.
 func (l *Logger) failed(policy bool, t EventType, err error) error {
 	if policy && l.cfg.Failure == FailOpen {
-		l.reportError(fmt.Errorf("audit: %s event dropped: %w", t, err))
+		l.reportError(fmt.Errorf("audit: %s event dropped: %w", t, unprefixed(err)))
 		return nil
 	}
 	return err
@@ -285,7 +285,7 @@ func (l *Logger) appendRecord(b *batch, e *Event, pr *prerendered, stamped bool)
 			l.replaced.Store(true) // note it with the next record
 		}
 		b.buf = buf[:start]
-		return 0, fmt.Errorf("audit: %s event: %w: %d bytes (limit %d)", e.Type, ErrRecordTooLarge, n, min(int64(MaxRecordSize), l.cfg.MaxSize))
+		return 0, tooLargeError(e.Type, n, size-int64(n), l.cfg.MaxSize)
 	}
 	st.day = day
 	b.buf = buf
@@ -430,7 +430,7 @@ func (l *Logger) flushPending(writer int) {
 		}
 		if p := l.pending; p != nil {
 			p.done = true
-			p.err = fmt.Errorf("audit: not written after an earlier failure: %w", b.err)
+			p.err = fmt.Errorf("audit: not written after an earlier failure: %w", unprefixed(b.err))
 			l.pending = nil
 			p.cond.Broadcast()
 		}
@@ -465,7 +465,7 @@ func (l *Logger) writeBatch(b *batch) (written int, phys fileState) {
 			}
 		}
 		if err := l.out.Write(b.buf[start:s.end]); err != nil {
-			b.err = l.writeError(fmt.Errorf("audit: write %s: %w", l.out.Path(), err))
+			b.err = l.writeError(err) // the sink names the operation and file
 			break
 		}
 		written, phys = s.end, s.last
@@ -474,7 +474,7 @@ func (l *Logger) writeBatch(b *batch) (written int, phys fileState) {
 	b.acked = written
 	if l.cfg.Sync == SyncEveryEvent && written > 0 {
 		if err := l.out.Sync(); err != nil {
-			b.err = l.writeError(fmt.Errorf("audit: sync %s: %w", l.out.Path(), err))
+			b.err = l.writeError(err)
 			b.acked = 0
 		} else {
 			l.stats.syncs.Add(1)
@@ -499,7 +499,7 @@ func (l *Logger) writeBatch(b *batch) (written int, phys fileState) {
 // owner of busy.
 func (l *Logger) rotate() (rotated bool, err error) {
 	if backup, err := l.out.Rotate(); err != nil {
-		return backup != "", l.writeError(fmt.Errorf("audit: rotate %s: %w", l.out.Path(), err))
+		return backup != "", l.writeError(err)
 	}
 	l.stats.rotations.Add(1)
 	if l.cfg.Sync != SyncWriteThrough {
@@ -623,7 +623,7 @@ func (l *Logger) settleAbandoned() {
 			l.written++
 		} else {
 			l.dropped++
-			errs = append(errs, fmt.Errorf("audit: %s event dropped after its Log call stopped waiting: %w", a.typ, b.err))
+			errs = append(errs, fmt.Errorf("audit: %s event dropped after its Log call stopped waiting: %w", a.typ, unprefixed(b.err)))
 		}
 		if b.waiters--; b.waiters == 0 {
 			l.freeBatch(b)
@@ -662,7 +662,7 @@ func (l *Logger) syncOwned() error {
 	l.mu.Lock()
 	l.release()
 	if err != nil {
-		return l.writeError(fmt.Errorf("audit: sync %s: %w", l.out.Path(), err))
+		return l.writeError(err)
 	}
 	l.stats.syncs.Add(1)
 	return nil

@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -15,7 +16,11 @@ import (
 // Config configures a [Logger]. Apart from Module and one of AuditLogPath
 // and LogPath (or Output), the zero value of every field is a sensible
 // default. [New] copies the Config; changing it afterwards has no effect.
-// The json tags are the product's parameter names.
+//
+// The json tags are the product's parameter names (see [ConfigFromParams]),
+// and a Config reads and writes JSON as a file of parameters: see
+// [Config.UnmarshalJSON] and [Config.MarshalJSON]. Output, Now and OnError
+// are not parameters and are never read or written.
 type Config struct {
 	// Module names the server module that writes, such as "AgentServer". It
 	// is written in every record and names the audit file, so it is made of
@@ -38,12 +43,13 @@ type Config struct {
 	// their rotation time (parameter RetentionDays, in days). Older backups
 	// of this module are removed at New, after each rotation and hourly.
 	// Zero keeps them forever; at most [MaxRetention] (100 years).
-	Retention time.Duration `json:"-"`
+	Retention time.Duration `json:"RetentionDays,omitzero"`
 	// MaxSize is the size in bytes at which the active file is rotated
 	// (parameter AuditLogMaxSize, in megabytes). A record is never split
 	// across files: the file is rotated before a record that would cross
-	// the limit. Zero means 100 MiB; at most [MaxFileSize] (1 TiB).
-	MaxSize int64 `json:"-"`
+	// the limit. Zero means 100 MiB; otherwise from [MinFileSize] (2 KiB)
+	// to [MaxFileSize] (1 TiB). The parameter counts whole MiB.
+	MaxSize int64 `json:"AuditLogMaxSize,omitzero"`
 	// MaxBackups is the most rotated files of this module that are kept,
 	// oldest removed first (parameter AuditLogMaxBackups). Zero keeps all
 	// that Retention keeps; at most [MaxBackupCount].
@@ -58,9 +64,10 @@ type Config struct {
 	// Sync is the durability policy (parameter AuditLogSync); the default
 	// is [SyncWriteThrough].
 	Sync SyncPolicy `json:"AuditLogSync,omitzero"`
-	// SyncInterval is the period of [SyncInterval]. Zero means one second;
-	// otherwise from [MinInterval] (1 ms) to [MaxInterval] (24 hours).
-	SyncInterval time.Duration `json:"-"`
+	// SyncInterval is the period of [SyncInterval] (parameter
+	// AuditLogSyncInterval). Zero means one second; otherwise from
+	// [MinInterval] (1 ms) to [MaxInterval] (24 hours).
+	SyncInterval time.Duration `json:"AuditLogSyncInterval,omitzero"`
 	// Failure says what Log does when a record cannot be written (parameter
 	// AuditLogFailure): [FailClosed] (the default) or [FailOpen].
 	Failure FailurePolicy `json:"AuditLogFailure,omitzero"`
@@ -83,10 +90,10 @@ type Config struct {
 	IntegrityKeyFile string `json:"AuditLogKeyFile,omitempty"`
 	// CheckpointInterval, when positive and Integrity is on, writes a
 	// [Checkpoint] record at that period, so that a verifier can tell how
-	// recent the newest record must be (see the README on truncation).
-	// Zero turns checkpoints off; otherwise from [MinInterval] (1 ms) to
-	// [MaxInterval] (24 hours).
-	CheckpointInterval time.Duration `json:"-"`
+	// recent the newest record must be (see the README on truncation;
+	// parameter AuditLogCheckpointInterval). Zero turns checkpoints off;
+	// otherwise from [MinInterval] (1 ms) to [MaxInterval] (24 hours).
+	CheckpointInterval time.Duration `json:"AuditLogCheckpointInterval,omitzero"`
 	// Output, if set, receives the records instead of files: no directory,
 	// rotation or retention applies. Each batch of records is one Write; if
 	// Output has a Sync() error method the sync policies call it. For tests,
@@ -106,6 +113,16 @@ const (
 	MaxRetention = maxRetentionDays * 24 * time.Hour
 	// MaxFileSize is the largest Config.MaxSize: 1 TiB.
 	MaxFileSize = 1 << 40
+	// MinFileSize is the smallest Config.MaxSize other than zero: 2 KiB.
+	// A new file starts with the library's own records: FILE_START under
+	// integrity protection, and FILE_REPLACED after the file was replaced
+	// from outside; together they take up to about 850 bytes (JSON, a
+	// 64-byte module name), which leaves at least 1.1 KiB for the record
+	// that follows them. A record that does not fit in a new file after
+	// them is refused with [ErrRecordTooLarge], whose error gives the
+	// sizes. Files this small are for tests; the AuditLogMaxSize parameter
+	// counts whole MiB, so a Config from parameters never goes below 1 MiB.
+	MinFileSize = 2 << 10
 	// MaxBackupCount is the largest Config.MaxBackups.
 	MaxBackupCount = 1 << 20
 	// MinInterval and MaxInterval bound Config.SyncInterval and
@@ -125,8 +142,8 @@ func (cfg *Config) checkBounds() error {
 	if cfg.Retention < 0 || cfg.Retention > MaxRetention {
 		return bad("Retention", cfg.Retention, "0 (keep forever) to MaxRetention (100 years, 876600h)")
 	}
-	if cfg.MaxSize < 0 || cfg.MaxSize > MaxFileSize {
-		return bad("MaxSize", cfg.MaxSize, "0 (100 MiB) to MaxFileSize (1 TiB) bytes")
+	if cfg.MaxSize < 0 || cfg.MaxSize > MaxFileSize || cfg.MaxSize > 0 && cfg.MaxSize < MinFileSize {
+		return bad("MaxSize", cfg.MaxSize, "0 (100 MiB) or MinFileSize (2 KiB) to MaxFileSize (1 TiB) bytes")
 	}
 	if cfg.MaxBackups < 0 || cfg.MaxBackups > MaxBackupCount {
 		return bad("MaxBackups", cfg.MaxBackups, "0 (no limit) to MaxBackupCount (1048576)")
@@ -199,15 +216,25 @@ func (p SyncPolicy) MarshalText() ([]byte, error) {
 // (or "write-through"), "interval" and "every" (or "every-event") without
 // regard to case.
 func (p *SyncPolicy) UnmarshalText(b []byte) error {
-	switch strings.ToLower(strings.TrimSpace(string(b))) {
-	case "write-through", "writethrough":
-		*p = SyncWriteThrough
-		return nil
-	case "every-event", "everyevent":
-		*p = SyncEveryEvent
-		return nil
+	v, err := parseSyncPolicy(string(b))
+	if err != nil {
+		return fmt.Errorf("audit: sync policy %q: %w: %w", b, ErrBadConfig, err)
 	}
-	return enumUnmarshal(syncNames[:], (*uint8)(p), string(b), "sync policy")
+	*p = v
+	return nil
+}
+
+// parseSyncPolicy is SyncPolicy.UnmarshalText with an error that says only
+// what is wrong.
+func parseSyncPolicy(s string) (SyncPolicy, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "write-through", "writethrough":
+		return SyncWriteThrough, nil
+	case "every-event", "everyevent":
+		return SyncEveryEvent, nil
+	}
+	n, err := enumParse(syncNames[:], s)
+	return SyncPolicy(n), err
 }
 
 // FailurePolicy says what [Logger.Log] does when a record cannot be written.
@@ -253,13 +280,23 @@ func enumMarshal(names []string, v uint8, what string) ([]byte, error) {
 }
 
 func enumUnmarshal(names []string, v *uint8, s, what string) error {
+	n, err := enumParse(names, s)
+	if err != nil {
+		return fmt.Errorf("audit: %s %q: %w: %w", what, s, ErrBadConfig, err)
+	}
+	*v = n
+	return nil
+}
+
+// enumParse returns the index of s in names, without regard to case or
+// surrounding spaces; its error says only what is wrong.
+func enumParse(names []string, s string) (uint8, error) {
 	for i, n := range names {
 		if strings.EqualFold(strings.TrimSpace(s), n) {
-			*v = uint8(i)
-			return nil
+			return uint8(i), nil
 		}
 	}
-	return fmt.Errorf("audit: %s %q: %w (want one of %s)", what, s, ErrBadConfig, strings.Join(names, ", "))
+	return 0, fmt.Errorf("want one of %s", strings.Join(names, ", "))
 }
 
 // Parameter names accepted by [ConfigFromParams].
@@ -277,6 +314,10 @@ const (
 	ParamFailure       = "AuditLogFailure"
 	ParamIntegrity     = "AuditLogIntegrity"
 	ParamKeyFile       = "AuditLogKeyFile"
+	// ParamSyncInterval and ParamCheckpointInterval are durations as Go
+	// writes them ("1s", "500ms", "1m30s").
+	ParamSyncInterval       = "AuditLogSyncInterval"
+	ParamCheckpointInterval = "AuditLogCheckpointInterval"
 )
 
 // paramAliases maps other spellings operators use to the canonical names.
@@ -314,9 +355,17 @@ func foldParam(s string) string {
 //	AuditLogCompress       true or false
 //	AuditLogDailyRotation  utc, local or off
 //	AuditLogSync           write (write-through), interval or every (every-event)
+//	AuditLogSyncInterval   period of the interval sync policy ("1s", "500ms"),
+//	                       0 (one second) or 1ms to 24h
 //	AuditLogFailure        closed or open
 //	AuditLogIntegrity      true or false: tamper-evident files
 //	AuditLogKeyFile        key file of the integrity chain
+//	AuditLogCheckpointInterval  period of checkpoint records ("1m"), 0 (off)
+//	                       or 1ms to 24h
+//
+// AuditLogMaxSize counts whole MiB, so a Config from parameters rotates at
+// 1 MiB at the least; smaller sizes, down to [MinFileSize], can be set in
+// [Config.MaxSize] only.
 //
 // The result does not depend on the order of the map. The same parameter
 // given twice under different names (AuditLogPath and auditlogpath,
@@ -326,32 +375,48 @@ func foldParam(s string) string {
 // result is not checked further: [New] does that.
 func ConfigFromParams(module string, params map[string]string) (Config, error) {
 	cfg := Config{Module: module}
+	if err := cfg.setParams(params); err != nil {
+		return Config{}, err
+	}
+	return cfg, nil
+}
+
+// setParams sets the fields of cfg named by params, as ConfigFromParams
+// describes. cfg's func fields must be nil (they defeat the comparison that
+// finds a parameter set twice to different values).
+func (cfg *Config) setParams(params map[string]string) error {
 	names := slices.Sorted(maps.Keys(params))
 	setBy := make(map[string]string, len(names)) // canonical key → name that set it
 	for _, name := range names {
-		key := foldParam(name)
-		if canon, ok := paramAliases[key]; ok {
-			key = foldParam(canon)
-		}
+		key := paramKey(name)
 		raw := params[name]
-		before := cfg
+		before := *cfg
 		known, err := cfg.setParam(key, strings.TrimSpace(raw))
 		if !known {
-			return Config{}, fmt.Errorf("audit: parameter %q: %w: unknown parameter (known: %s)", name, ErrBadConfig, knownParams)
+			return fmt.Errorf("audit: parameter %q: %w: unknown parameter (known: %s)", name, ErrBadConfig, knownParams)
 		}
 		if err != nil {
-			return Config{}, fmt.Errorf("audit: parameter %s=%q: %w: %w", name, raw, ErrBadConfig, err)
+			return fmt.Errorf("audit: parameter %s=%q: %w: %w", name, raw, ErrBadConfig, err)
 		}
 		if first, ok := setBy[key]; ok {
-			if !reflect.DeepEqual(before, cfg) {
-				return Config{}, fmt.Errorf("audit: parameters %s=%q and %s=%q: %w: both set %s, to different values",
+			if !reflect.DeepEqual(before, *cfg) {
+				return fmt.Errorf("audit: parameters %s=%q and %s=%q: %w: both set %s, to different values",
 					first, params[first], name, raw, ErrBadConfig, canonicalParam(key))
 			}
 			continue
 		}
 		setBy[key] = name
 	}
-	return cfg, nil
+	return nil
+}
+
+// paramKey returns the folded canonical name of the parameter name.
+func paramKey(name string) string {
+	key := foldParam(name)
+	if canon, ok := paramAliases[key]; ok {
+		key = foldParam(canon)
+	}
+	return key
 }
 
 // canonicalParam returns the canonical name of the folded parameter name key.
@@ -369,9 +434,9 @@ func canonicalParam(key string) string {
 func (cfg *Config) setParam(key, v string) (known bool, err error) {
 	switch key {
 	case foldParam(ParamEventMask):
-		cfg.EventMask, err = ParseMask(v)
+		cfg.EventMask, err = parseMask(v)
 	case foldParam(ParamFormatter):
-		_, err = LookupFormatter(v)
+		_, err = lookupFormatter(v)
 		cfg.Formatter = v
 	case foldParam(ParamAuditLogPath):
 		cfg.AuditLogPath = v
@@ -390,17 +455,25 @@ func (cfg *Config) setParam(key, v string) (known bool, err error) {
 		n, err = parseNonNegative(v, MaxBackupCount, "")
 		cfg.MaxBackups = int(n)
 	case foldParam(ParamCompress):
-		cfg.Compress, err = strconv.ParseBool(v)
+		cfg.Compress, err = parseBool(v)
 	case foldParam(ParamDaily):
-		err = cfg.Daily.UnmarshalText([]byte(v))
+		var n uint8
+		n, err = enumParse(dailyNames[:], v)
+		cfg.Daily = Daily(n)
 	case foldParam(ParamSync):
-		err = cfg.Sync.UnmarshalText([]byte(v))
+		cfg.Sync, err = parseSyncPolicy(v)
+	case foldParam(ParamSyncInterval):
+		cfg.SyncInterval, err = parseInterval(v, "one second")
 	case foldParam(ParamFailure):
-		err = cfg.Failure.UnmarshalText([]byte(v))
+		var n uint8
+		n, err = enumParse(failureNames[:], v)
+		cfg.Failure = FailurePolicy(n)
 	case foldParam(ParamIntegrity):
-		cfg.Integrity, err = strconv.ParseBool(v)
+		cfg.Integrity, err = parseBool(v)
 	case foldParam(ParamKeyFile):
 		cfg.IntegrityKeyFile = v
+	case foldParam(ParamCheckpointInterval):
+		cfg.CheckpointInterval, err = parseInterval(v, "off")
 	default:
 		return false, nil
 	}
@@ -409,7 +482,30 @@ func (cfg *Config) setParam(key, v string) (known bool, err error) {
 
 const knownParams = ParamEventMask + ", " + ParamFormatter + ", " + ParamAuditLogPath + ", " + ParamLogPath +
 	", " + ParamRetentionDays + ", " + ParamMaxSize + ", " + ParamMaxBackups + ", " + ParamCompress +
-	", " + ParamDaily + ", " + ParamSync + ", " + ParamFailure + ", " + ParamIntegrity + ", " + ParamKeyFile
+	", " + ParamDaily + ", " + ParamSync + ", " + ParamSyncInterval + ", " + ParamFailure + ", " + ParamIntegrity +
+	", " + ParamKeyFile + ", " + ParamCheckpointInterval
+
+// parseBool parses a boolean parameter as strconv.ParseBool does ("true",
+// "false", "1", "0", "t", "f" in any case); its error says only what is
+// wrong.
+func parseBool(s string) (bool, error) {
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		return false, errors.New("want true or false")
+	}
+	return b, nil
+}
+
+// parseInterval parses the period of an interval parameter: 0, which
+// means zero (what zero amounts to says in the error), or a duration from
+// MinInterval to MaxInterval.
+func parseInterval(s, zero string) (time.Duration, error) {
+	d, err := time.ParseDuration(s)
+	if err != nil || d != 0 && (d < MinInterval || d > MaxInterval) {
+		return 0, fmt.Errorf("want 0 (%s) or a duration from 1ms to 24h, such as 1s or 500ms", zero)
+	}
+	return d, nil
+}
 
 // trimDays removes a unit of days from a retention value: "30", "30d",
 // "30 day" and "30 days" all mean 30 days.
@@ -428,7 +524,7 @@ func trimDays(s string) string {
 func parseNonNegative(s string, max int64, what string) (int64, error) {
 	n, err := strconv.ParseInt(s, 10, 64)
 	if err != nil && !errors.Is(err, strconv.ErrRange) {
-		return 0, fmt.Errorf("want a whole number: %w", err)
+		return 0, errors.New("want a whole number") // strconv's error would repeat the value
 	}
 	if err != nil || n < 0 || n > max {
 		if what != "" {
@@ -438,3 +534,151 @@ func parseNonNegative(s string, max int64, what string) (int64, error) {
 	}
 	return n, nil
 }
+
+// UnmarshalJSON implements [json.Unmarshaler]: it reads a JSON object of
+// parameters, such as an operator's configuration file, with the names,
+// units, bounds and errors of [ConfigFromParams]:
+//
+//	{"Module": "AgentServer", "AuditLogPath": "/var/log/audit",
+//	 "AuditEventMask": "presence+failure+read", "RetentionDays": 30,
+//	 "AuditLogMaxSize": 100, "AuditLogCompress": true, "AuditLogSync": "interval",
+//	 "AuditLogSyncInterval": "500ms"}
+//
+// A value is a string, a number or a boolean, read as the parameter's
+// text ("30" and 30 are the same); null leaves the field as it is. Module
+// is read here too, since it is not a parameter of ConfigFromParams. As
+// with any struct that encoding/json fills, a field the object does not
+// name keeps its value, and Output, Now and OnError are never touched. On
+// error cfg is unchanged. Errors wrap [ErrBadConfig] and name the
+// parameter as the object spells it.
+func (cfg *Config) UnmarshalJSON(b []byte) error {
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(b, &obj); err != nil {
+		return fmt.Errorf("audit: configuration: %w: want a JSON object of parameters: %w", ErrBadConfig, err)
+	}
+	var module *string
+	params := make(map[string]string, len(obj))
+	for name, raw := range obj {
+		v, isNull, err := paramText(raw)
+		if err != nil {
+			return fmt.Errorf("audit: parameter %q: %w: %w", name, ErrBadConfig, err)
+		}
+		switch {
+		case isNull:
+		case foldParam(name) == "module":
+			if raw[0] != '"' {
+				return fmt.Errorf("audit: parameter %q: %w: want a string", name, ErrBadConfig)
+			}
+			if module != nil && *module != v {
+				return fmt.Errorf("audit: parameter %q: %w: Module set twice, to different values", name, ErrBadConfig)
+			}
+			module = &v
+		default:
+			params[name] = v
+		}
+	}
+	// Check every parameter on a fresh Config, as ConfigFromParams does,
+	// then set the fields the object names.
+	var check Config
+	if err := check.setParams(params); err != nil {
+		return err
+	}
+	for name, v := range params {
+		cfg.setParam(paramKey(name), strings.TrimSpace(v))
+	}
+	if module != nil {
+		cfg.Module = *module
+	}
+	return nil
+}
+
+// paramText returns the text of a parameter's JSON value: a string's
+// contents, a number as written, "true" or "false".
+func paramText(raw json.RawMessage) (text string, isNull bool, err error) {
+	switch raw[0] {
+	case 'n':
+		return "", true, nil
+	case '"':
+		var s string
+		err := json.Unmarshal(raw, &s)
+		return s, false, err
+	case 't', 'f':
+		return string(raw), false, nil
+	case '{', '[':
+		return "", false, errors.New("want a string, number or boolean")
+	}
+	return string(raw), false, nil // a number, as written
+}
+
+// configJSON is the JSON form of a Config, in the order of the parameter
+// list of ConfigFromParams.
+type configJSON struct {
+	Module             string        `json:"Module,omitempty"`
+	EventMask          Mask          `json:"AuditEventMask,omitzero"`
+	Formatter          string        `json:"AuditLogFormatter,omitempty"`
+	AuditLogPath       string        `json:"AuditLogPath,omitempty"`
+	LogPath            string        `json:"LogPath,omitempty"`
+	RetentionDays      int64         `json:"RetentionDays,omitempty"`
+	MaxSizeMiB         int64         `json:"AuditLogMaxSize,omitempty"`
+	MaxBackups         int           `json:"AuditLogMaxBackups,omitempty"`
+	Compress           bool          `json:"AuditLogCompress,omitempty"`
+	Daily              Daily         `json:"AuditLogDailyRotation,omitzero"`
+	Sync               SyncPolicy    `json:"AuditLogSync,omitzero"`
+	SyncInterval       string        `json:"AuditLogSyncInterval,omitempty"`
+	Failure            FailurePolicy `json:"AuditLogFailure,omitzero"`
+	Integrity          bool          `json:"AuditLogIntegrity,omitempty"`
+	IntegrityKeyFile   string        `json:"AuditLogKeyFile,omitempty"`
+	CheckpointInterval string        `json:"AuditLogCheckpointInterval,omitempty"`
+}
+
+// MarshalJSON implements [json.Marshaler]: it writes cfg as the object of
+// parameters that [Config.UnmarshalJSON] reads back to the same Config
+// (Output, Now and OnError aside), leaving out the fields that are zero.
+// Retention is written in days and MaxSize in MiB, as the parameters count
+// them; a Retention that is not a whole number of days, a MaxSize that is
+// not a whole number of MiB, or a field out of its bounds or unknown, has
+// no parameter and is an error wrapping [ErrBadConfig] that names the field.
+func (cfg Config) MarshalJSON() ([]byte, error) {
+	if err := cfg.checkBounds(); err != nil {
+		return nil, err
+	}
+	day := 24 * time.Hour
+	switch {
+	case cfg.Retention%day != 0:
+		return nil, fmt.Errorf("audit: Config.Retention %v: %w: parameter %s counts whole days", cfg.Retention, ErrBadConfig, ParamRetentionDays)
+	case cfg.MaxSize%(1<<20) != 0:
+		return nil, fmt.Errorf("audit: Config.MaxSize %d: %w: parameter %s counts whole MiB (1048576 bytes)", cfg.MaxSize, ErrBadConfig, ParamMaxSize)
+	case cfg.EventMask&^AllEvents != 0:
+		return nil, fmt.Errorf("audit: Config.EventMask %#x: %w: unknown bits", uint8(cfg.EventMask), ErrBadConfig)
+	case cfg.Daily > DailyOff || cfg.Sync > SyncEveryEvent || cfg.Failure > FailOpen:
+		return nil, fmt.Errorf("audit: Config.Daily %v, Sync %v, Failure %v: %w", cfg.Daily, cfg.Sync, cfg.Failure, ErrBadConfig)
+	}
+	j := configJSON{
+		Module:           cfg.Module,
+		EventMask:        cfg.EventMask,
+		Formatter:        cfg.Formatter,
+		AuditLogPath:     cfg.AuditLogPath,
+		LogPath:          cfg.LogPath,
+		RetentionDays:    int64(cfg.Retention / day),
+		MaxSizeMiB:       cfg.MaxSize >> 20,
+		MaxBackups:       cfg.MaxBackups,
+		Compress:         cfg.Compress,
+		Daily:            cfg.Daily,
+		Sync:             cfg.Sync,
+		Failure:          cfg.Failure,
+		Integrity:        cfg.Integrity,
+		IntegrityKeyFile: cfg.IntegrityKeyFile,
+	}
+	if cfg.SyncInterval != 0 {
+		j.SyncInterval = cfg.SyncInterval.String()
+	}
+	if cfg.CheckpointInterval != 0 {
+		j.CheckpointInterval = cfg.CheckpointInterval.String()
+	}
+	return json.Marshal(j)
+}
+
+var (
+	_ json.Marshaler   = Config{}
+	_ json.Unmarshaler = (*Config)(nil)
+)

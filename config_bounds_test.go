@@ -25,8 +25,20 @@ func TestConfigFromParamsBounds(t *testing.T) {
 		{"AuditLogMaxSize", "1048577", "from 0 to 1048576 (1 TiB)"},
 		{"AuditLogMaxSize", "9223372036854775807", "from 0 to 1048576"},
 		{"AuditLogMaxSize", "1048576", ""},
+		{"AuditLogMaxSize", "1", ""}, // 1 MiB, the smallest size a parameter can say
 		{"audit log max backups", "1048577", "from 0 to 1048576"},
 		{"AuditLogMaxBackups", "1048576", ""},
+		{"AuditLogSyncInterval", "0", ""},
+		{"AuditLogSyncInterval", "1ms", ""},
+		{"AuditLogSyncInterval", "24h", ""},
+		{"AuditLogSyncInterval", "999us", "0 (one second) or a duration from 1ms to 24h"},
+		{"AuditLogSyncInterval", "24h0m0.001s", "from 1ms to 24h"},
+		{"AuditLogSyncInterval", "-1s", "from 1ms to 24h"},
+		{"AuditLogSyncInterval", "5", "such as 1s"},
+		{"AuditLogSyncInterval", "9999999999h", "from 1ms to 24h"},
+		{"AuditLogCheckpointInterval", "0", ""},
+		{"AuditLogCheckpointInterval", "1m", ""},
+		{"AuditLogCheckpointInterval", "25h", "0 (off) or a duration from 1ms to 24h"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name+"="+tt.value, func(t *testing.T) {
@@ -58,6 +70,8 @@ func TestNewBounds(t *testing.T) {
 		{"retention past 100 years", Config{Retention: MaxRetention + time.Nanosecond}, "Config.Retention"},
 		{"negative max size", Config{MaxSize: -1}, "Config.MaxSize"},
 		{"max size past 1 TiB", Config{MaxSize: MaxFileSize + 1}, "Config.MaxSize"},
+		{"max size of one byte", Config{MaxSize: 1}, "Config.MaxSize"},
+		{"max size below 2 KiB", Config{MaxSize: MinFileSize - 1}, "Config.MaxSize 2047: invalid configuration: want 0 (100 MiB) or MinFileSize (2 KiB)"},
 		{"negative max backups", Config{MaxBackups: -1}, "Config.MaxBackups"},
 		{"too many backups", Config{MaxBackups: MaxBackupCount + 1}, "Config.MaxBackups"},
 		{"negative sync interval", Config{SyncInterval: -time.Second}, "Config.SyncInterval"},
@@ -81,6 +95,8 @@ func TestNewBounds(t *testing.T) {
 	// The bounds themselves are accepted.
 	l := newTestLogger(t, Config{Retention: MaxRetention, MaxSize: MaxFileSize, MaxBackups: MaxBackupCount,
 		SyncInterval: MaxInterval, CheckpointInterval: MinInterval})
+	require.NoError(t, l.Close())
+	l = newTestLogger(t, Config{MaxSize: MinFileSize})
 	require.NoError(t, l.Close())
 }
 

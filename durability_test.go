@@ -114,7 +114,7 @@ func TestChildLogger(t *testing.T) {
 	for g := range 4 {
 		wg.Go(func() {
 			for i := 0; ; i++ {
-				e := Event{Type: DataRead, Actor: "r" + run + "-g" + strconv.Itoa(g), Subject: strconv.Itoa(i), Object: strings.Repeat("o", 100)}
+				e := Event{Type: DataRead, Outcome: Succeeded, Actor: "r" + run + "-g" + strconv.Itoa(g), Subject: strconv.Itoa(i), Object: strings.Repeat("o", 100)}
 				if err := l.Log(context.Background(), e); err != nil {
 					ack(fmt.Sprintf("error %v\n", err))
 					return
@@ -257,7 +257,7 @@ func TestSyncEveryAcknowledgesAfterSync(t *testing.T) {
 		wg.Go(func() {
 			for i := range perG {
 				subject := fmt.Sprintf("g%d-%d", g, i)
-				if err := l.Log(context.Background(), Event{Type: DataRead, Actor: "a", Subject: subject, Object: "x"}); err != nil {
+				if err := l.Log(context.Background(), Event{Type: DataRead, Outcome: Succeeded, Actor: "a", Subject: subject, Object: "x"}); err != nil {
 					t.Error(err)
 					return
 				}
@@ -289,7 +289,7 @@ func TestLoggerDiskFull(t *testing.T) {
 	written := 0
 	var err error
 	for i := 0; i < 100000; i++ {
-		err = l.Log(ctx, Event{Type: Logon, Actor: fmt.Sprint("user", i), Reason: strings.Repeat("r", 200)})
+		err = l.Log(ctx, Event{Type: Logon, Outcome: Succeeded, Actor: fmt.Sprint("user", i), Reason: strings.Repeat("r", 200)})
 		if err != nil {
 			break
 		}
@@ -297,12 +297,12 @@ func TestLoggerDiskFull(t *testing.T) {
 	}
 	require.ErrorIs(t, err, syscall.ENOSPC)
 	require.Greater(t, written, 10)
-	require.ErrorIs(t, l.Log(ctx, Event{Type: Logon, Actor: "again", Reason: strings.Repeat("r", 200)}), syscall.ENOSPC, "still full")
+	require.ErrorIs(t, l.Log(ctx, Event{Type: Logon, Outcome: Succeeded, Actor: "again", Reason: strings.Repeat("r", 200)}), syscall.ENOSPC, "still full")
 	recs := readRecords(t, l.Path()) // every record parses: no partial one
 	require.Len(t, recs, written)
 
 	require.NoError(t, os.Remove(filler))
-	require.NoError(t, l.Log(ctx, Event{Type: Logon, Actor: "after"}), "logging resumes once space is freed")
+	require.NoError(t, l.Log(ctx, Event{Type: Logon, Outcome: Succeeded, Actor: "after"}), "logging resumes once space is freed")
 	require.NoError(t, l.Close())
 	recs = readRecords(t, l.Path())
 	require.Len(t, recs, written+1)
@@ -330,7 +330,7 @@ func TestCloseDuringLog(t *testing.T) {
 		wg.Go(func() {
 			for i := 0; ; i++ {
 				subject := fmt.Sprintf("g%d-%d", g, i)
-				err := l.Log(context.Background(), Event{Type: DataRead, Actor: "a", Subject: subject})
+				err := l.Log(context.Background(), Event{Type: DataRead, Outcome: Succeeded, Actor: "a", Subject: subject})
 				if err != nil {
 					if !errors.Is(err, ErrClosed) {
 						t.Error(err)

@@ -169,17 +169,23 @@ func EventTypes() []EventType {
 }
 
 // Outcome says whether the audited action succeeded. The zero Outcome is
-// [Succeeded].
+// unset: [Logger.Log] refuses an event without an outcome (except a
+// [ChannelReject], which is always [Failed]), so that a caller who forgets
+// it does not record a success.
 type Outcome uint8
 
 const (
 	// Succeeded is a successful action, written "SUCCESS".
-	Succeeded Outcome = iota
+	Succeeded Outcome = iota + 1
 	// Failed is an unsuccessful or refused action, written "FAILURE".
 	Failed
 )
 
-// String returns "SUCCESS" or "FAILURE" ("Outcome(N)" for other values).
+// Valid reports whether o is [Succeeded] or [Failed].
+func (o Outcome) Valid() bool { return o == Succeeded || o == Failed }
+
+// String returns "SUCCESS" or "FAILURE" ("Outcome(N)" for other values,
+// such as the unset "Outcome(0)").
 func (o Outcome) String() string {
 	switch o {
 	case Succeeded:
@@ -190,16 +196,57 @@ func (o Outcome) String() string {
 	return fmt.Sprintf("Outcome(%d)", uint8(o))
 }
 
-// ParseOutcome parses "SUCCESS" or "FAILURE" without regard to case.
-func ParseOutcome(s string) (Outcome, error) {
-	switch {
-	case strings.EqualFold(s, "SUCCESS"):
-		return Succeeded, nil
-	case strings.EqualFold(s, "FAILURE"):
-		return Failed, nil
+// AppendText implements [encoding.TextAppender]: it appends "SUCCESS" or
+// "FAILURE", and refuses any other value, the unset Outcome included, with
+// an error wrapping [ErrUnknownOutcome].
+func (o Outcome) AppendText(b []byte) ([]byte, error) {
+	if !o.Valid() {
+		return b, fmt.Errorf("audit: outcome %d: %w (want Succeeded or Failed)", uint8(o), ErrUnknownOutcome)
 	}
-	return 0, fmt.Errorf("audit: outcome %q: want SUCCESS or FAILURE", s)
+	return appendOutcome(b, o), nil
 }
+
+// MarshalText implements [encoding.TextMarshaler] with [Outcome.AppendText].
+func (o Outcome) MarshalText() ([]byte, error) { return o.AppendText(nil) }
+
+// UnmarshalText implements [encoding.TextUnmarshaler] with [ParseOutcome].
+func (o *Outcome) UnmarshalText(text []byte) error {
+	v, err := ParseOutcome(string(text))
+	if err != nil {
+		return err
+	}
+	*o = v
+	return nil
+}
+
+// outcomeNames are the words that ParseOutcome accepts, without regard to
+// case, for each outcome.
+var outcomeNames = [...]struct {
+	o     Outcome
+	words [3]string
+}{
+	{Succeeded, [3]string{"success", "succeeded", "ok"}},
+	{Failed, [3]string{"failure", "failed", "fail"}},
+}
+
+// ParseOutcome parses an outcome without regard to case: "success",
+// "succeeded" or "ok" is [Succeeded]; "failure", "failed" or "fail" is
+// [Failed]. So ParseOutcome(o.String()) == o for both outcomes. Any other
+// string, the empty one included, is an error wrapping [ErrUnknownOutcome].
+func ParseOutcome(s string) (Outcome, error) {
+	for _, n := range outcomeNames {
+		for _, w := range n.words {
+			if strings.EqualFold(s, w) {
+				return n.o, nil
+			}
+		}
+	}
+	return 0, fmt.Errorf("audit: outcome %q: %w (want success, succeeded, ok, failure, failed or fail)", s, ErrUnknownOutcome)
+}
+
+// ErrUnknownOutcome is wrapped by errors about an outcome that does not
+// exist.
+var ErrUnknownOutcome = errors.New("unknown outcome")
 
 // Field is an extra named value of an [Event], added with [Event.AddField].
 type Field struct {
@@ -220,7 +267,8 @@ type Event struct {
 	Time time.Time
 	// Type is the kind of activity.
 	Type EventType
-	// Outcome says whether it succeeded; the zero value is Succeeded.
+	// Outcome says whether it succeeded: [Succeeded] or [Failed]. It is
+	// required; the library sets it to Failed for a [ChannelReject].
 	Outcome Outcome
 	// Actor is who acted: a user, agent or process name.
 	Actor string
@@ -278,8 +326,9 @@ var reservedKeys = [...]string{"time", "seq", "module", "type", "outcome", "acto
 	"object", "old", "new", "client", "session", "reason", "mac"}
 
 // Validate reports whether e can be logged by a caller: a known type that is
-// not reserved for the library, the fields that type requires, and well-formed
-// extra field keys. The error wraps [ErrInvalidEvent] and names the field.
+// not reserved for the library, an outcome (which only a [ChannelReject] may
+// leave unset), the fields that type requires, and well-formed extra field
+// keys. The error wraps [ErrInvalidEvent] and names the field.
 func (e *Event) Validate() error {
 	if !e.Type.Valid() {
 		return fmt.Errorf("audit: event type %d: %w: %w", uint8(e.Type), ErrInvalidEvent, ErrUnknownEventType)
@@ -287,8 +336,8 @@ func (e *Event) Validate() error {
 	if e.Type >= firstLibraryType {
 		return fmt.Errorf("audit: %s event: %w: type is written only by the library", e.Type, ErrInvalidEvent)
 	}
-	if e.Outcome != Succeeded && e.Outcome != Failed {
-		return fmt.Errorf("audit: %s event: %w: field outcome has unknown value %d", e.Type, ErrInvalidEvent, uint8(e.Outcome))
+	if err := checkOutcome(e); err != nil {
+		return err
 	}
 	for _, name := range eventTypeInfo[e.Type].requires {
 		if e.value(name) == "" {
@@ -308,6 +357,18 @@ func (e *Event) Validate() error {
 				return fmt.Errorf("audit: %s event: %w: extra field %q is repeated", e.Type, ErrInvalidEvent, key)
 			}
 		}
+	}
+	return nil
+}
+
+// checkOutcome reports whether e has an outcome. The unset Outcome is
+// accepted only for a [ChannelReject], whose outcome the library sets.
+func checkOutcome(e *Event) error {
+	switch {
+	case e.Outcome == 0 && e.Type != ChannelReject:
+		return fmt.Errorf("audit: %s event: %w: field outcome is required (Event.Outcome is unset; want Succeeded or Failed)", e.Type, ErrInvalidEvent)
+	case e.Outcome > Failed:
+		return fmt.Errorf("audit: %s event: %w: field outcome has unknown value %d", e.Type, ErrInvalidEvent, uint8(e.Outcome))
 	}
 	return nil
 }
@@ -341,12 +402,12 @@ var callerTypes = func() (r [256]uint8) {
 
 // valid is a fast form of Validate for the common event: it reports true
 // only for an event that Validate accepts, and false for every event that
-// Validate refuses and for one with extra fields (whose keys it does not
-// check). Log calls it for every event, filtered out or not, so it is small
+// Validate refuses, for one with extra fields (whose keys it does not
+// check), and for a ChannelReject without outcome (which the library sets). Log calls it for every event, filtered out or not, so it is small
 // enough to be inlined and costs a few comparisons.
 func (e *Event) valid() bool {
 	r := callerTypes[e.Type]
-	return r&notCallerType == 0 && e.Outcome <= Failed && e.nFront == 0 &&
+	return r&notCallerType == 0 && e.Outcome-1 <= Failed-1 && e.nFront == 0 &&
 		(r&needActor == 0 || e.Actor != "") && (r&needSubject == 0 || e.Subject != "") &&
 		(r&needObject == 0 || e.Object != "") && (r&needClient == 0 || e.Client != "") &&
 		(e.Time.IsZero() || timeInRange(e.Time))

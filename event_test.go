@@ -1,6 +1,8 @@
 package audit
 
 import (
+	"encoding"
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -44,11 +46,65 @@ func TestEventTypeNames(t *testing.T) {
 func TestOutcome(t *testing.T) {
 	require.Equal(t, "SUCCESS", Succeeded.String())
 	require.Equal(t, "FAILURE", Failed.String())
-	o, err := ParseOutcome("failure")
-	require.NoError(t, err)
-	require.Equal(t, Failed, o)
-	_, err = ParseOutcome("OK")
-	require.Error(t, err)
+	require.Equal(t, "Outcome(0)", Outcome(0).String())
+	require.False(t, Outcome(0).Valid(), "the zero Outcome is unset")
+	for _, tt := range []struct {
+		in   string
+		want Outcome
+	}{
+		{"SUCCESS", Succeeded}, {"success", Succeeded}, {"Succeeded", Succeeded}, {"OK", Succeeded}, {"ok", Succeeded},
+		{"FAILURE", Failed}, {"failure", Failed}, {"FAILED", Failed}, {"fail", Failed}, {"Fail", Failed},
+	} {
+		o, err := ParseOutcome(tt.in)
+		require.NoError(t, err, tt.in)
+		require.Equal(t, tt.want, o, tt.in)
+		var u Outcome
+		require.NoError(t, u.UnmarshalText([]byte(tt.in)), tt.in)
+		require.Equal(t, tt.want, u, tt.in)
+	}
+	for _, in := range []string{"", " success", "succes", "yes", "true", "0", "1", "Outcome(0)", "failures"} {
+		_, err := ParseOutcome(in)
+		require.ErrorIs(t, err, ErrUnknownOutcome, "%q", in)
+		require.ErrorContains(t, err, "want success, succeeded, ok, failure, failed or fail")
+		u := Failed
+		require.ErrorIs(t, u.UnmarshalText([]byte(in)), ErrUnknownOutcome, "%q", in)
+		require.Equal(t, Failed, u, "unchanged on error")
+	}
+}
+
+func TestOutcomeText(t *testing.T) {
+	for _, o := range []Outcome{Succeeded, Failed} {
+		text, err := o.MarshalText()
+		require.NoError(t, err)
+		require.Equal(t, o.String(), string(text))
+		b, err := o.AppendText([]byte("x:"))
+		require.NoError(t, err)
+		require.Equal(t, "x:"+o.String(), string(b))
+		var back Outcome
+		require.NoError(t, back.UnmarshalText(text))
+		require.Equal(t, o, back)
+		parsed, err := ParseOutcome(o.String())
+		require.NoError(t, err)
+		require.Equal(t, o, parsed)
+
+		// As a JSON value and map key, through encoding/json.
+		j, err := json.Marshal(map[Outcome]Outcome{o: o})
+		require.NoError(t, err)
+		require.Equal(t, `{"`+o.String()+`":"`+o.String()+`"}`, string(j))
+		var m map[Outcome]Outcome
+		require.NoError(t, json.Unmarshal(j, &m))
+		require.Equal(t, map[Outcome]Outcome{o: o}, m)
+	}
+	for _, o := range []Outcome{0, 3, 255} {
+		_, err := o.MarshalText()
+		require.ErrorIs(t, err, ErrUnknownOutcome, "%d", o)
+		b, err := o.AppendText([]byte("x"))
+		require.ErrorIs(t, err, ErrUnknownOutcome)
+		require.Equal(t, "x", string(b))
+	}
+	var _ encoding.TextAppender = Outcome(0)
+	var _ encoding.TextMarshaler = Outcome(0)
+	var _ encoding.TextUnmarshaler = (*Outcome)(nil)
 }
 
 func TestEventFields(t *testing.T) {
@@ -69,7 +125,7 @@ func TestEventFields(t *testing.T) {
 
 func TestEventValidate(t *testing.T) {
 	withKey := func(k string) Event {
-		e := Event{Type: ServerStart}
+		e := Event{Type: ServerStart, Outcome: Succeeded}
 		e.AddField(k, "v")
 		return e
 	}
@@ -78,25 +134,28 @@ func TestEventValidate(t *testing.T) {
 		e       Event
 		wantErr string
 	}{
-		{"logon ok", Event{Type: Logon, Actor: "alice"}, ""},
-		{"logon without actor", Event{Type: Logon}, "field actor is required (Event.Actor is empty)"},
+		{"logon ok", Event{Type: Logon, Outcome: Succeeded, Actor: "alice"}, ""},
+		{"logon without actor", Event{Type: Logon, Outcome: Succeeded}, "field actor is required (Event.Actor is empty)"},
 		{"reject without client", Event{Type: ChannelReject}, "field client is required"},
-		{"config change without object", Event{Type: SystemConfigChange, Actor: "admin"}, "field object is required"},
-		{"audit config change without object", Event{Type: AuditConfigChange}, "field object is required"},
-		{"data read without subject", Event{Type: DataRead, Actor: "bob"}, "field subject is required"},
-		{"override without object", Event{Type: NoConsentOverride, Actor: "agent7"}, "field object is required"},
-		{"server start", Event{Type: ServerStart}, ""},
+		{"config change without object", Event{Type: SystemConfigChange, Outcome: Succeeded, Actor: "admin"}, "field object is required"},
+		{"audit config change without object", Event{Type: AuditConfigChange, Outcome: Succeeded}, "field object is required"},
+		{"data read without subject", Event{Type: DataRead, Outcome: Succeeded, Actor: "bob"}, "field subject is required"},
+		{"override without object", Event{Type: NoConsentOverride, Outcome: Succeeded, Actor: "agent7"}, "field object is required"},
+		{"server start", Event{Type: ServerStart, Outcome: Succeeded}, ""},
 		{"zero type", Event{}, "unknown event type"},
-		{"unknown type", Event{Type: 99}, "unknown event type"},
-		{"library type", Event{Type: FileStart}, "written only by the library"},
-		{"bad outcome", Event{Type: ServerStart, Outcome: 7}, "field outcome"},
+		{"unknown type", Event{Type: 99, Outcome: Succeeded}, "unknown event type"},
+		{"library type", Event{Type: FileStart, Outcome: Succeeded}, "written only by the library"},
+		{"bad outcome", Event{Type: ServerStart, Outcome: 7}, "field outcome has unknown value 7"},
+		{"no outcome", Event{Type: Logon, Actor: "alice"}, "field outcome is required (Event.Outcome is unset"},
+		{"no outcome, always written", Event{Type: AuditConfigChange, Object: "setting"}, "field outcome is required"},
+		{"reject without outcome", Event{Type: ChannelReject, Client: "10.0.0.1"}, ""},
 		{"good extra key", withKey("tenant.id"), ""},
 		{"empty extra key", withKey(""), "empty key"},
 		{"reserved extra key", withKey("Actor"), "standard field"},
 		{"extra key with space", withKey("a b"), "not allowed"},
 		{"extra key with equals", withKey("a=b"), "not allowed"},
 		{"repeated extra key", func() Event { e := withKey("k"); e.AddField("k", "w"); return e }(), `"k" is repeated`},
-		{"time out of range", Event{Type: ServerStart, Time: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}, "year 10000"},
+		{"time out of range", Event{Type: ServerStart, Outcome: Succeeded, Time: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}, "year 10000"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -3,6 +3,7 @@ package audit_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"time"
@@ -35,7 +36,7 @@ func ExampleLogger_Log() {
 	ctx := context.Background()
 	l.Log(ctx, audit.Event{Type: audit.Logon, Outcome: audit.Failed,
 		Actor: "alice", Client: "10.1.2.3", Reason: "bad password"})
-	e := audit.Event{Type: audit.NoConsentOverride, Actor: "agent7", Subject: "customer-42", Object: "call-9001"}
+	e := audit.Event{Type: audit.NoConsentOverride, Outcome: audit.Succeeded, Actor: "agent7", Subject: "customer-42", Object: "call-9001"}
 	e.AddField("tenant", "north")
 	l.Log(ctx, e)
 	// Output:
@@ -47,7 +48,7 @@ func ExampleLogger_Log_json() {
 	l, _ := audit.New(audit.Config{Module: "CEMServer", Formatter: "json", Output: os.Stdout, Now: clock,
 		EventMask: audit.ReadEvents})
 	defer l.Close()
-	l.Log(context.Background(), audit.Event{Type: audit.DataRead, Actor: "agent7", Subject: "customer-42", Object: "email-history"})
+	l.Log(context.Background(), audit.Event{Type: audit.DataRead, Outcome: audit.Succeeded, Actor: "agent7", Subject: "customer-42", Object: "email-history"})
 	// Output:
 	// {"time":"2026-11-25T09:14:40.123456Z","seq":1,"module":"CEMServer","type":"DATA_READ","outcome":"SUCCESS","actor":"agent7","subject":"customer-42","object":"email-history"}
 }
@@ -108,8 +109,8 @@ func ExampleVerify() {
 
 	l, _ := audit.New(audit.Config{Module: "AgentServer", AuditLogPath: dir, Now: clock,
 		Integrity: true, IntegrityKeyFile: keyFile})
-	l.Log(context.Background(), audit.Event{Type: audit.Logon, Actor: "alice"})
-	l.Log(context.Background(), audit.Event{Type: audit.Logoff, Actor: "alice"})
+	l.Log(context.Background(), audit.Event{Type: audit.Logon, Outcome: audit.Succeeded, Actor: "alice"})
+	l.Log(context.Background(), audit.Event{Type: audit.Logoff, Outcome: audit.Succeeded, Actor: "alice"})
 	l.Close()
 
 	report, _ := audit.Verify(dir, "AgentServer", key)
@@ -174,4 +175,48 @@ func ExampleParseCEF() {
 	// Output:
 	// 3 AgentServer LOGON FAILURE alice bad password
 	// audit: malformed record: cef byte 72: seq 0: sequence numbers start at 1
+}
+
+func ExampleConfig_UnmarshalJSON() {
+	// An operator's file of parameters, with the product's names and units.
+	file := []byte(`{
+		"Module": "AgentServer",
+		"AuditLogPath": "/var/log/audit",
+		"AuditEventMask": "presence+failure+read",
+		"RetentionDays": 30,
+		"AuditLogMaxSize": 100,
+		"AuditLogSync": "interval",
+		"AuditLogSyncInterval": "500ms"
+	}`)
+	var cfg audit.Config
+	if err := json.Unmarshal(file, &cfg); err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(cfg.Module, cfg.EventMask, cfg.Retention, cfg.MaxSize>>20, cfg.Sync, cfg.SyncInterval)
+
+	// Written back as parameters.
+	out, _ := json.Marshal(cfg)
+	fmt.Println(string(out))
+
+	// A value out of range is refused as ConfigFromParams refuses it.
+	err := json.Unmarshal([]byte(`{"RetentionDays": 40000}`), &cfg)
+	fmt.Println(err)
+	// Output:
+	// AgentServer presence+failure+read 720h0m0s 100 interval 500ms
+	// {"Module":"AgentServer","AuditEventMask":"presence+failure+read","AuditLogPath":"/var/log/audit","RetentionDays":30,"AuditLogMaxSize":100,"AuditLogSync":"interval","AuditLogSyncInterval":"500ms"}
+	// audit: parameter RetentionDays="40000": invalid configuration: want a whole number from 0 to 36525 (100 years)
+}
+
+func ExampleParseOutcome() {
+	for _, s := range []string{"SUCCESS", "ok", "Failed", "fail", "maybe"} {
+		o, err := audit.ParseOutcome(s)
+		fmt.Println(o, err)
+	}
+	// Output:
+	// SUCCESS <nil>
+	// SUCCESS <nil>
+	// FAILURE <nil>
+	// FAILURE <nil>
+	// Outcome(0) audit: outcome "maybe": unknown outcome (want success, succeeded, ok, failure, failed or fail)
 }

@@ -83,6 +83,16 @@ func RegisterFormatter(name string, f Formatter) error {
 // to case. An empty name means [FormatBCM]. An unknown name is an error that
 // wraps [ErrUnknownFormatter] and lists the registered names.
 func LookupFormatter(name string) (Formatter, error) {
+	f, err := lookupFormatter(name)
+	if err != nil {
+		return nil, fmt.Errorf("audit: formatter %q: %w", name, err)
+	}
+	return f, nil
+}
+
+// lookupFormatter is LookupFormatter with an error that says only what is
+// wrong, for errors that name the formatter themselves.
+func lookupFormatter(name string) (Formatter, error) {
 	key := strings.ToUpper(strings.TrimSpace(name))
 	if key == "" {
 		key = FormatBCM
@@ -91,7 +101,7 @@ func LookupFormatter(name string) (Formatter, error) {
 	f, ok := formatters.byName[key]
 	formatters.RUnlock()
 	if !ok {
-		return nil, fmt.Errorf("audit: formatter %q: %w (registered: %s)", name, ErrUnknownFormatter, strings.Join(FormatterNames(), ", "))
+		return nil, fmt.Errorf("%w (registered: %s)", ErrUnknownFormatter, strings.Join(FormatterNames(), ", "))
 	}
 	return f, nil
 }

@@ -63,7 +63,7 @@ var lineCases = []formatCase{
 	},
 	{
 		name:    "zero record",
-		rec:     Record{Event: Event{Type: ServerStart}},
+		rec:     Record{Event: Event{Type: ServerStart, Outcome: Succeeded}},
 		bcm:     `0001-01-01T00:00:00.000000Z "" SERVER_START SUCCESS seq=0`,
 		json:    `{"time":"0001-01-01T00:00:00.000000Z","seq":0,"module":"","type":"SERVER_START","outcome":"SUCCESS"}`,
 		cef:     `CEF:0|auditkit|audit|1|SERVER_START|Server start|3|rt=-62135596800000 externalId=0 outcome=success flexString1Label=time flexString1=0001-01-01T00:00:00.000000Z`,
@@ -73,7 +73,7 @@ var lineCases = []formatCase{
 	{
 		name: "every standard field",
 		rec: Record{Seq: 7, Module: "Admin", MAC: testMAC, Event: Event{
-			Time: testTime, Type: AccessChange, Actor: "root", Subject: "bob", Object: "role",
+			Time: testTime, Type: AccessChange, Outcome: Succeeded, Actor: "root", Subject: "bob", Object: "role",
 			OldValue: "agent", NewValue: "supervisor", Client: "console", Session: "S-1", Reason: "promotion",
 		}},
 		bcm:  `2026-11-25T09:14:40.123456Z Admin ACCESS_CHANGE SUCCESS seq=7 actor=root subject=bob object=role old=agent new=supervisor client=console session=S-1 reason=promotion mac=` + testMAC,
@@ -84,7 +84,7 @@ var lineCases = []formatCase{
 	{
 		name: "escapes",
 		rec: Record{Seq: math.MaxUint64, Module: "Agent Server", MAC: "ab12", Event: withFields(Event{
-			Time: testTime, Type: UserChange, Actor: "a b", Subject: "x\u2028y\u202e", Object: "\x00\x1b\x7f",
+			Time: testTime, Type: UserChange, Outcome: Succeeded, Actor: "a b", Subject: "x\u2028y\u202e", Object: "\x00\x1b\x7f",
 			OldValue: "caf\xc3", NewValue: "\U000e0001", Client: "k=v", Session: `q"\`, Reason: "l1\nl2\r\tz",
 		}, "note", "", "uni", "Zoë🙂", "c1", "\u0085\u00a0")},
 		bcm: `2026-11-25T09:14:40.123456Z "Agent Server" USER_CHANGE SUCCESS seq=18446744073709551615 actor="a b" ` +
@@ -101,7 +101,7 @@ var lineCases = []formatCase{
 	{
 		name: "forging attempts",
 		rec: Record{Seq: 1, Module: "m", Event: Event{
-			Time: testTime, Type: Logon, Actor: "bob actor=root",
+			Time: testTime, Type: Logon, Outcome: Succeeded, Actor: "bob actor=root",
 			Reason: "x\n2026-11-25T09:14:40.000000Z m LOGON SUCCESS seq=2 actor=root",
 			Client: `","actor":"root`,
 		}},
@@ -210,26 +210,26 @@ func conformanceCases() []formatCase {
 			formatCase{
 				name: "one field " + n.name,
 				rec: Record{Seq: 6, Module: "m", Event: Event{
-					Time: testTime, Type: SystemConfigChange, Object: "setting", Reason: s,
+					Time: testTime, Type: SystemConfigChange, Outcome: Succeeded, Object: "setting", Reason: s,
 				}},
 			},
 		)
 	}
-	many := Event{Time: testTime, Type: ServerStop}
+	many := Event{Time: testTime, Type: ServerStop, Outcome: Succeeded}
 	for i := range 12 {
 		many.AddField("field_"+strconv.Itoa(i), strings.Repeat("v", i))
 	}
 	cases = append(cases,
 		formatCase{name: "twelve extra fields", rec: Record{Seq: 12, Module: "m", Event: many}},
-		formatCase{name: "longest key", rec: Record{Seq: 1, Module: "m", Event: withFields(Event{Time: testTime, Type: ServerStart},
+		formatCase{name: "longest key", rec: Record{Seq: 1, Module: "m", Event: withFields(Event{Time: testTime, Type: ServerStart, Outcome: Succeeded},
 			strings.Repeat("k", 64), "v")}},
-		formatCase{name: "max seq", rec: Record{Seq: math.MaxUint64, Module: "m", Event: Event{Time: testTime, Type: ServerStart}}},
+		formatCase{name: "max seq", rec: Record{Seq: math.MaxUint64, Module: "m", Event: Event{Time: testTime, Type: ServerStart, Outcome: Succeeded}}},
 		formatCase{name: "year 0", rec: Record{Seq: 1, Module: "m", Event: Event{
-			Time: time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC), Type: ServerStart}}},
+			Time: time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC), Type: ServerStart, Outcome: Succeeded}}},
 		formatCase{name: "before unix epoch", rec: Record{Seq: 1, Module: "m", Event: Event{
-			Time: time.Date(1969, 12, 31, 23, 59, 59, 999999000, time.UTC), Type: ServerStart}}},
+			Time: time.Date(1969, 12, 31, 23, 59, 59, 999999000, time.UTC), Type: ServerStart, Outcome: Succeeded}}},
 		formatCase{name: "leap day", rec: Record{Seq: 1, Module: "m", Event: Event{
-			Time: time.Date(2028, 2, 29, 12, 0, 0, 1000, time.UTC), Type: ServerStart}}},
+			Time: time.Date(2028, 2, 29, 12, 0, 0, 1000, time.UTC), Type: ServerStart, Outcome: Succeeded}}},
 	)
 	return cases
 }
@@ -370,8 +370,8 @@ func TestFormatLines(t *testing.T) {
 // microsecond, and that the parsers accept any RFC 3339 time.
 func TestFormatTimeUTC(t *testing.T) {
 	cet := time.FixedZone("CET", 3600)
-	in := Record{Seq: 1, Module: "m", Event: Event{Time: time.Date(2026, 11, 25, 10, 14, 40, 123456789, cet), Type: ServerStart}}
-	want := Record{Seq: 1, Module: "m", Event: Event{Time: testTime, Type: ServerStart}}
+	in := Record{Seq: 1, Module: "m", Event: Event{Time: time.Date(2026, 11, 25, 10, 14, 40, 123456789, cet), Type: ServerStart, Outcome: Succeeded}}
+	want := Record{Seq: 1, Module: "m", Event: Event{Time: testTime, Type: ServerStart, Outcome: Succeeded}}
 	bcm, err := bcmFormatter{}.Append(nil, &in)
 	require.NoError(t, err)
 	require.Equal(t, `2026-11-25T09:14:40.123456Z m SERVER_START SUCCESS seq=1`, string(bcm))
@@ -387,7 +387,7 @@ func TestFormatTimeUTC(t *testing.T) {
 
 	// A time read from the monotonic clock loses its reading.
 	now := time.Now()
-	r := Record{Seq: 1, Module: "m", Event: Event{Time: now, Type: ServerStart}}
+	r := Record{Seq: 1, Module: "m", Event: Event{Time: now, Type: ServerStart, Outcome: Succeeded}}
 	out, err := bcmFormatter{}.Append(nil, &r)
 	require.NoError(t, err)
 	got, err = ParseBCM(out)
@@ -464,7 +464,7 @@ func TestParseRecordDispatch(t *testing.T) {
 
 func TestFormatAppendErrors(t *testing.T) {
 	valid := func() Record {
-		return Record{Seq: 1, Module: "m", Event: Event{Time: testTime, Type: Logon, Actor: "a"}}
+		return Record{Seq: 1, Module: "m", Event: Event{Time: testTime, Type: Logon, Outcome: Succeeded, Actor: "a"}}
 	}
 	for _, tc := range []struct {
 		name   string
@@ -473,7 +473,8 @@ func TestFormatAppendErrors(t *testing.T) {
 	}{
 		{"zero type", func(r *Record) { r.Event.Type = 0 }, "event type 0"},
 		{"unknown type", func(r *Record) { r.Event.Type = numEventTypes }, "unknown event type"},
-		{"unknown outcome", func(r *Record) { r.Event.Outcome = 2 }, "outcome"},
+		{"unknown outcome", func(r *Record) { r.Event.Outcome = 3 }, "field outcome has unknown value 3"},
+		{"unset outcome", func(r *Record) { r.Event.Outcome = 0 }, "field outcome is required"},
 		{"empty key", func(r *Record) { r.Event.AddField("", "v") }, "empty key"},
 		{"key with space", func(r *Record) { r.Event.AddField("a b", "v") }, "not allowed"},
 		{"key with equals", func(r *Record) { r.Event.AddField("a=b", "v") }, "not allowed"},
@@ -749,10 +750,10 @@ var unwrittenCases = []struct {
 		r.Event = Event{Time: testTime, Type: DataRead, Outcome: Failed, Actor: "a"}
 	}, "DATA_READ record without subject"},
 	{"config change without object", func(r *Record) {
-		r.Event = Event{Time: testTime, Type: SystemConfigChange, Actor: "a"}
+		r.Event = Event{Time: testTime, Type: SystemConfigChange, Outcome: Succeeded, Actor: "a"}
 	}, "SYSTEM_CONFIG_CHANGE record without object"},
 	{"channel open without client", func(r *Record) {
-		r.Event = Event{Time: testTime, Type: ChannelOpen, Actor: "a"}
+		r.Event = Event{Time: testTime, Type: ChannelOpen, Outcome: Succeeded, Actor: "a"}
 	}, "CHANNEL_OPEN record without client"},
 	{"zero time", func(r *Record) { r.Event.Time = time.Time{} }, "zero time"},
 }

@@ -318,7 +318,7 @@ func splitSeal(line []byte) (body []byte, mac [macSize]byte, ok bool) {
 
 // fileStartEvent is the first record of file index of a chain.
 func fileStartEvent(index uint64, prev *[macSize]byte, algorithm string) Event {
-	e := Event{Type: FileStart, Object: "audit file"}
+	e := Event{Type: FileStart, Outcome: Succeeded, Object: "audit file"}
 	e.AddField("file", strconv.FormatUint(index, 10))
 	e.AddField("prev", hex.EncodeToString(prev[:]))
 	e.AddField("chain", algorithm)
@@ -419,7 +419,7 @@ func (l *Logger) useKey(index uint64) error {
 // checkpoint writes a Checkpoint record (every CheckpointInterval) and
 // syncs the file, which moves the head to it.
 func (l *Logger) checkpoint() {
-	e := Event{Type: Checkpoint}
+	e := Event{Type: Checkpoint, Outcome: Succeeded}
 	err := l.write(&e)
 	if err == nil {
 		err = l.Sync()

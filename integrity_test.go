@@ -19,7 +19,7 @@ import (
 // small rotation size, and returns the original key.
 func writeSealed(t *testing.T, dir, module, format string, keyFile string, n int, extra func(*Config)) {
 	t.Helper()
-	cfg := Config{Module: module, AuditLogPath: dir, Formatter: format, MaxSize: 1200, Integrity: true,
+	cfg := Config{Module: module, AuditLogPath: dir, Formatter: format, MaxSize: MinFileSize, Integrity: true,
 		IntegrityKeyFile: keyFile, EventMask: AllEvents, Now: fixedClock(day1, time.Minute)}
 	if extra != nil {
 		extra(&cfg)
@@ -27,10 +27,15 @@ func writeSealed(t *testing.T, dir, module, format string, keyFile string, n int
 	l, err := New(cfg)
 	require.NoError(t, err)
 	for i := range n {
-		require.NoError(t, l.Log(context.Background(), Event{Type: DataRead, Actor: "alice", Subject: fmt.Sprint("customer-", i), Object: "history"}))
+		require.NoError(t, l.Log(context.Background(), Event{Type: DataRead, Outcome: Succeeded, Actor: "alice", Subject: fmt.Sprint("customer-", i), Object: "history",
+			Reason: sealedPadding}))
 	}
 	require.NoError(t, l.Close())
 }
+
+// sealedPadding pads the records of writeSealed and logN, so that a file of
+// MinFileSize holds a few of them and the files rotate often.
+var sealedPadding = strings.Repeat("p", 200)
 
 func newKeyFile(t *testing.T) (path string, original []byte) {
 	t.Helper()
@@ -314,7 +319,7 @@ func TestIntegrityCheckpoints(t *testing.T) {
 		l, err := New(Config{Module: "AgentServer", AuditLogPath: dir, Integrity: true,
 			CheckpointInterval: time.Minute, Sync: SyncInterval, Retention: 24 * time.Hour})
 		require.NoError(t, err)
-		require.NoError(t, l.Log(context.Background(), Event{Type: ServerStart}))
+		require.NoError(t, l.Log(context.Background(), Event{Type: ServerStart, Outcome: Succeeded}))
 		time.Sleep(3*time.Minute + time.Second)
 		synctest.Wait()
 		require.NoError(t, l.Close())
@@ -336,15 +341,15 @@ func TestIntegrityCheckpoints(t *testing.T) {
 func TestIntegrityOversizeRecordAtRotation(t *testing.T) {
 	keyFile, key := newKeyFile(t)
 	dir := t.TempDir()
-	l, err := New(Config{Module: "AgentServer", AuditLogPath: dir, MaxSize: 700, Integrity: true,
+	l, err := New(Config{Module: "AgentServer", AuditLogPath: dir, MaxSize: MinFileSize, Integrity: true,
 		IntegrityKeyFile: keyFile, Now: fixedClock(day1, time.Second)})
 	require.NoError(t, err)
 	ctx := context.Background()
-	require.NoError(t, l.Log(ctx, Event{Type: ServerStart}))
-	err = l.Log(ctx, Event{Type: ServerStart, Reason: strings.Repeat("x", 650)})
+	require.NoError(t, l.Log(ctx, Event{Type: ServerStart, Outcome: Succeeded}))
+	err = l.Log(ctx, Event{Type: ServerStart, Outcome: Succeeded, Reason: strings.Repeat("x", MinFileSize-50)})
 	require.ErrorIs(t, err, ErrRecordTooLarge)
 	for i := range 5 {
-		require.NoError(t, l.Log(ctx, Event{Type: Logon, Actor: fmt.Sprint("u", i)}))
+		require.NoError(t, l.Log(ctx, Event{Type: Logon, Outcome: Succeeded, Actor: fmt.Sprint("u", i)}))
 	}
 	require.NoError(t, l.Close())
 	rep, err := Verify(dir, "AgentServer", key)

@@ -76,7 +76,7 @@ func TestSetMaskRecordsFirst(t *testing.T) {
 		<-w.entered // the record is being written
 		require.Equal(t, DefaultMask, l.Mask(), "the mask changes only after its record is written")
 		require.False(t, l.Enabled(DataRead, Succeeded))
-		require.NoError(t, l.Log(ctx, Event{Type: DataRead, Actor: "agent7", Subject: "customer-42"}))
+		require.NoError(t, l.Log(ctx, Event{Type: DataRead, Outcome: Succeeded, Actor: "agent7", Subject: "customer-42"}))
 		w.open()
 		require.NoError(t, <-done)
 		require.Equal(t, uint64(1), l.Stats().Written, "the DATA_READ was filtered by the mask in force: only the change is written")
@@ -118,7 +118,7 @@ func TestSyncRacingClose(t *testing.T) {
 			l, err := New(Config{Module: "AgentServer", Output: w})
 			require.NoError(t, err)
 			logged := make(chan error, 1)
-			go func() { logged <- l.Log(context.Background(), Event{Type: ServerStart}) }()
+			go func() { logged <- l.Log(context.Background(), Event{Type: ServerStart, Outcome: Succeeded}) }()
 			<-w.entered // the Log owns the output
 			synced := make(chan error, 1)
 			go func() { synced <- l.Sync() }()
@@ -144,9 +144,9 @@ func TestLogAfterClose(t *testing.T) {
 	require.NoError(t, l.Close())
 	ctx := context.Background()
 	for _, e := range []Event{
-		{Type: ServerStop}, // written by the default mask
-		{Type: DataRead, Actor: "agent7", Subject: "customer-42"},  // filtered out
-		{Type: UserChange, Actor: "admin", Subject: "agent.smith"}, // filtered out
+		{Type: ServerStop, Outcome: Succeeded},                                         // written by the default mask
+		{Type: DataRead, Outcome: Succeeded, Actor: "agent7", Subject: "customer-42"},  // filtered out
+		{Type: UserChange, Outcome: Succeeded, Actor: "admin", Subject: "agent.smith"}, // filtered out
 	} {
 		err := l.Log(ctx, e)
 		require.ErrorIs(t, err, ErrClosed, "%v", e.Type)
@@ -166,7 +166,7 @@ func TestLogContextBoundsWaiting(t *testing.T) {
 		l, err := New(Config{Module: "AgentServer", Output: w})
 		require.NoError(t, err)
 		first := make(chan error)
-		go func() { first <- l.Log(context.Background(), Event{Type: ServerStart}) }()
+		go func() { first <- l.Log(context.Background(), Event{Type: ServerStart, Outcome: Succeeded}) }()
 		<-w.entered // the first Log writes, blocked
 
 		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
@@ -204,12 +204,12 @@ func TestLogContextAbandonedFailure(t *testing.T) {
 				l, err := New(Config{Module: "AgentServer", Output: w, Failure: policy, OnError: errs.add})
 				require.NoError(t, err)
 				first := make(chan error)
-				go func() { first <- l.Log(context.Background(), Event{Type: ServerStart}) }()
+				go func() { first <- l.Log(context.Background(), Event{Type: ServerStart, Outcome: Succeeded}) }()
 				<-w.entered
 
 				ctx, cancel := context.WithCancel(context.Background())
 				second := make(chan error)
-				go func() { second <- l.Log(ctx, Event{Type: Logoff, Actor: "alice"}) }()
+				go func() { second <- l.Log(ctx, Event{Type: Logoff, Outcome: Succeeded, Actor: "alice"}) }()
 				synctest.Wait() // the second Log waits
 				cancel()
 				err = <-second
@@ -251,9 +251,9 @@ func TestLogContextDoneWritesItself(t *testing.T) {
 	l := newTestLogger(t, Config{Output: w})
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	require.NoError(t, l.Log(ctx, Event{Type: Logon, Actor: "alice"}))
+	require.NoError(t, l.Log(ctx, Event{Type: Logon, Outcome: Succeeded, Actor: "alice"}))
 	w.setFail(true)
-	require.ErrorIs(t, l.Log(ctx, Event{Type: Logon, Actor: "bob"}), errDisk, "the real outcome, not ctx's error")
+	require.ErrorIs(t, l.Log(ctx, Event{Type: Logon, Outcome: Succeeded, Actor: "bob"}), errDisk, "the real outcome, not ctx's error")
 	require.Equal(t, uint64(1), l.Stats().Written)
 }
 
@@ -265,7 +265,7 @@ func TestLogContextAllocs(t *testing.T) {
 	}
 	l := newTestLogger(t, Config{Output: io.Discard})
 	ctx := context.Background()
-	for _, e := range []Event{benchEvent(), {Type: DataRead, Actor: "agent7", Subject: "customer-42"}} {
+	for _, e := range []Event{benchEvent(), {Type: DataRead, Outcome: Succeeded, Actor: "agent7", Subject: "customer-42"}} {
 		allocs := testing.AllocsPerRun(100, func() {
 			if err := l.Log(ctx, e); err != nil {
 				t.Fatal(err)
@@ -281,17 +281,20 @@ func TestLogContextAllocs(t *testing.T) {
 // filtered.
 func TestLogValidatesFilteredEvents(t *testing.T) {
 	ctx := context.Background()
-	withField := Event{Type: DataRead, Actor: "agent7", Subject: "customer-42"}
+	withField := Event{Type: DataRead, Outcome: Succeeded, Actor: "agent7", Subject: "customer-42"}
 	withField.AddField("seq", "1") // a standard key
 	invalid := []Event{
-		{Type: DataRead, Actor: "agent7"},                                     // no Subject
-		{Type: UserChange, Subject: "agent.smith"},                            // no Actor
-		{Type: NoConsentOverride, Actor: "agent.smith"},                       // no Object
-		{Type: ChannelOpen},                                                   // no Client
-		{Type: SystemConfigChange},                                            // no Object
+		{Type: DataRead, Outcome: Succeeded, Actor: "agent7"},                 // no Subject
+		{Type: UserChange, Outcome: Succeeded, Subject: "agent.smith"},        // no Actor
+		{Type: NoConsentOverride, Outcome: Succeeded, Actor: "agent.smith"},   // no Object
+		{Type: ChannelOpen, Outcome: Succeeded},                               // no Client
+		{Type: SystemConfigChange, Outcome: Succeeded},                        // no Object
 		{Type: DataRead, Outcome: 7, Actor: "agent7", Subject: "customer-42"}, // bad outcome
+		{Type: DataRead, Actor: "agent7", Subject: "customer-42"},             // no outcome
+		{Type: Logon, Actor: "alice"},                                         // no outcome
+		{Type: AuditConfigChange, Object: "setting"},                          // no outcome, always written
 		withField,
-		{Type: Checkpoint}, // the library's own
+		{Type: Checkpoint, Outcome: Succeeded}, // the library's own
 	}
 	for _, m := range []Mask{PresenceEvents, SystemEvents, DefaultMask, AllEvents} {
 		var out bytes.Buffer
@@ -304,7 +307,7 @@ func TestLogValidatesFilteredEvents(t *testing.T) {
 		require.Zero(t, out.Len())
 	}
 	// A valid event with extra fields is filtered or written as usual.
-	good := Event{Type: DataRead, Actor: "agent7", Subject: "customer-42"}
+	good := Event{Type: DataRead, Outcome: Succeeded, Actor: "agent7", Subject: "customer-42"}
 	good.AddField("ticket", "T-1")
 	var out bytes.Buffer
 	l := newTestLogger(t, Config{Output: &out})
@@ -321,7 +324,7 @@ func TestLogValidatesFilteredEvents(t *testing.T) {
 func TestEventValid(t *testing.T) {
 	times := []time.Time{{}, day1, time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC)}
 	for typ := EventType(0); typ <= numEventTypes; typ++ {
-		for _, o := range []Outcome{Succeeded, Failed, 2} {
+		for _, o := range []Outcome{0, Succeeded, Failed, 3, 255} {
 			for fields := range 16 {
 				for _, tm := range times {
 					e := Event{Type: typ, Outcome: o, Time: tm}
@@ -338,6 +341,11 @@ func TestEventValid(t *testing.T) {
 						e.Client = "c"
 					}
 					err := e.Validate()
+					if typ == ChannelReject && o == 0 && err == nil {
+						// Valid, and left to Validate: the library sets the outcome.
+						require.False(t, e.valid(), "%+v", e)
+						continue
+					}
 					require.Equal(t, err == nil, e.valid(), "%+v: %v", e, err)
 				}
 			}
@@ -353,16 +361,16 @@ func TestLogContextSharedBatch(t *testing.T) {
 		l, err := New(Config{Module: "AgentServer", Output: w})
 		require.NoError(t, err)
 		first := make(chan error)
-		go func() { first <- l.Log(context.Background(), Event{Type: ServerStart}) }()
+		go func() { first <- l.Log(context.Background(), Event{Type: ServerStart, Outcome: Succeeded}) }()
 		<-w.entered // the first batch is being written
 
 		// Two records gather into the next batch; one caller gives up.
 		second := make(chan error)
-		go func() { second <- l.Log(context.Background(), Event{Type: Logon, Actor: "alice"}) }()
+		go func() { second <- l.Log(context.Background(), Event{Type: Logon, Outcome: Succeeded, Actor: "alice"}) }()
 		synctest.Wait()
 		ctx, cancel := context.WithCancel(context.Background())
 		third := make(chan error)
-		go func() { third <- l.Log(ctx, Event{Type: Logon, Actor: "bob"}) }()
+		go func() { third <- l.Log(ctx, Event{Type: Logon, Outcome: Succeeded, Actor: "bob"}) }()
 		synctest.Wait()
 		cancel()
 		require.ErrorIs(t, <-third, context.Canceled)
@@ -406,7 +414,7 @@ func TestLogContextConcurrent(t *testing.T) {
 				wg.Go(func() {
 					for i := range perG {
 						ctx, cancel := context.WithTimeout(context.Background(), time.Duration(i%7)*time.Microsecond)
-						err := l.Log(ctx, Event{Type: Logon, Actor: fmt.Sprintf("user-%d-%d", g, i)})
+						err := l.Log(ctx, Event{Type: Logon, Outcome: Succeeded, Actor: fmt.Sprintf("user-%d-%d", g, i)})
 						cancel()
 						if err != nil {
 							require.ErrorIs(t, err, context.DeadlineExceeded)

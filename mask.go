@@ -67,8 +67,18 @@ const validMaskTokens = "presence, failure, system, config, read, modify, all"
 // stands for [AllEvents]. An empty string, an empty token or an unknown token
 // is an error that wraps [ErrBadMask] and names the bad token.
 func ParseMask(s string) (Mask, error) {
+	m, err := parseMask(s)
+	if err != nil {
+		return 0, fmt.Errorf("audit: event mask %q: %w", s, err)
+	}
+	return m, nil
+}
+
+// parseMask is ParseMask with an error that says only what is wrong, for
+// errors that name the value themselves.
+func parseMask(s string) (Mask, error) {
 	if strings.TrimSpace(s) == "" {
-		return 0, fmt.Errorf("audit: event mask %q: %w: empty (valid tokens: %s)", s, ErrBadMask, validMaskTokens)
+		return 0, fmt.Errorf("%w: empty (valid tokens: %s)", ErrBadMask, validMaskTokens)
 	}
 	var m Mask
 	rest := s
@@ -77,9 +87,9 @@ func ParseMask(s string) (Mask, error) {
 		m1, ok := lookupMaskToken(strings.TrimSpace(tok))
 		if !ok {
 			if strings.TrimSpace(tok) == "" {
-				return 0, fmt.Errorf("audit: event mask %q: %w: empty token (valid tokens: %s)", s, ErrBadMask, validMaskTokens)
+				return 0, fmt.Errorf("%w: empty token (valid tokens: %s)", ErrBadMask, validMaskTokens)
 			}
-			return 0, fmt.Errorf("audit: event mask %q: %w: unknown token %q (valid tokens: %s)", s, ErrBadMask, strings.TrimSpace(tok), validMaskTokens)
+			return 0, fmt.Errorf("%w: unknown token %q (valid tokens: %s)", ErrBadMask, strings.TrimSpace(tok), validMaskTokens)
 		}
 		m |= m1
 		if !more {

@@ -218,5 +218,5 @@ func TestKeyFileNotRegular(t *testing.T) {
 	}
 	// The real key file is fine.
 	l := newTestLogger(t, Config{Integrity: true, IntegrityKeyFile: real})
-	require.NoError(t, l.Log(context.Background(), Event{Type: ServerStart}))
+	require.NoError(t, l.Log(context.Background(), Event{Type: ServerStart, Outcome: Succeeded}))
 }

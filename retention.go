@@ -178,7 +178,7 @@ func (l *Logger) prune() {
 	if l.cfg.MaxBackups > 0 {
 		t, err := l.oldestKept()
 		if err != nil {
-			l.backgroundError(fmt.Errorf("audit: retention: %w", err))
+			l.backgroundError(fmt.Errorf("audit: retention: %w", unprefixed(err)))
 			return
 		}
 		if t.After(olderThan) {
@@ -195,7 +195,7 @@ func (l *Logger) prune() {
 	}
 	steps, err := l.pruneSteps(olderThan)
 	if err != nil {
-		l.backgroundError(fmt.Errorf("audit: retention in %s: %w", l.dir, err))
+		l.backgroundError(fmt.Errorf("audit: retention in %s: %w", l.dir, unprefixed(err)))
 		return // keep the files rather than lose the chain
 	}
 	for _, step := range steps {
@@ -206,7 +206,7 @@ func (l *Logger) prune() {
 		}
 		if err != nil {
 			if !errors.Is(err, ErrClosed) {
-				l.backgroundError(fmt.Errorf("audit: retention in %s: %w", l.dir, err))
+				l.backgroundError(fmt.Errorf("audit: retention in %s: %w", l.dir, unprefixed(err)))
 			}
 			return // the files stay until a record can say they went
 		}
@@ -298,7 +298,7 @@ func retentionCut(newest File) (*Event, error) {
 	if !ok {
 		return nil, fmt.Errorf("%s: last record carries no MAC", newest.Path)
 	}
-	e := &Event{Type: RetentionPrune, Reason: "retention"}
+	e := &Event{Type: RetentionPrune, Outcome: Succeeded, Reason: "retention"}
 	e.AddField("cut-file", strconv.FormatUint(index, 10))
 	e.AddField("cut", hex.EncodeToString(mac[:]))
 	return e, nil

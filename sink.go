@@ -1,9 +1,14 @@
 package audit
 
-import "io"
+import (
+	"fmt"
+	"io"
+)
 
 // sink is where batches of formatted records go: a rotating file or a
 // caller's io.Writer. Its methods are called by one goroutine at a time.
+// Their errors are complete: "audit: ", the operation and the file, so
+// that the Logger returns them as they are.
 type sink interface {
 	Write(p []byte) error
 	Sync() error
@@ -27,12 +32,17 @@ func (s streamSink) Write(p []byte) error {
 	if err == nil && n < len(p) {
 		err = io.ErrShortWrite
 	}
-	return err
+	if err != nil {
+		return fmt.Errorf("audit: write to Config.Output: %w", err)
+	}
+	return nil
 }
 
 func (s streamSink) Sync() error {
 	if f, ok := s.w.(interface{ Sync() error }); ok {
-		return f.Sync()
+		if err := f.Sync(); err != nil {
+			return fmt.Errorf("audit: sync Config.Output: %w", err)
+		}
 	}
 	return nil
 }

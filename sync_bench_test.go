@@ -17,7 +17,7 @@ import (
 // made once, so that the benchmark's allocations are the library's.
 func syncBenchEvent(g, i int) Event {
 	return Event{
-		Type:    DataRead,
+		Type: DataRead, Outcome: Succeeded,
 		Actor:   "agent.smith@example.com",
 		Subject: syncBenchSubjects[g%len(syncBenchSubjects)],
 		Object:  "recording/2026/11/25/call-88231.wav",

@@ -601,7 +601,7 @@ func (w *fileWriter) ready(op string) error {
 	}
 	if w.f == nil {
 		if err := w.openActive(w.fresh); err != nil {
-			return fmt.Errorf("audit: %s %s: no open file: %w", op, w.path, err)
+			return fmt.Errorf("audit: %s %s: no open file: %w", op, w.path, samePath(err, w.path))
 		}
 	}
 	if w.dirty {
@@ -681,7 +681,7 @@ func (w *fileWriter) Rotate() (backup string, err error) {
 		// An earlier rotation renamed the file but could not open a new
 		// one: opening it now completes that rotation.
 		if err := w.openActive(true); err != nil {
-			return "", fmt.Errorf("audit: rotate %s: opening a new file failed again: %w", w.path, err)
+			return "", fmt.Errorf("audit: rotate %s: opening a new file failed again: %w", w.path, samePath(err, w.path))
 		}
 		return "", w.syncDir("rotate")
 	}
@@ -695,7 +695,7 @@ func (w *fileWriter) Rotate() (backup string, err error) {
 		w.f.Close()
 		w.f, w.size, w.fresh = nil, 0, true
 		if err := w.openActive(true); err != nil {
-			return "", fmt.Errorf("audit: rotate %s: the file was removed or replaced, and opening a new one failed: %w", w.path, err)
+			return "", fmt.Errorf("audit: rotate %s: the file was removed or replaced, and opening a new one failed: %w", w.path, samePath(err, w.path))
 		}
 		return "", w.syncDir("rotate")
 	}
@@ -706,14 +706,14 @@ func (w *fileWriter) Rotate() (backup string, err error) {
 	if err := w.f.Close(); err != nil {
 		w.f = nil // the descriptor is gone either way; reopen the same file
 		if rerr := w.openActive(false); rerr != nil {
-			return "", fmt.Errorf("audit: rotate %s: close: %w (and reopening it: %w)", w.path, cause(err), rerr)
+			return "", fmt.Errorf("audit: rotate %s: close: %w (and reopening it: %w)", w.path, cause(err), samePath(rerr, w.path))
 		}
 		return "", fmt.Errorf("audit: rotate %s: close: %w", w.path, cause(err))
 	}
 	w.f = nil
 	if err := w.fs.Rename(w.path, backup); err != nil {
 		if rerr := w.openActive(false); rerr != nil {
-			return "", fmt.Errorf("audit: rotate %s: rename to %s: %w (and reopening it: %w)", w.path, backup, cause(err), rerr)
+			return "", fmt.Errorf("audit: rotate %s: rename to %s: %w (and reopening it: %w)", w.path, backup, cause(err), samePath(rerr, w.path))
 		}
 		return "", fmt.Errorf("audit: rotate %s: rename to %s: %w", w.path, backup, cause(err))
 	}
@@ -722,7 +722,7 @@ func (w *fileWriter) Rotate() (backup string, err error) {
 		w.comp.add(backup)
 	}
 	if err := w.openActive(true); err != nil {
-		return backup, fmt.Errorf("audit: rotate %s: renamed to %s, but opening a new file failed: %w", w.path, backup, err)
+		return backup, fmt.Errorf("audit: rotate %s: renamed to %s, but opening a new file failed: %w", w.path, backup, samePath(err, w.path))
 	}
 	return backup, w.syncDir("rotate")
 }

@@ -86,7 +86,7 @@ func TestLoggerMask(t *testing.T) {
 		"a failure is written only under FailureEvents")
 	require.Zero(t, l.Len())
 
-	err := l.Log(ctx, audit.Event{Type: audit.Logon})
+	err := l.Log(ctx, audit.Event{Type: audit.Logon, Outcome: audit.Succeeded})
 	require.ErrorIs(t, err, audit.ErrInvalidEvent)
 	require.Zero(t, l.Len(), "an invalid event leaves no record")
 

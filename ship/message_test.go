@@ -22,7 +22,7 @@ func TestFormatAppend(t *testing.T) {
 	}{
 		{
 			name: "success",
-			msg: Message{Host: "agent01", Module: "AgentServer", File: "7", Seq: 42, Type: audit.Logon,
+			msg: Message{Outcome: audit.Succeeded, Host: "agent01", Module: "AgentServer", File: "7", Seq: 42, Type: audit.Logon,
 				Time: testTime, Line: []byte(`2026-03-14T09:26:53.589Z seq=42 LOGON SUCCESS actor=alice`)},
 			want: `<109>1 2026-03-14T09:26:53.589793Z agent01 AgentServer - LOGON [audit@32473 host="agent01" module="AgentServer" file="7" seq="42" outcome="SUCCESS"] 2026-03-14T09:26:53.589Z seq=42 LOGON SUCCESS actor=alice`,
 		},
@@ -36,22 +36,22 @@ func TestFormatAppend(t *testing.T) {
 		{
 			name:   "auth, empty fields",
 			format: Format{Facility: FacilityAuth},
-			msg:    Message{},
+			msg:    Message{Outcome: audit.Succeeded},
 			want:   `<37>1 - - - - - [audit@32473 host="" module="" file="" seq="0" outcome="SUCCESS"] `,
 		},
 		{
 			name: "escaped parameter values",
-			msg:  Message{Host: "h", Module: "m", File: `a"b\c]d`, Seq: 3, Time: testTime, Line: []byte("l")},
+			msg:  Message{Outcome: audit.Succeeded, Host: "h", Module: "m", File: `a"b\c]d`, Seq: 3, Time: testTime, Line: []byte("l")},
 			want: `<109>1 2026-03-14T09:26:53.589793Z h m - - [audit@32473 host="h" module="m" file="a\"b\\c\]d" seq="3" outcome="SUCCESS"] l`,
 		},
 		{
 			name: "hostile line is copied",
-			msg:  Message{Host: "h", Module: "m", File: "1", Seq: 9, Time: testTime, Line: []byte("a\nb] \"c\\ \xff\xfe\r\n")},
+			msg:  Message{Outcome: audit.Succeeded, Host: "h", Module: "m", File: "1", Seq: 9, Time: testTime, Line: []byte("a\nb] \"c\\ \xff\xfe\r\n")},
 			want: "<109>1 2026-03-14T09:26:53.589793Z h m - - [audit@32473 host=\"h\" module=\"m\" file=\"1\" seq=\"9\" outcome=\"SUCCESS\"] a\nb] \"c\\ \xff\xfe\r\n",
 		},
 		{
 			name: "year out of range",
-			msg:  Message{Host: "h", Module: "m", File: "1", Time: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)},
+			msg:  Message{Outcome: audit.Succeeded, Host: "h", Module: "m", File: "1", Time: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)},
 			want: `<109>1 - h m - - [audit@32473 host="h" module="m" file="1" seq="0" outcome="SUCCESS"] `,
 		},
 	}

@@ -18,7 +18,7 @@ func convertSample(t *testing.T) (bcmFile, jsonFile string) {
 	dir := t.TempDir()
 	var events []audit.Event
 	for i, reason := range []string{"plain", "with space", "tab\tand \"quotes\" and \\", "ünïcödé \u2028 \x00 \xff bytes", ""} {
-		e := audit.Event{Time: at(i).Add(123456 * 1000), Type: audit.UserChange, Outcome: audit.Outcome(i % 2),
+		e := audit.Event{Time: at(i).Add(123456 * 1000), Type: audit.UserChange, Outcome: audit.Outcome(i%2 + 1),
 			Actor: "admin", Subject: "user=" + reason, Object: "email", OldValue: "a@x", NewValue: "b@x",
 			Client: "10.0.0.1:5060", Session: "S-1", Reason: reason}
 		e.AddField("attempt", "1")

@@ -22,14 +22,14 @@ func hostileDir(t *testing.T) string {
 	for mi, m := range []string{"AgentServer", "WebServer"} {
 		format := []string{"BCM", "JSON"}[mi]
 		cfg := config(dir, m, format)
-		cfg.MaxSize = 2000
+		cfg.MaxSize = audit.MinFileSize
 		if mi == 0 {
 			cfg.Compress = true
 		}
 		var events []audit.Event
 		for i := range 120 {
 			v := values[i%len(values)]
-			e := audit.Event{Time: at(2*i + mi), Actor: v, Client: "10.0.0." + strconv.Itoa(i%5), Session: "S-" + strconv.Itoa(i%7)}
+			e := audit.Event{Outcome: audit.Succeeded, Time: at(2*i + mi), Actor: v, Client: "10.0.0." + strconv.Itoa(i%5), Session: "S-" + strconv.Itoa(i%7)}
 			switch i % 6 {
 			case 0:
 				e.Type, e.Outcome, e.Reason = audit.Logon, audit.Failed, "bad "+values[(i+3)%len(values)]
@@ -107,10 +107,10 @@ func TestQueryFastPathMatchesStrict(t *testing.T) {
 func TestBackupCutShort(t *testing.T) {
 	dir := t.TempDir()
 	cfg := config(dir, "AgentServer", "BCM")
-	cfg.MaxSize = 300
+	cfg.MaxSize = audit.MinFileSize
 	var events []audit.Event
-	for i := range 10 {
-		events = append(events, audit.Event{Time: at(i), Type: audit.Logon, Actor: "user-" + strconv.Itoa(i)})
+	for i := range 60 { // enough for two backups at MinFileSize
+		events = append(events, audit.Event{Outcome: audit.Succeeded, Time: at(i), Type: audit.Logon, Actor: "user-" + strconv.Itoa(i)})
 	}
 	logAll(t, cfg, events...)
 	backups, _ := filepath.Glob(filepath.Join(dir, "AgentServer.audit-*.log"))
@@ -137,10 +137,10 @@ func TestBackupCutShort(t *testing.T) {
 func TestQuerySkipsFilesOutsidePeriod(t *testing.T) {
 	dir := t.TempDir()
 	cfg := config(dir, "AgentServer", "BCM")
-	cfg.MaxSize = 400
+	cfg.MaxSize = audit.MinFileSize
 	var events []audit.Event
-	for i := range 60 {
-		events = append(events, audit.Event{Time: at(i), Type: audit.Logon, Actor: "user-" + strconv.Itoa(i)})
+	for i := range 200 { // enough for four backups at MinFileSize
+		events = append(events, audit.Event{Outcome: audit.Succeeded, Time: at(i), Type: audit.Logon, Actor: "user-" + strconv.Itoa(i)})
 	}
 	logAll(t, cfg, events...)
 	backups, _ := filepath.Glob(filepath.Join(dir, "AgentServer.audit-*.log"))
@@ -180,7 +180,7 @@ func TestQueryPassesOverLinesByNumber(t *testing.T) {
 	dir := t.TempDir()
 	var events []audit.Event
 	for i := range 3000 {
-		e := audit.Event{Time: at(0).Add(time.Duration(i) * time.Second), Type: audit.DataRead, Actor: "user-" + strconv.Itoa(i), Subject: "s"}
+		e := audit.Event{Outcome: audit.Succeeded, Time: at(0).Add(time.Duration(i) * time.Second), Type: audit.DataRead, Actor: "user-" + strconv.Itoa(i), Subject: "s"}
 		if i%100 == 7 {
 			e = audit.Event{Time: e.Time, Type: audit.Logon, Outcome: audit.Failed, Actor: e.Actor}
 		}

@@ -185,7 +185,7 @@ func defineFilters(e *env, fs *flag.FlagSet, f *filter) {
 			return err
 		}
 		if not {
-			o = 1 - o
+			o = audit.Failed + audit.Succeeded - o // the other one
 		}
 		f.outcome = &o
 		return nil

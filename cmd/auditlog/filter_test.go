@@ -63,18 +63,18 @@ func TestFilterFlags(t *testing.T) {
 		rec  *audit.Record
 		want bool
 	}{
-		{"type", []string{"--type", "logon"}, rec(audit.Logon, 0, "a"), true},
-		{"not type", []string{"--type", "!LOGON"}, rec(audit.Logon, 0, "a"), false},
-		{"not type other", []string{"--type", "!LOGON,!LOGOFF"}, rec(audit.DataRead, 0, "a"), true},
-		{"type and not", []string{"--type", "LOGON,DATA_READ", "--type", "!DATA_READ"}, rec(audit.DataRead, 0, "a"), false},
+		{"type", []string{"--type", "logon"}, rec(audit.Logon, audit.Succeeded, "a"), true},
+		{"not type", []string{"--type", "!LOGON"}, rec(audit.Logon, audit.Succeeded, "a"), false},
+		{"not type other", []string{"--type", "!LOGON,!LOGOFF"}, rec(audit.DataRead, audit.Succeeded, "a"), true},
+		{"type and not", []string{"--type", "LOGON,DATA_READ", "--type", "!DATA_READ"}, rec(audit.DataRead, audit.Succeeded, "a"), false},
 		{"failed", []string{"--outcome", "failed"}, rec(audit.Logon, audit.Failed, "a"), true},
 		{"succeeded", []string{"--outcome", "Succeeded"}, rec(audit.Logon, audit.Failed, "a"), false},
 		{"not failure", []string{"--outcome", "!failure"}, rec(audit.Logon, audit.Succeeded, "a"), true},
-		{"actor any", []string{"--actor", "a", "--actor", "b"}, rec(audit.Logon, 0, "b"), true},
-		{"not actor", []string{"--actor", "!b"}, rec(audit.Logon, 0, "b"), false},
-		{"literal bang", []string{"--actor", `\!b`}, rec(audit.Logon, 0, "!b"), true},
-		{"grep", []string{"--grep", "password"}, rec(audit.Logon, 0, "a"), true},
-		{"grep both", []string{"--grep", "password", "--grep", "nope"}, rec(audit.Logon, 0, "a"), false},
+		{"actor any", []string{"--actor", "a", "--actor", "b"}, rec(audit.Logon, audit.Succeeded, "b"), true},
+		{"not actor", []string{"--actor", "!b"}, rec(audit.Logon, audit.Succeeded, "b"), false},
+		{"literal bang", []string{"--actor", `\!b`}, rec(audit.Logon, audit.Succeeded, "!b"), true},
+		{"grep", []string{"--grep", "password"}, rec(audit.Logon, audit.Succeeded, "a"), true},
+		{"grep both", []string{"--grep", "password", "--grep", "nope"}, rec(audit.Logon, audit.Succeeded, "a"), false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := &env{now: time.Now}

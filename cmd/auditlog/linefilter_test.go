@@ -13,8 +13,8 @@ import (
 // formats.
 var seedRecords = []audit.Record{
 	{Seq: 1, Module: "AgentServer", Event: audit.Event{Time: at(2), Type: audit.Logon, Outcome: audit.Failed, Actor: "mallory", Client: "203.0.113.9", Reason: "bad password"}},
-	{Seq: 2, Module: "WebServer", Event: audit.Event{Time: at(3).Add(123456 * time.Microsecond), Type: audit.UserChange, Actor: "admin", Subject: "bob", Object: "phone", OldValue: "+49 30 1", NewValue: "=1+2"}},
-	{Seq: 3, Module: "A", Event: audit.Event{Time: at(4), Type: audit.DataRead, Actor: `quo"te`, Subject: "back\\slash", Session: "S-1"}},
+	{Seq: 2, Module: "WebServer", Event: audit.Event{Outcome: audit.Succeeded, Time: at(3).Add(123456 * time.Microsecond), Type: audit.UserChange, Actor: "admin", Subject: "bob", Object: "phone", OldValue: "+49 30 1", NewValue: "=1+2"}},
+	{Seq: 3, Module: "A", Event: audit.Event{Outcome: audit.Succeeded, Time: at(4), Type: audit.DataRead, Actor: `quo"te`, Subject: "back\\slash", Session: "S-1"}},
 	{Seq: 4, Module: "CEM", Event: audit.Event{Time: at(5), Type: audit.ChannelReject, Outcome: audit.Failed, Client: "203.0.113.9", Reason: "tls\thandshake\x1b[31m 日本 🎉"}},
 }
 

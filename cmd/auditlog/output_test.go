@@ -53,9 +53,9 @@ func TestAppendPadded(t *testing.T) {
 
 func tableRecords() []audit.Record {
 	return []audit.Record{
-		{Seq: 7, Module: "AgentServer", Event: audit.Event{Time: at(1), Type: audit.UserChange, Actor: "admin", Subject: "山田太郎", Object: "phone", OldValue: "+49 30 1234", NewValue: "=HYPERLINK(\"x\")", Session: "S-1", Reason: "moved"}},
+		{Seq: 7, Module: "AgentServer", Event: audit.Event{Outcome: audit.Succeeded, Time: at(1), Type: audit.UserChange, Actor: "admin", Subject: "山田太郎", Object: "phone", OldValue: "+49 30 1234", NewValue: "=HYPERLINK(\"x\")", Session: "S-1", Reason: "moved"}},
 		{Seq: 8, Module: "AgentServer", Event: audit.Event{Time: at(2), Type: audit.Logon, Outcome: audit.Failed, Actor: "🎉party🎉party🎉", Client: "203.0.113.9", Reason: "bad\tpassword"}},
-		{Seq: 9, Module: "WebServer", Event: audit.Event{Time: at(3), Type: audit.DataRead, Actor: "-1+1", Subject: "@bob", Object: "a,\"b\"\nc"}},
+		{Seq: 9, Module: "WebServer", Event: audit.Event{Outcome: audit.Succeeded, Time: at(3), Type: audit.DataRead, Actor: "-1+1", Subject: "@bob", Object: "a,\"b\"\nc"}},
 	}
 }
 

@@ -21,18 +21,18 @@ import (
 func sampleDir(t *testing.T) string {
 	dir := t.TempDir()
 	logAll(t, config(dir, "AgentServer", "BCM"),
-		audit.Event{Time: at(0), Type: audit.ServerStart, Actor: "a0"},
+		audit.Event{Time: at(0), Type: audit.ServerStart, Outcome: audit.Succeeded, Actor: "a0"},
 		audit.Event{Time: at(2), Type: audit.Logon, Outcome: audit.Failed, Actor: "mallory", Client: "203.0.113.9", Reason: "bad password"},
 		audit.Event{Time: at(3), Type: audit.Logon, Outcome: audit.Failed, Actor: "mallory", Client: "203.0.113.9", Reason: "bad password"},
-		audit.Event{Time: at(5), Type: audit.Logon, Actor: "alice", Client: "10.1.2.3"},
-		audit.Event{Time: at(6), Type: audit.DataRead, Actor: "alice", Subject: "carol", Object: "recording-42"},
+		audit.Event{Time: at(5), Type: audit.Logon, Outcome: audit.Succeeded, Actor: "alice", Client: "10.1.2.3"},
+		audit.Event{Time: at(6), Type: audit.DataRead, Outcome: audit.Succeeded, Actor: "alice", Subject: "carol", Object: "recording-42"},
 		audit.Event{Time: at(8), Type: audit.ChannelReject, Client: "203.0.113.9", Actor: "a8", Reason: "tls\thandshake\x1b[31m"},
 	)
 	logAll(t, config(dir, "WebServer", "JSON"),
-		audit.Event{Time: at(1), Type: audit.ServerStart, Actor: "w1"},
+		audit.Event{Time: at(1), Type: audit.ServerStart, Outcome: audit.Succeeded, Actor: "w1"},
 		audit.Event{Time: at(4), Type: audit.Logon, Outcome: audit.Failed, Actor: "bob", Client: "198.51.100.7", Reason: "locked"},
-		audit.Event{Time: at(7), Type: audit.AccessChange, Actor: "admin", Subject: "bob", Object: "role", OldValue: "agent", NewValue: "supervisor"},
-		audit.Event{Time: at(10), Type: audit.Logoff, Actor: "bob"},
+		audit.Event{Time: at(7), Type: audit.AccessChange, Outcome: audit.Succeeded, Actor: "admin", Subject: "bob", Object: "role", OldValue: "agent", NewValue: "supervisor"},
+		audit.Event{Time: at(10), Type: audit.Logoff, Outcome: audit.Succeeded, Actor: "bob"},
 	)
 	// Files that are not audit files are ignored.
 	for _, name := range []string{"AgentServer.trace.log", "notes.txt", "WebServer.audit.log.torn-2026-11-25T09-00-00.000", "X.audit-2026-11-25T09-00-00.000.log.gz.tmp"} {
@@ -151,11 +151,12 @@ func TestQueryRotatedAndCompressedInOrder(t *testing.T) {
 	event := func(i int) audit.Event {
 		actor := "user-" + string(rune('a'+i/10)) + string(rune('0'+i%10))
 		want = append(want, actor)
-		return audit.Event{Time: at(i), Type: audit.Logon, Actor: actor, Client: "10.0.0.1"}
+		return audit.Event{Time: at(i), Type: audit.Logon, Outcome: audit.Succeeded, Actor: actor, Client: "10.0.0.1",
+			Reason: padding} // a few records per file
 	}
 	// First run: BCM, rotating every few records, backups compressed.
 	cfg := config(dir, "AgentServer", "BCM")
-	cfg.MaxSize = 300
+	cfg.MaxSize = audit.MinFileSize
 	cfg.Compress = true
 	l, err := audit.New(cfg)
 	require.NoError(t, err)
@@ -168,7 +169,7 @@ func TestQueryRotatedAndCompressedInOrder(t *testing.T) {
 	// the BCM file away at once.
 	cfg = config(dir, "AgentServer", "JSON")
 	cfg.Now = fakeClock(base.Add(time.Hour))
-	cfg.MaxSize = 400
+	cfg.MaxSize = audit.MinFileSize
 	events := make([]audit.Event, 0, 12)
 	for i := 12; i < 24; i++ {
 		events = append(events, event(i))
@@ -192,11 +193,11 @@ func TestQuerySinceRelative(t *testing.T) {
 	cfg := config(dir, "AgentServer", "BCM")
 	cfg.Now = fakeClock(now.Add(-time.Minute))
 	logAll(t, cfg,
-		audit.Event{Time: now.Add(-8 * 24 * time.Hour), Type: audit.Logon, Actor: "8d"},
-		audit.Event{Time: now.Add(-72 * time.Hour), Type: audit.Logon, Actor: "72h"},
-		audit.Event{Time: now.Add(-30 * time.Hour), Type: audit.Logon, Actor: "30h"},
-		audit.Event{Time: now.Add(-2 * time.Hour), Type: audit.Logon, Actor: "2h"},
-		audit.Event{Time: now.Add(-10 * time.Minute), Type: audit.Logon, Actor: "10m"},
+		audit.Event{Time: now.Add(-8 * 24 * time.Hour), Type: audit.Logon, Outcome: audit.Succeeded, Actor: "8d"},
+		audit.Event{Time: now.Add(-72 * time.Hour), Type: audit.Logon, Outcome: audit.Succeeded, Actor: "72h"},
+		audit.Event{Time: now.Add(-30 * time.Hour), Type: audit.Logon, Outcome: audit.Succeeded, Actor: "30h"},
+		audit.Event{Time: now.Add(-2 * time.Hour), Type: audit.Logon, Outcome: audit.Succeeded, Actor: "2h"},
+		audit.Event{Time: now.Add(-10 * time.Minute), Type: audit.Logon, Outcome: audit.Succeeded, Actor: "10m"},
 	)
 	for _, tc := range []struct {
 		args []string
@@ -323,7 +324,7 @@ func readFile(t *testing.T, path string) string {
 func TestQueryBackupEdgeCases(t *testing.T) {
 	dir := t.TempDir()
 	cfg := config(dir, "AgentServer", "BCM")
-	cfg.MaxSize = 300
+	cfg.MaxSize = audit.MinFileSize
 	cfg.Compress = true
 	l, err := audit.New(cfg)
 	require.NoError(t, err)
@@ -331,7 +332,7 @@ func TestQueryBackupEdgeCases(t *testing.T) {
 	for i := range 10 {
 		actor := "user-" + strconv.Itoa(i)
 		want = append(want, actor)
-		require.NoError(t, l.Log(t.Context(), audit.Event{Time: at(i), Type: audit.Logon, Actor: actor}))
+		require.NoError(t, l.Log(t.Context(), audit.Event{Time: at(i), Type: audit.Logon, Outcome: audit.Succeeded, Actor: actor, Reason: padding}))
 	}
 	waitCompressed(t, dir, "AgentServer")
 	require.NoError(t, l.Close())
@@ -385,3 +386,7 @@ func gunzip(t *testing.T, path string) []byte {
 	require.NoError(t, err)
 	return data
 }
+
+// padding pads records so that a file of audit.MinFileSize holds a few of
+// them and the tests rotate often.
+var padding = strings.Repeat("p", 450)

@@ -543,7 +543,7 @@ func (t *sessionsTable) table() ([]string, [][]string) {
 type dailyTable struct {
 	o    *reportOptions
 	f    *filter
-	rows map[dayType]*[2]int // by outcome
+	rows map[dayType]*[3]int // by audit.Outcome; 0 is unused
 }
 
 type dayType struct {
@@ -552,7 +552,7 @@ type dayType struct {
 }
 
 func newDailyTable(o *reportOptions, f *filter) reportTable {
-	return &dailyTable{o: o, f: f, rows: map[dayType]*[2]int{}}
+	return &dailyTable{o: o, f: f, rows: map[dayType]*[3]int{}}
 }
 
 func (t *dailyTable) add(r *audit.Record) {
@@ -564,10 +564,10 @@ func (t *dailyTable) add(r *audit.Record) {
 	k := dayType{time.Date(tm.Year(), tm.Month(), tm.Day(), 0, 0, 0, 0, loc), r.Event.Type}
 	n := t.rows[k]
 	if n == nil {
-		n = new([2]int)
+		n = new([3]int)
 		t.rows[k] = n
 	}
-	n[r.Event.Outcome&1]++
+	n[r.Event.Outcome]++
 }
 
 func (t *dailyTable) table() ([]string, [][]string) {
@@ -586,7 +586,7 @@ func (t *dailyTable) table() ([]string, [][]string) {
 		}
 		f := *t.f
 		f.since, f.until = since, until
-		rows = append(rows, []string{k.day.Format("2006-01-02"), k.typ.String(), strconv.Itoa(n[0] + n[1]),
+		rows = append(rows, []string{k.day.Format("2006-01-02"), k.typ.String(), strconv.Itoa(n[audit.Succeeded] + n[audit.Failed]),
 			strconv.Itoa(n[audit.Succeeded]), strconv.Itoa(n[audit.Failed]), t.o.drill(&f, "--type", k.typ.String())})
 	}
 	return []string{"DAY", "TYPE", "RECORDS", "SUCCESS", "FAILURE", "QUERY"}, rows

@@ -65,7 +65,7 @@ type tally struct {
 	first, last   time.Time
 	modules       map[string]*int
 	types         [256]int
-	outcomes      [2]int
+	outcomes      [3]int // by audit.Outcome; 0 is unused
 	failedActors  map[string]int
 	failedClients map[string]int
 }
@@ -111,7 +111,7 @@ func (t *tally) add(en *entry) error {
 	}
 	*n++
 	t.types[typ]++
-	t.outcomes[outcome&1]++
+	t.outcomes[outcome]++
 	return nil
 }
 

@@ -25,12 +25,12 @@ func TestStats(t *testing.T) {
 	}
 	// Successful logons and other failures do not count as failed logons.
 	for range 5 {
-		agent = append(agent, audit.Event{Time: at(next()), Type: audit.Logon, Actor: "alice", Client: "10.0.0.1"})
+		agent = append(agent, audit.Event{Time: at(next()), Type: audit.Logon, Outcome: audit.Succeeded, Actor: "alice", Client: "10.0.0.1"})
 		web = append(web, audit.Event{Time: at(next()), Type: audit.DataRead, Outcome: audit.Failed, Actor: "eve", Subject: "carol", Client: "10.0.0.66"})
 	}
 	web = append(web, audit.Event{Time: at(next()), Type: audit.Logon, Outcome: audit.Failed, Actor: "attacker-00", Client: "192.0.2.200"})
 	late := next()
-	web = append(web, audit.Event{Time: at(late), Type: audit.Logoff, Actor: "alice"})
+	web = append(web, audit.Event{Time: at(late), Type: audit.Logoff, Outcome: audit.Succeeded, Actor: "alice"})
 	logAll(t, config(dir, "AgentServer", "BCM"), agent...)
 	logAll(t, config(dir, "WebServer", "JSON"), web...)
 

@@ -58,7 +58,7 @@ func TestTailN(t *testing.T) {
 
 	// One module needs none.
 	one := t.TempDir()
-	logAll(t, config(one, "Solo", "BCM"), audit.Event{Time: at(1), Type: audit.Logon, Actor: "x"})
+	logAll(t, config(one, "Solo", "BCM"), audit.Event{Time: at(1), Type: audit.Logon, Outcome: audit.Succeeded, Actor: "x"})
 	r = auditlog(t, "tail", one, "-n", "1")
 	require.Equal(t, 0, r.code, r.stderr)
 	require.Equal(t, []string{"x"}, actors(parseLines(t, r.stdout)))
@@ -79,12 +79,12 @@ func TestTailFollowFor(t *testing.T) {
 // printed once, in order.
 func TestTailFollowRotation(t *testing.T) {
 	dir := t.TempDir()
-	cfg := audit.Config{Module: "AgentServer", AuditLogPath: dir, MaxSize: 400, Compress: true, EventMask: audit.AllEvents}
+	cfg := audit.Config{Module: "AgentServer", AuditLogPath: dir, MaxSize: audit.MinFileSize, Compress: true, EventMask: audit.AllEvents}
 	l, err := audit.New(cfg)
 	require.NoError(t, err)
 	defer l.Close()
 	event := func(i int) audit.Event {
-		return audit.Event{Type: audit.Logon, Actor: fmt.Sprintf("user-%03d", i), Client: "10.0.0.1", Reason: strings.Repeat("x", i%7)}
+		return audit.Event{Type: audit.Logon, Outcome: audit.Succeeded, Actor: fmt.Sprintf("user-%03d", i), Client: "10.0.0.1", Reason: padding + strings.Repeat("x", i%7)}
 	}
 	require.NoError(t, l.Log(t.Context(), event(0)))
 
@@ -166,7 +166,7 @@ func TestTailFollowWaitsForFile(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, cmd.Start())
 	time.Sleep(30 * time.Millisecond)
-	logAll(t, audit.Config{Module: "Late", AuditLogPath: dir}, audit.Event{Type: audit.Logon, Actor: "late"})
+	logAll(t, audit.Config{Module: "Late", AuditLogPath: dir}, audit.Event{Type: audit.Logon, Outcome: audit.Succeeded, Actor: "late"})
 	sc := bufio.NewScanner(stdout)
 	for sc.Scan() {
 		if strings.Contains(sc.Text(), "actor=late") {
@@ -265,8 +265,8 @@ func TestTailFollowFromBeforeTheDirectory(t *testing.T) {
 func TestTailFollowTableAligned(t *testing.T) {
 	dir := t.TempDir()
 	cfg := config(dir, "M", "BCM")
-	logAll(t, cfg, audit.Event{Time: at(0), Type: audit.Logon, Actor: "a", Client: "c"},
-		audit.Event{Time: at(1), Type: audit.Logoff, Actor: "b"})
+	logAll(t, cfg, audit.Event{Outcome: audit.Succeeded, Time: at(0), Type: audit.Logon, Actor: "a", Client: "c"},
+		audit.Event{Outcome: audit.Succeeded, Time: at(1), Type: audit.Logoff, Actor: "b"})
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, binary, "tail", "-f", dir, "-o", "table", "--poll", "5ms")
@@ -282,7 +282,7 @@ func TestTailFollowTableAligned(t *testing.T) {
 		}
 	}
 	read(3) // the header and two rows
-	logAll(t, cfg, audit.Event{Time: at(2), Type: audit.UserChange, Actor: "administrator-of-everything", Subject: "山田太郎",
+	logAll(t, cfg, audit.Event{Outcome: audit.Succeeded, Time: at(2), Type: audit.UserChange, Actor: "administrator-of-everything", Subject: "山田太郎",
 		Object: "phone", OldValue: "+49 30 1234567", NewValue: "+49 30 7654321", Client: "[2001:db8::1]:5060"},
 		audit.Event{Time: at(3), Type: audit.Logon, Outcome: audit.Failed, Actor: "🎉🎉🎉", Reason: "bad password"})
 	read(2)

@@ -28,10 +28,10 @@ func sealedDir(t *testing.T, keyFile string) string {
 			require.NoError(t, os.WriteFile(moduleKey, original, 0o600))
 		}
 		cfg := config(dir, module, "BCM")
-		cfg.Integrity, cfg.IntegrityKeyFile, cfg.MaxSize, cfg.Compress = true, moduleKey, 1000, module == "CEMServer"
+		cfg.Integrity, cfg.IntegrityKeyFile, cfg.MaxSize, cfg.Compress = true, moduleKey, audit.MinFileSize, module == "CEMServer"
 		var events []audit.Event
 		for i := range 30 {
-			events = append(events, audit.Event{Type: audit.Logon, Actor: fmt.Sprint("user", i), Client: "10.0.0.1"})
+			events = append(events, audit.Event{Type: audit.Logon, Outcome: audit.Succeeded, Actor: fmt.Sprint("user", i), Client: "10.0.0.1", Reason: padding[:200]})
 		}
 		logAll(t, cfg, events...)
 	}
@@ -125,7 +125,7 @@ func TestVerifyUnkeyedChain(t *testing.T) {
 	dir := t.TempDir()
 	cfg := config(dir, "BatchJobServer", "JSON")
 	cfg.Integrity = true
-	logAll(t, cfg, audit.Event{Type: audit.ServerStart}, audit.Event{Type: audit.ServerStop})
+	logAll(t, cfg, audit.Event{Type: audit.ServerStart, Outcome: audit.Succeeded}, audit.Event{Type: audit.ServerStop, Outcome: audit.Succeeded})
 	r := auditlog(t, "verify", dir)
 	require.Equal(t, 0, r.code, r.stdout+r.stderr)
 	require.Contains(t, r.stdout, "detects accidents, not a forger")
@@ -147,15 +147,15 @@ func TestVerifyKeyDirAndUnsealedModules(t *testing.T) {
 		require.NoError(t, err)
 		require.NoError(t, os.WriteFile(filepath.Join(keys, module+".key"), data, 0o600))
 		cfg := config(dir, module, "BCM")
-		cfg.Integrity, cfg.IntegrityKeyFile, cfg.MaxSize = true, live, 1000
+		cfg.Integrity, cfg.IntegrityKeyFile, cfg.MaxSize = true, live, audit.MinFileSize
 		var events []audit.Event
 		for i := range 30 {
-			events = append(events, audit.Event{Type: audit.Logon, Actor: fmt.Sprint("user", i), Client: "10.0.0.1"})
+			events = append(events, audit.Event{Type: audit.Logon, Outcome: audit.Succeeded, Actor: fmt.Sprint("user", i), Client: "10.0.0.1", Reason: padding[:200]})
 		}
 		logAll(t, cfg, events...)
 	}
 	// A module that writes without integrity protection.
-	logAll(t, config(dir, "BatchJobServer", "JSON"), audit.Event{Type: audit.ServerStart}, audit.Event{Type: audit.ServerStop})
+	logAll(t, config(dir, "BatchJobServer", "JSON"), audit.Event{Type: audit.ServerStart, Outcome: audit.Succeeded}, audit.Event{Type: audit.ServerStop, Outcome: audit.Succeeded})
 
 	r := auditlog(t, "verify", dir, "--key-dir", keys)
 	require.Equal(t, 0, r.code, r.stdout+r.stderr)

@@ -39,7 +39,7 @@ func writerMain() int {
 		return 1
 	}
 	for i := range n {
-		if err := l.Log(context.Background(), audit.Event{Type: audit.Logon, Actor: "user-" + strconv.Itoa(i)}); err != nil {
+		if err := l.Log(context.Background(), audit.Event{Outcome: audit.Succeeded, Type: audit.Logon, Actor: "user-" + strconv.Itoa(i)}); err != nil {
 			fmt.Fprintln(os.Stderr, "writer:", err)
 			return 1
 		}

@@ -187,19 +187,19 @@ func dayTimes(now, newest time.Time) func(hour, minute int) time.Time {
 func day(l *audit.Logger, s Script, at func(hour, minute int) time.Time) (int, error) {
 	ctx := context.Background()
 	events := []audit.Event{
-		{Time: at(7, 55), Type: audit.ServerStart, Actor: s.Module, Reason: "service started"},
-		{Time: at(8, 2), Type: audit.Logon, Actor: s.Agent, Client: "10.20.30.41", Session: "S-1001"},
-		{Time: at(8, 2), Type: audit.SessionStart, Actor: s.Agent, Client: "10.20.30.41", Session: "S-1001"},
+		{Time: at(7, 55), Type: audit.ServerStart, Outcome: audit.Succeeded, Actor: s.Module, Reason: "service started"},
+		{Time: at(8, 2), Type: audit.Logon, Outcome: audit.Succeeded, Actor: s.Agent, Client: "10.20.30.41", Session: "S-1001"},
+		{Time: at(8, 2), Type: audit.SessionStart, Outcome: audit.Succeeded, Actor: s.Agent, Client: "10.20.30.41", Session: "S-1001"},
 		{Time: at(8, 15), Type: audit.Logon, Outcome: audit.Failed, Actor: "mallory", Client: "203.0.113.9", Reason: "invalid password"},
-		{Time: at(8, 30), Type: audit.ChannelOpen, Actor: s.Agent, Object: s.Channel, Client: "10.20.30.41:5060", Session: "S-1001"},
+		{Time: at(8, 30), Type: audit.ChannelOpen, Outcome: audit.Succeeded, Actor: s.Agent, Object: s.Channel, Client: "10.20.30.41:5060", Session: "S-1001"},
 		{Time: at(9, 12), Type: audit.ChannelReject, Object: s.Channel, Client: "198.51.100.7:5060", Reason: "unknown peer certificate"},
-		{Time: at(10, 45), Type: audit.NoConsentOverride, Actor: s.Agent, Subject: "customer-4711", Object: "call-88231",
+		{Time: at(10, 45), Type: audit.NoConsentOverride, Outcome: audit.Succeeded, Actor: s.Agent, Subject: "customer-4711", Object: "call-88231",
 			Reason: "legal hold requested by supervisor"},
-		{Time: at(11, 20), Type: audit.UserChange, Actor: "admin", Subject: s.Agent, Object: "phone", OldValue: "+1 555 0100", NewValue: "+1 555 0199"},
-		{Time: at(13, 5), Type: audit.SystemConfigChange, Actor: "admin", Object: s.Setting, OldValue: "10", NewValue: "20"},
-		{Time: at(16, 40), Type: audit.ChannelClose, Actor: s.Agent, Object: s.Channel, Client: "10.20.30.41:5060", Session: "S-1001"},
-		{Time: at(17, 1), Type: audit.Logoff, Actor: s.Agent, Client: "10.20.30.41", Session: "S-1001"},
-		{Time: at(18, 0), Type: audit.ServerStop, Actor: s.Module, Reason: "service stopped"},
+		{Time: at(11, 20), Type: audit.UserChange, Outcome: audit.Succeeded, Actor: "admin", Subject: s.Agent, Object: "phone", OldValue: "+1 555 0100", NewValue: "+1 555 0199"},
+		{Time: at(13, 5), Type: audit.SystemConfigChange, Outcome: audit.Succeeded, Actor: "admin", Object: s.Setting, OldValue: "10", NewValue: "20"},
+		{Time: at(16, 40), Type: audit.ChannelClose, Outcome: audit.Succeeded, Actor: s.Agent, Object: s.Channel, Client: "10.20.30.41:5060", Session: "S-1001"},
+		{Time: at(17, 1), Type: audit.Logoff, Outcome: audit.Succeeded, Actor: s.Agent, Client: "10.20.30.41", Session: "S-1001"},
+		{Time: at(18, 0), Type: audit.ServerStop, Outcome: audit.Succeeded, Actor: s.Module, Reason: "service stopped"},
 	}
 	n := 0
 	for _, e := range events {
