@@ -327,3 +327,85 @@ func isPrintRune(r rune) bool {
 	}
 	return unicode.IsPrint(r)
 }
+
+// validModule reports whether s is a module name that [New] accepts: 1 to 64
+// ASCII letters, digits, '_' or '-'. It matches the expression New checks
+// without its cost.
+func validModule(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// validMAC reports whether s is a chain value as the writer writes it: the
+// lower-case hex of a SHA-256 HMAC.
+func validMAC(s string) bool {
+	if len(s) != 2*macSize {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// The parts of a record that unwritten names, so that a parser can give the
+// byte offset of the fault.
+const (
+	partTime = iota
+	partModule
+	partOutcome
+	partSeq
+	partMAC
+	partEnd // the end of the line: a missing field
+	numParts
+)
+
+// unwritten returns the reason why a [Logger] never writes r, and the part
+// of the record at fault, or "" when it could have written it. The parsers refuse such a record: a line that no
+// writer produced is not evidence. It checks what the formatters do not:
+// seq from 1, a module name that [New] accepts, a well-formed mac, a
+// [ChannelReject] that failed, the fields the type requires, and a time
+// that is not the zero Time (which the Logger replaces with its clock).
+func unwritten(r *Record) (reason string, part int) {
+	e := &r.Event
+	switch {
+	case e.Time.IsZero():
+		return "time 0001-01-01T00:00:00Z is the zero time, which the writer replaces with its clock", partTime
+	case !validModule(r.Module):
+		return fmt.Sprintf("module %q: want 1 to 64 ASCII letters, digits, '_' or '-'", snip(r.Module)), partModule
+	case e.Type == ChannelReject && e.Outcome != Failed:
+		return fmt.Sprintf("%s with outcome %s: a rejected channel is always a FAILURE", e.Type, e.Outcome), partOutcome
+	case r.Seq == 0:
+		return "seq 0: sequence numbers start at 1", partSeq
+	case r.MAC != "" && !validMAC(r.MAC):
+		return fmt.Sprintf("mac %q: want %d lower-case hex digits", snip(r.MAC), 2*macSize), partMAC
+	}
+	for _, name := range eventTypeInfo[e.Type].requires {
+		if e.value(name) == "" {
+			return fmt.Sprintf("%s record without %s, which the type requires", e.Type, name), partEnd
+		}
+	}
+	return "", 0
+}
+
+// firstDiff returns the offset of the first byte where a and b differ, or
+// the length of the shorter one.
+func firstDiff(a, b []byte) int {
+	n := min(len(a), len(b))
+	for i := range n {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return n
+}

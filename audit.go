@@ -2,7 +2,6 @@ package audit
 
 import (
 	"context"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -22,7 +21,7 @@ import (
 // others gather into the next one (group commit). Log returns only when its
 // record's batch has been written, and synced if the [SyncPolicy] asks.
 type Logger struct {
-	mask    atomic.Uint32 // current Mask
+	mask    atomic.Uint32 // current Mask in the low byte, and closingBit and closedBit
 	module  string
 	format  Formatter
 	trusted bool // format is built in: no need to check its output for newlines
@@ -62,6 +61,10 @@ type Logger struct {
 	replaced atomic.Bool
 
 	setMaskMu sync.Mutex // serialises SetMask
+
+	// abandoned are records whose Log call stopped waiting, not yet
+	// accounted for (see settleAbandoned). Guarded by mu.
+	abandoned []abandonedRecord
 
 	stats counters
 
@@ -117,22 +120,13 @@ func New(cfg Config) (*Logger, error) {
 	if cfg.Formatter == "" {
 		cfg.Formatter = FormatBCM
 	}
-	switch {
-	case cfg.MaxSize < 0:
-		return nil, fmt.Errorf("audit: max size %d: %w: negative", cfg.MaxSize, ErrBadConfig)
-	case cfg.MaxSize == 0:
+	if err := cfg.checkBounds(); err != nil {
+		return nil, err
+	}
+	if cfg.MaxSize == 0 {
 		cfg.MaxSize = DefaultMaxSize
 	}
-	if cfg.MaxBackups < 0 {
-		return nil, fmt.Errorf("audit: max backups %d: %w: negative", cfg.MaxBackups, ErrBadConfig)
-	}
-	if cfg.Retention < 0 {
-		return nil, fmt.Errorf("audit: retention %v: %w: negative", cfg.Retention, ErrBadConfig)
-	}
-	switch {
-	case cfg.SyncInterval < 0:
-		return nil, fmt.Errorf("audit: sync interval %v: %w: negative", cfg.SyncInterval, ErrBadConfig)
-	case cfg.SyncInterval == 0:
+	if cfg.SyncInterval == 0 {
 		cfg.SyncInterval = DefaultSyncInterval
 	}
 	if cfg.Sync > SyncEveryEvent || cfg.Failure > FailOpen || cfg.Daily > DailyOff {
@@ -181,6 +175,17 @@ func New(cfg Config) (*Logger, error) {
 		}
 	}
 	l.phys = l.cur
+	if cfg.Output == nil && l.key != nil {
+		// The head names where the chain stands now.
+		err := l.out.Sync()
+		if err == nil {
+			err = l.writeHead(l.headData(l.phys, l.phys.index))
+		}
+		if err != nil {
+			l.out.Close()
+			return nil, err
+		}
+	}
 
 	if cfg.Output == nil && (cfg.Retention > 0 || cfg.MaxBackups > 0) {
 		l.prune()
@@ -227,22 +232,9 @@ func (l *Logger) openFile() error {
 		w.Close()
 		return err
 	}
-	if tail := w.Tail(); tail != nil {
-		// Continue the file if its records are ours, in our format and
-		// chain; otherwise start a new file, so that each file holds one
-		// format, one run of sequence numbers and one chain.
-		if !l.resume(tail) {
-			if _, err := w.Rotate(); err != nil {
-				w.Close()
-				return err
-			}
-			l.size = 0
-			l.cur = fileState{day: -1} // resume may have taken some of it
-			if l.key != nil {
-				l.cur.index = l.key.index
-			}
-			l.stats.rotations.Add(1)
-		}
+	if err := l.recover(w); err != nil {
+		w.Close()
+		return err
 	}
 	if qpath, n := w.Quarantine(); qpath != "" {
 		e := Event{Type: TornRecord, Outcome: Failed, Object: filepath.Base(qpath),
@@ -253,53 +245,6 @@ func (l *Logger) openFile() error {
 		}
 	}
 	return nil
-}
-
-// resume takes up the state of the existing active file from its last
-// record, and for integrity its first. It reports false if the file cannot
-// be continued.
-func (l *Logger) resume(tail []byte) bool {
-	p, ok := l.format.(Parser)
-	if !ok {
-		return false
-	}
-	rec, err := p.Parse(tail)
-	if err != nil || rec.Module != l.module {
-		return false
-	}
-	l.cur.seq, l.cur.day = rec.Seq, l.dayOf(rec.Event.Time)
-	if l.key == nil {
-		return true
-	}
-	if _, err := hex.Decode(l.cur.mac[:], []byte(rec.MAC)); err != nil || len(rec.MAC) != 2*macSize {
-		return false
-	}
-	first, err := readFirstLine(l.out.Path())
-	if err != nil {
-		return false
-	}
-	head, err := p.Parse(first)
-	if err != nil {
-		return false
-	}
-	index, _, alg, err := fileStartInfo(&head.Event)
-	if err != nil || alg != l.key.algorithm() {
-		return false
-	}
-	l.cur.index = index
-	switch {
-	case l.key.key == nil:
-		l.key = newChainKey(index, nil)
-	case l.key.index > index:
-		// The key already moved on (a crash between evolving the key and
-		// starting the next file): the next record starts that file.
-		l.forceRotate = true
-	case l.key.index < index:
-		if err := l.useKey(index); err != nil {
-			return false
-		}
-	}
-	return true
 }
 
 // dayOf returns the day number of t for daily rotation.
@@ -319,6 +264,17 @@ func (l *Logger) dayOf(t time.Time) int64 {
 func (l *Logger) Enabled(t EventType, o Outcome) bool {
 	return enabled(Mask(l.mask.Load()), t, o)
 }
+
+// Bits of Logger.mask above the Mask (which is its low byte). Keeping them
+// in the same word lets Log tell a filtered-out event from one logged after
+// Close with the one atomic load it needs for the mask.
+const (
+	// closingBit is set when Close begins: Log refuses every event.
+	closingBit = 1 << 8
+	// closedBit is set when Close is done with the output: whoever waits
+	// to own it gives up with ErrClosed (see acquire).
+	closedBit = 1 << 9
+)
 
 // Enables reports whether m lets an event of type t with outcome o be
 // written: when m holds t's category, or when the event failed and m holds
@@ -352,52 +308,72 @@ func enabled(m Mask, t EventType, o Outcome) bool {
 // Log records e if the mask lets it through: an event is written when the
 // mask holds its type's category, or when it failed and the mask holds
 // [FailureEvents]; [AuditConfigChange] is always written. A filtered-out
-// event returns nil at once.
+// event costs a few nanoseconds and returns nil.
 //
 // Log returns only after the record has been handed to the operating system
 // (and, under [SyncEveryEvent], synced to stable storage), so a crash of the
 // process loses no record for which Log returned nil. A zero e.Time is the
 // logger's clock; a [ChannelReject] is always recorded as [Failed].
 //
-// An invalid event (see [Event.Validate]) is an error wrapping
-// [ErrInvalidEvent] and nothing is written. After Close, Log returns an error
-// wrapping [ErrClosed]. A write error is returned under [FailClosed]; under
-// [FailOpen] Log returns nil and the record is counted in [Stats].Dropped.
-// Every write error also goes to [Config.OnError].
+// Every event is validated, whatever the mask, so that raising the mask
+// never starts refusing events that were accepted before: an invalid event
+// (see [Event.Validate]) is an error wrapping [ErrInvalidEvent], counted in
+// [Stats].Invalid, and nothing is written. After Close, Log returns an error
+// wrapping [ErrClosed], for filtered-out events too. A write error is
+// returned under [FailClosed]; under [FailOpen] Log returns nil and the
+// record is counted in [Stats].Dropped. Every write error also goes to
+// [Config.OnError].
 //
-// ctx only bounds waiting: a record that can be written is written even if
-// ctx is nil or already cancelled, so that (for example) the failed logon of
-// a client that hung up is still recorded.
+// A record cannot be cancelled: once Log has placed it in a batch it will be
+// written, or fail and be counted. ctx only bounds how long Log waits for
+// that outcome. If no other goroutine is writing, Log writes the batch
+// itself and returns the real outcome, even when ctx is nil or already done,
+// so that (for example) the failed logon of a client that hung up is still
+// recorded. If it must wait for another goroutine's write and ctx is done
+// first, Log returns an error wrapping ctx.Err() (so errors.Is(err,
+// [context.DeadlineExceeded]) for a deadline) that says the outcome is not
+// known yet: the record may still be written, and if it fails that is
+// counted in Stats.Dropped and reported to OnError. Under FailOpen Log
+// returns nil then, as for a write error. A ctx whose Done channel is nil,
+// such as [context.Background], costs nothing.
 func (l *Logger) Log(ctx context.Context, e Event) error {
-	// The mask first: a filtered-out event costs the test and a counter.
-	if enabled(Mask(l.mask.Load()), e.Type, e.Outcome) {
-		return l.log(&e)
+	if !e.valid() {
+		return l.filter(ctx, &e)
 	}
-	return l.filter(e.Type)
-}
-
-// filter accounts for an event the mask left out, or refuses an event of an
-// invalid type.
-func (l *Logger) filter(t EventType) error {
-	if !t.Valid() || t >= firstLibraryType {
-		l.stats.invalid.Add(1)
-		e := Event{Type: t}
-		return e.Validate()
+	w := l.mask.Load()
+	if enabled(Mask(w), e.Type, e.Outcome) {
+		return l.log(ctx, &e)
+	}
+	if w&closingBit != 0 {
+		return fmt.Errorf("audit: %s event: %w", e.Type, ErrClosed)
 	}
 	l.stats.filtered.Add(1)
 	return nil
 }
 
-// log validates and writes an event the mask lets through.
-func (l *Logger) log(e *Event) error {
-	if e.Type >= firstLibraryType {
-		return l.filter(e.Type)
-	}
+// filter refuses an event that [Event.valid] did not pass, unless Validate
+// finds it valid after all (an event with extra fields), in which case it is
+// logged or filtered out like any other.
+func (l *Logger) filter(ctx context.Context, e *Event) error {
 	if err := e.Validate(); err != nil {
 		l.stats.invalid.Add(1)
 		return err
 	}
-	return l.write(e)
+	w := l.mask.Load()
+	if enabled(Mask(w), e.Type, e.Outcome) {
+		return l.log(ctx, e)
+	}
+	if w&closingBit != 0 {
+		return fmt.Errorf("audit: %s event: %w", e.Type, ErrClosed)
+	}
+	l.stats.filtered.Add(1)
+	return nil
+}
+
+// log writes a valid event that the mask lets through, waiting for its
+// outcome as ctx allows (see Log).
+func (l *Logger) log(ctx context.Context, e *Event) error {
+	return l.writeCtx(ctx, e, true)
 }
 
 // writeError counts and reports a failed write, sync or rotation.
@@ -435,14 +411,23 @@ func (l *Logger) keepError(err error) {
 }
 
 // Sync flushes the audit file to stable storage (fdatasync), whatever the
-// [SyncPolicy]. It returns an error wrapping [ErrClosed] after Close.
+// [SyncPolicy]. It returns an error wrapping [ErrClosed] after Close, and
+// when Close begins while Sync waits for its turn (Close syncs the file
+// itself).
 func (l *Logger) Sync() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
 		return fmt.Errorf("audit: sync: %w", ErrClosed)
 	}
-	return l.syncLocked()
+	if err := l.acquire(); err != nil {
+		return fmt.Errorf("audit: sync: %w", err)
+	}
+	if l.closed {
+		l.release()
+		return fmt.Errorf("audit: sync: %w", ErrClosed)
+	}
+	return l.syncOwned()
 }
 
 // every calls fn every d, and at once whenever kick receives (a nil kick
@@ -478,23 +463,31 @@ func (l *Logger) checkInPlace() {
 	}
 }
 
-// SetMask changes the event mask at run time and records an
-// [AuditConfigChange] event with actor, the old and the new mask. If that
-// record cannot be written the mask is left as it was and the error is
-// returned. m must be a non-empty set of categories ([ErrBadMask]).
+// SetMask changes the event mask at run time. It first writes an
+// [AuditConfigChange] record with actor, the old and the new mask, and
+// switches to the new mask only once that record is written, so that no
+// event is ever filtered by a mask whose change was not recorded. If the
+// record cannot be written, whatever the [FailurePolicy], the mask is left
+// as it was and the error is returned. m must be a non-empty set of
+// categories ([ErrBadMask]). After Close it returns an error wrapping
+// [ErrClosed].
 func (l *Logger) SetMask(m Mask, actor string) error {
 	if m == 0 || m&^AllEvents != 0 {
 		return fmt.Errorf("audit: set mask %#x: %w: empty or unknown bits", uint8(m), ErrBadMask)
 	}
 	l.setMaskMu.Lock()
 	defer l.setMaskMu.Unlock()
-	old := Mask(l.mask.Swap(uint32(m)))
+	old := l.Mask()
 	e := Event{Type: AuditConfigChange, Actor: actor, Object: ParamEventMask, OldValue: old.String(), NewValue: m.String()}
-	if err := l.write(&e); err != nil {
-		l.mask.Store(uint32(old))
+	if err := l.writeCtx(context.Background(), &e, false); err != nil {
 		return err
 	}
-	return nil
+	for {
+		w := l.mask.Load()
+		if l.mask.CompareAndSwap(w, w&^0xff|uint32(m)) {
+			return nil
+		}
+	}
 }
 
 // Mask returns the current event mask.
@@ -508,7 +501,9 @@ func (l *Logger) Path() string { return l.out.Path() }
 // Logger started and closes the file. It returns write and sync errors and
 // the errors of background work since New, joined. Close may be called more
 // than once; later calls return nil. Log calls that race with Close either
-// complete (their record is written) or return [ErrClosed].
+// complete (their record is written) or return [ErrClosed]; after Close,
+// Log (of any event, filtered out or not), SetMask and Sync return errors
+// wrapping ErrClosed.
 func (l *Logger) Close() error {
 	l.mu.Lock()
 	if l.closed {
@@ -516,6 +511,7 @@ func (l *Logger) Close() error {
 		return nil
 	}
 	l.closed = true
+	l.mask.Or(closingBit)
 	for l.pending != nil {
 		if l.busy {
 			l.waitIdle()
@@ -523,6 +519,7 @@ func (l *Logger) Close() error {
 		}
 		l.busy = true
 		l.flushPending(0)
+		l.settleAbandoned()
 		l.release()
 	}
 	l.mu.Unlock()
@@ -532,14 +529,23 @@ func (l *Logger) Close() error {
 
 	l.mu.Lock()
 	l.acquire()
+	head := l.headData(l.phys, l.phys.index)
 	l.mu.Unlock()
 	var errs []error
 	if err := l.out.Sync(); err != nil {
 		errs = append(errs, fmt.Errorf("audit: sync %s: %w", l.out.Path(), err))
+	} else if err := l.writeHead(head); err != nil {
+		errs = append(errs, err)
 	}
 	if err := l.out.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("audit: close %s: %w", l.out.Path(), err))
 	}
+	// Wake whoever waits to own the output (a Sync that raced with Close):
+	// with closedBit set, acquire gives up.
+	l.mu.Lock()
+	l.mask.Or(closedBit)
+	l.release()
+	l.mu.Unlock()
 	l.bgMu.Lock()
 	errs = append(errs, l.bgErrs...)
 	l.bgMu.Unlock()

@@ -6,6 +6,7 @@ package audit
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -78,12 +79,20 @@ func (l *Logger) freeBatch(b *batch) {
 	l.free = append(l.free, b)
 }
 
-// write formats e as the next record and waits until its batch is written.
-func (l *Logger) write(e *Event) error {
+// write formats e as the next record and waits until its batch is written,
+// applying the failure policy.
+func (l *Logger) write(e *Event) error { return l.writeCtx(context.Background(), e, true) }
+
+// writeCtx is write for Log: if it must wait for another goroutine to write
+// its batch and ctx is done first, it leaves the record to be written
+// without it (see Log and abandon). A nil ctx waits for the outcome. With
+// policy false a write error is returned whatever Config.Failure says.
+func (l *Logger) writeCtx(ctx context.Context, e *Event, policy bool) error {
 	if e.Type == ChannelReject {
 		e.Outcome = Failed
 	}
-	if e.Time.IsZero() {
+	stamped := !e.Time.IsZero() // by the caller
+	if !stamped {
 		e.Time = l.now()
 	}
 	e.Time = e.Time.UTC()
@@ -101,7 +110,7 @@ func (l *Logger) write(e *Event) error {
 		b = l.newBatch()
 		l.pending = b
 	}
-	end, err := l.appendRecord(b, e)
+	end, err := l.appendRecord(b, e, stamped)
 	if err != nil {
 		if len(b.buf) == 0 {
 			l.pending = nil
@@ -116,23 +125,37 @@ func (l *Logger) write(e *Event) error {
 		// not be written): a write error like any other.
 		l.dropped++
 		l.mu.Unlock()
-		return l.failed(e.Type, l.writeError(err))
+		return l.failed(policy, e.Type, l.writeError(err))
 	}
 	b.waiters++
 	b.records++
+	var stop func() bool // stops the AfterFunc that wakes us when ctx is done
 	for !b.done {
 		if l.busy {
-			b.cond.Wait() // woken when b is done, or to write it
+			if ctx != nil {
+				if err := ctx.Err(); err != nil {
+					return l.abandon(b, end, e.Type, err, stop, policy)
+				}
+				if stop == nil && ctx.Done() != nil {
+					stop = l.wakeWhenDone(ctx, b)
+				}
+			}
+			b.cond.Wait() // woken when b is done, or to write it, or ctx is done
 			continue
 		}
 		// b is still pending (a batch leaves pending only to be written or
-		// failed), so write it. The batch after it gathers meanwhile.
+		// failed), so write it, whatever ctx says. The batch after it
+		// gathers meanwhile.
 		l.busy = true
 		if l.woken > 0 {
 			l.gather(b)
 		}
 		l.flushPending(1)
+		l.settleAbandoned()
 		l.release()
+	}
+	if stop != nil {
+		stop()
 	}
 	err = b.err
 	acked := end <= b.acked
@@ -150,14 +173,14 @@ func (l *Logger) write(e *Event) error {
 	if acked {
 		return nil
 	}
-	return l.failed(e.Type, err)
+	return l.failed(policy, e.Type, err)
 }
 
-// failed applies the failure policy to a record of type t that was not
-// written because of err: FailClosed returns err, FailOpen reports the
-// dropped record and returns nil.
-func (l *Logger) failed(t EventType, err error) error {
-	if l.cfg.Failure == FailOpen {
+// failed applies the failure policy, if policy is set, to a record of type
+// t that was not written because of err: FailClosed returns err, FailOpen
+// reports the dropped record and returns nil.
+func (l *Logger) failed(policy bool, t EventType, err error) error {
+	if policy && l.cfg.Failure == FailOpen {
 		l.reportError(fmt.Errorf("audit: %s event dropped: %w", t, err))
 		return nil
 	}
@@ -167,11 +190,24 @@ func (l *Logger) failed(t EventType, err error) error {
 // appendRecord formats e into b as the next record of the file, deciding
 // first whether the file must be rotated before it, and starting a new file
 // with its FileStart record when integrity protection is on. Daily rotation
-// goes by the records' times, forward only. It returns the offset in b.buf
+// goes by the records' times, forward only, and never by a time that a
+// caller stamped ahead of the clock; stamped says the caller set e.Time. It returns the offset in b.buf
 // where the record ends. Called with l.mu held.
-func (l *Logger) appendRecord(b *batch, e *Event) (int, error) {
+func (l *Logger) appendRecord(b *batch, e *Event, stamped bool) (int, error) {
 	_, isFile := l.out.(*fileWriter)
-	day := max(l.dayOf(e.Time), l.cur.day)
+	day := l.cur.day
+	if l.cfg.Daily != DailyOff {
+		// A record's time says which day's file it belongs to, but a time
+		// ahead of the clock cannot move the file's day forward: one event
+		// stamped in the year 9999 would stop daily rotation for good.
+		t := e.Time
+		if stamped {
+			if now := l.now(); t.After(now) {
+				t = now
+			}
+		}
+		day = max(l.dayOf(t), l.cur.day)
+	}
 	start := len(b.buf)
 	noteReplaced := l.replaced.Load() && l.replaced.Swap(false)
 	if noteReplaced {
@@ -368,12 +404,16 @@ func (l *Logger) flushPending(writer int) {
 func (l *Logger) writeBatch(b *batch) (written int, phys fileState) {
 	phys = l.phys
 	start := 0
+	var closed *fileState // the end of the last file this batch closed
+	var closedEnd fileState
 	for _, s := range b.segs {
 		if s.rotate {
+			end := phys
 			rotated, err := l.rotate()
 			if rotated {
 				// An empty new file; the chain value carries over.
 				phys.seq, phys.index, phys.day = 0, s.last.index, s.last.day
+				closedEnd, closed = end, &closedEnd
 			}
 			if err != nil {
 				b.err = err
@@ -394,6 +434,16 @@ func (l *Logger) writeBatch(b *batch) (written int, phys fileState) {
 			b.acked = 0
 		} else {
 			l.stats.syncs.Add(1)
+		}
+	}
+	if closed != nil {
+		// The rotation synced the file it closed: the head moves to its
+		// end, sealed with the new file's key.
+		l.mu.Lock()
+		data := l.headData(*closed, phys.index)
+		l.mu.Unlock()
+		if err := l.writeHead(data); err != nil {
+			l.backgroundError(err)
 		}
 	}
 	return written, phys
@@ -418,13 +468,21 @@ func (l *Logger) rotate() (rotated bool, err error) {
 	return true, nil
 }
 
-// acquire waits until no goroutine owns out and takes it. Called with l.mu
-// held; returns with l.mu held.
-func (l *Logger) acquire() {
-	for l.busy {
+// acquire waits until no goroutine owns out and takes it. Once Close is
+// done with out (closedBit), it gives up with ErrClosed and does not take
+// it. Called with l.mu held; returns with l.mu held.
+func (l *Logger) acquire() error {
+	for {
+		if l.mask.Load()&closedBit != 0 {
+			return ErrClosed
+		}
+		if !l.busy {
+			break
+		}
 		l.waitIdle()
 	}
 	l.busy = true
+	return nil
 }
 
 // waitIdle waits until busy may have cleared. Called with l.mu held.
@@ -436,9 +494,14 @@ func (l *Logger) waitIdle() {
 
 // release gives up out and wakes one waiter of the pending batch to write
 // it. Only the waiters of a batch wake when it is done, and only one of the
-// next batch's, so that a write does not wake every goroutine. Called with
-// l.mu held.
+// next batch's, so that a write does not wake every goroutine. A pending
+// batch whose waiters all stopped waiting (see abandon) has nobody to wake:
+// release writes it first. Called with l.mu held, by the owner of out.
 func (l *Logger) release() {
+	for l.pending != nil && l.deserted(l.pending) {
+		l.flushPending(0)
+		l.settleAbandoned()
+	}
 	l.busy = false
 	if l.pending != nil {
 		l.pending.cond.Signal()
@@ -448,11 +511,113 @@ func (l *Logger) release() {
 	}
 }
 
-// syncLocked syncs out. Called with l.mu held.
+// abandonedRecord is a record whose Log call stopped waiting for its batch
+// (its ctx was done): the batch's writer accounts for it (settleAbandoned).
+// It still counts among the batch's waiters, so that the batch is not
+// reused before that.
+type abandonedRecord struct {
+	b   *batch
+	end int // where the record ends in b.buf
+	typ EventType
+}
+
+// abandon leaves the record that ends at end in b to be written without its
+// caller, whose ctx ended with cause, and returns Log's error. Called with
+// l.mu held; returns without it.
+func (l *Logger) abandon(b *batch, end int, typ EventType, cause error, stop func() bool, policy bool) error {
+	l.abandoned = append(l.abandoned, abandonedRecord{b: b, end: end, typ: typ})
+	l.mu.Unlock()
+	if stop != nil {
+		stop()
+	}
+	if policy && l.cfg.Failure == FailOpen {
+		return nil
+	}
+	return fmt.Errorf("audit: %s event: stopped waiting for another goroutine to write it: %w; "+
+		"its outcome is not known yet (it may still be written; a failure is counted in Stats.Dropped and reported to OnError)", typ, cause)
+}
+
+// wakeWhenDone wakes the waiters of b when ctx is done, until the returned
+// stop is called. A separate function, so that only a Log that waits with a
+// ctx that can end pays for the closure.
+func (l *Logger) wakeWhenDone(ctx context.Context, b *batch) (stop func() bool) {
+	return context.AfterFunc(ctx, func() {
+		l.mu.Lock()
+		b.cond.Broadcast() // spurious if b was reused meanwhile: harmless
+		l.mu.Unlock()
+	})
+}
+
+// deserted reports whether every waiter of b stopped waiting.
+func (l *Logger) deserted(b *batch) bool {
+	if len(l.abandoned) == 0 {
+		return false
+	}
+	n := 0
+	for _, a := range l.abandoned {
+		if a.b == b {
+			n++
+		}
+	}
+	return n > 0 && n == b.waiters
+}
+
+// settleAbandoned accounts for the abandoned records whose batches are
+// done, as their callers would have: written or dropped, and a dropped
+// record reported through OnError. Called with l.mu held by the owner of
+// out, after flushPending; it unlocks l.mu while it reports.
+func (l *Logger) settleAbandoned() {
+	if len(l.abandoned) == 0 {
+		return
+	}
+	var errs []error
+	kept := l.abandoned[:0]
+	for _, a := range l.abandoned {
+		b := a.b
+		if !b.done {
+			kept = append(kept, a)
+			continue
+		}
+		if a.end <= b.acked {
+			l.written++
+		} else {
+			l.dropped++
+			errs = append(errs, fmt.Errorf("audit: %s event dropped after its Log call stopped waiting: %w", a.typ, b.err))
+		}
+		if b.waiters--; b.waiters == 0 {
+			l.freeBatch(b)
+		}
+	}
+	clear(l.abandoned[len(kept):])
+	l.abandoned = kept
+	if errs != nil {
+		l.mu.Unlock()
+		for _, err := range errs {
+			l.reportError(err)
+		}
+		l.mu.Lock()
+	}
+}
+
+// syncLocked syncs out. After Close it returns an error wrapping ErrClosed.
+// Called with l.mu held.
 func (l *Logger) syncLocked() error {
-	l.acquire()
+	if err := l.acquire(); err != nil {
+		return fmt.Errorf("audit: sync: %w", err)
+	}
+	return l.syncOwned()
+}
+
+// syncOwned syncs out, moves the head to what the sync made durable, and
+// releases out. Called with l.mu held by the owner of out; returns with
+// l.mu held.
+func (l *Logger) syncOwned() error {
+	head := l.headData(l.phys, l.phys.index)
 	l.mu.Unlock()
 	err := l.out.Sync()
+	if err == nil {
+		err = l.writeHead(head)
+	}
 	l.mu.Lock()
 	l.release()
 	if err != nil {

@@ -1,8 +1,12 @@
 package audit
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -33,16 +37,16 @@ type Config struct {
 	// Retention is how long rotated audit files are kept, measured from
 	// their rotation time (parameter RetentionDays, in days). Older backups
 	// of this module are removed at New, after each rotation and hourly.
-	// Zero keeps them forever.
+	// Zero keeps them forever; at most [MaxRetention] (100 years).
 	Retention time.Duration `json:"-"`
 	// MaxSize is the size in bytes at which the active file is rotated
 	// (parameter AuditLogMaxSize, in megabytes). A record is never split
 	// across files: the file is rotated before a record that would cross
-	// the limit. Zero means 100 MiB.
+	// the limit. Zero means 100 MiB; at most [MaxFileSize] (1 TiB).
 	MaxSize int64 `json:"-"`
 	// MaxBackups is the most rotated files of this module that are kept,
 	// oldest removed first (parameter AuditLogMaxBackups). Zero keeps all
-	// that Retention keeps.
+	// that Retention keeps; at most [MaxBackupCount].
 	MaxBackups int `json:"AuditLogMaxBackups,omitempty"`
 	// Compress gzips rotated files in the background (parameter
 	// AuditLogCompress).
@@ -54,7 +58,8 @@ type Config struct {
 	// Sync is the durability policy (parameter AuditLogSync); the default
 	// is [SyncWriteThrough].
 	Sync SyncPolicy `json:"AuditLogSync,omitzero"`
-	// SyncInterval is the period of [SyncInterval]. Zero means one second.
+	// SyncInterval is the period of [SyncInterval]. Zero means one second;
+	// otherwise from [MinInterval] (1 ms) to [MaxInterval] (24 hours).
 	SyncInterval time.Duration `json:"-"`
 	// Failure says what Log does when a record cannot be written (parameter
 	// AuditLogFailure): [FailClosed] (the default) or [FailOpen].
@@ -79,6 +84,8 @@ type Config struct {
 	// CheckpointInterval, when positive and Integrity is on, writes a
 	// [Checkpoint] record at that period, so that a verifier can tell how
 	// recent the newest record must be (see the README on truncation).
+	// Zero turns checkpoints off; otherwise from [MinInterval] (1 ms) to
+	// [MaxInterval] (24 hours).
 	CheckpointInterval time.Duration `json:"-"`
 	// Output, if set, receives the records instead of files: no directory,
 	// rotation or retention applies. Each batch of records is one Write; if
@@ -87,6 +94,50 @@ type Config struct {
 	Output io.Writer `json:"-"`
 	// Now is the clock. Nil means [time.Now].
 	Now func() time.Time `json:"-"`
+}
+
+// Bounds of the duration and size fields of a [Config]. [New] refuses a
+// value outside them with an error naming the field, and [ConfigFromParams]
+// one naming the parameter, so that no value overflows (a retention of
+// 600 years in nanoseconds does not fit in a time.Duration).
+const (
+	// MaxRetention is the longest Config.Retention: 100 years of 365.25
+	// days. Zero keeps backups forever.
+	MaxRetention = maxRetentionDays * 24 * time.Hour
+	// MaxFileSize is the largest Config.MaxSize: 1 TiB.
+	MaxFileSize = 1 << 40
+	// MaxBackupCount is the largest Config.MaxBackups.
+	MaxBackupCount = 1 << 20
+	// MinInterval and MaxInterval bound Config.SyncInterval and
+	// Config.CheckpointInterval when they are not zero.
+	MinInterval = time.Millisecond
+	MaxInterval = 24 * time.Hour
+
+	maxRetentionDays = 36525
+)
+
+// checkBounds checks the duration and size fields of cfg against their
+// bounds. Its errors wrap [ErrBadConfig] and name the field.
+func (cfg *Config) checkBounds() error {
+	bad := func(field string, v any, want string) error {
+		return fmt.Errorf("audit: Config.%s %v: %w: want %s", field, v, ErrBadConfig, want)
+	}
+	if cfg.Retention < 0 || cfg.Retention > MaxRetention {
+		return bad("Retention", cfg.Retention, "0 (keep forever) to MaxRetention (100 years, 876600h)")
+	}
+	if cfg.MaxSize < 0 || cfg.MaxSize > MaxFileSize {
+		return bad("MaxSize", cfg.MaxSize, "0 (100 MiB) to MaxFileSize (1 TiB) bytes")
+	}
+	if cfg.MaxBackups < 0 || cfg.MaxBackups > MaxBackupCount {
+		return bad("MaxBackups", cfg.MaxBackups, "0 (no limit) to MaxBackupCount (1048576)")
+	}
+	if d := cfg.SyncInterval; d != 0 && (d < MinInterval || d > MaxInterval) {
+		return bad("SyncInterval", d, "0 (one second) or 1ms to 24h")
+	}
+	if d := cfg.CheckpointInterval; d != 0 && (d < MinInterval || d > MaxInterval) {
+		return bad("CheckpointInterval", d, "0 (off) or 1ms to 24h")
+	}
+	return nil
 }
 
 // Daily selects rotation of the audit file at midnight.
@@ -253,12 +304,13 @@ func foldParam(s string) string {
 //	AuditLogFormatter      BCM, JSON or a registered name
 //	AuditLogPath           directory for audit files
 //	LogPath                trace-log directory, used when AuditLogPath is empty
-//	RetentionDays          days to keep rotated files ("30", "30d" or "30 days");
-//	                       0 keeps them forever (also accepted as Retention,
-//	                       LogRetention, LogRetentionDays, AuditLogRetention,
+//	RetentionDays          days to keep rotated files ("30", "30d" or "30 days"),
+//	                       at most 36525 (100 years); 0 keeps them forever
+//	                       (also accepted as Retention, LogRetention,
+//	                       LogRetentionDays, AuditLogRetention,
 //	                       AuditLogRetentionDays and expire)
-//	AuditLogMaxSize        rotation size in megabytes (MiB)
-//	AuditLogMaxBackups     most rotated files kept
+//	AuditLogMaxSize        rotation size in megabytes (MiB), at most 1048576 (1 TiB)
+//	AuditLogMaxBackups     most rotated files kept, at most 1048576
 //	AuditLogCompress       true or false
 //	AuditLogDailyRotation  utc, local or off
 //	AuditLogSync           write (write-through), interval or every (every-event)
@@ -266,59 +318,93 @@ func foldParam(s string) string {
 //	AuditLogIntegrity      true or false: tamper-evident files
 //	AuditLogKeyFile        key file of the integrity chain
 //
-// An unknown name or a bad value is an error that wraps [ErrBadConfig] and
-// names the parameter. The result is not checked further: [New] does that.
+// The result does not depend on the order of the map. The same parameter
+// given twice under different names (AuditLogPath and auditlogpath,
+// RetentionDays and expire) must have the same value; otherwise it is an
+// error naming both. An unknown name, a bad value or a value out of range is
+// an error that wraps [ErrBadConfig] and names the parameter as given. The
+// result is not checked further: [New] does that.
 func ConfigFromParams(module string, params map[string]string) (Config, error) {
 	cfg := Config{Module: module}
-	for name, raw := range params {
+	names := slices.Sorted(maps.Keys(params))
+	setBy := make(map[string]string, len(names)) // canonical key → name that set it
+	for _, name := range names {
 		key := foldParam(name)
 		if canon, ok := paramAliases[key]; ok {
 			key = foldParam(canon)
 		}
-		v := strings.TrimSpace(raw)
-		var err error
-		switch key {
-		case foldParam(ParamEventMask):
-			cfg.EventMask, err = ParseMask(v)
-		case foldParam(ParamFormatter):
-			_, err = LookupFormatter(v)
-			cfg.Formatter = v
-		case foldParam(ParamAuditLogPath):
-			cfg.AuditLogPath = v
-		case foldParam(ParamLogPath):
-			cfg.LogPath = v
-		case foldParam(ParamRetentionDays):
-			var days int64
-			days, err = parseNonNegative(trimDays(v), 1<<20)
-			cfg.Retention = time.Duration(days) * 24 * time.Hour
-		case foldParam(ParamMaxSize):
-			var mb int64
-			mb, err = parseNonNegative(v, 1<<20)
-			cfg.MaxSize = mb << 20
-		case foldParam(ParamMaxBackups):
-			var n int64
-			n, err = parseNonNegative(v, 1<<20)
-			cfg.MaxBackups = int(n)
-		case foldParam(ParamCompress):
-			cfg.Compress, err = strconv.ParseBool(v)
-		case foldParam(ParamDaily):
-			err = cfg.Daily.UnmarshalText([]byte(v))
-		case foldParam(ParamSync):
-			err = cfg.Sync.UnmarshalText([]byte(v))
-		case foldParam(ParamFailure):
-			err = cfg.Failure.UnmarshalText([]byte(v))
-		case foldParam(ParamIntegrity):
-			cfg.Integrity, err = strconv.ParseBool(v)
-		case foldParam(ParamKeyFile):
-			cfg.IntegrityKeyFile = v
-		default:
+		raw := params[name]
+		before := cfg
+		known, err := cfg.setParam(key, strings.TrimSpace(raw))
+		if !known {
 			return Config{}, fmt.Errorf("audit: parameter %q: %w: unknown parameter (known: %s)", name, ErrBadConfig, knownParams)
 		}
 		if err != nil {
 			return Config{}, fmt.Errorf("audit: parameter %s=%q: %w: %w", name, raw, ErrBadConfig, err)
 		}
+		if first, ok := setBy[key]; ok {
+			if !reflect.DeepEqual(before, cfg) {
+				return Config{}, fmt.Errorf("audit: parameters %s=%q and %s=%q: %w: both set %s, to different values",
+					first, params[first], name, raw, ErrBadConfig, canonicalParam(key))
+			}
+			continue
+		}
+		setBy[key] = name
 	}
 	return cfg, nil
+}
+
+// canonicalParam returns the canonical name of the folded parameter name key.
+func canonicalParam(key string) string {
+	for _, p := range strings.Split(knownParams, ", ") {
+		if foldParam(p) == key {
+			return p
+		}
+	}
+	return key
+}
+
+// setParam sets the field of parameter key (folded and canonical) from its
+// value v. known is false for an unknown parameter.
+func (cfg *Config) setParam(key, v string) (known bool, err error) {
+	switch key {
+	case foldParam(ParamEventMask):
+		cfg.EventMask, err = ParseMask(v)
+	case foldParam(ParamFormatter):
+		_, err = LookupFormatter(v)
+		cfg.Formatter = v
+	case foldParam(ParamAuditLogPath):
+		cfg.AuditLogPath = v
+	case foldParam(ParamLogPath):
+		cfg.LogPath = v
+	case foldParam(ParamRetentionDays):
+		var days int64
+		days, err = parseNonNegative(trimDays(v), maxRetentionDays, "100 years")
+		cfg.Retention = time.Duration(days) * 24 * time.Hour
+	case foldParam(ParamMaxSize):
+		var mb int64
+		mb, err = parseNonNegative(v, MaxFileSize>>20, "1 TiB")
+		cfg.MaxSize = mb << 20
+	case foldParam(ParamMaxBackups):
+		var n int64
+		n, err = parseNonNegative(v, MaxBackupCount, "")
+		cfg.MaxBackups = int(n)
+	case foldParam(ParamCompress):
+		cfg.Compress, err = strconv.ParseBool(v)
+	case foldParam(ParamDaily):
+		err = cfg.Daily.UnmarshalText([]byte(v))
+	case foldParam(ParamSync):
+		err = cfg.Sync.UnmarshalText([]byte(v))
+	case foldParam(ParamFailure):
+		err = cfg.Failure.UnmarshalText([]byte(v))
+	case foldParam(ParamIntegrity):
+		cfg.Integrity, err = strconv.ParseBool(v)
+	case foldParam(ParamKeyFile):
+		cfg.IntegrityKeyFile = v
+	default:
+		return false, nil
+	}
+	return true, err
 }
 
 const knownParams = ParamEventMask + ", " + ParamFormatter + ", " + ParamAuditLogPath + ", " + ParamLogPath +
@@ -337,12 +423,17 @@ func trimDays(s string) string {
 	return s
 }
 
-func parseNonNegative(s string, max int64) (int64, error) {
+// parseNonNegative parses a whole number from 0 to max; what, if not empty,
+// says what max amounts to in the error.
+func parseNonNegative(s string, max int64, what string) (int64, error) {
 	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil {
+	if err != nil && !errors.Is(err, strconv.ErrRange) {
 		return 0, fmt.Errorf("want a whole number: %w", err)
 	}
-	if n < 0 || n > max {
+	if err != nil || n < 0 || n > max {
+		if what != "" {
+			return 0, fmt.Errorf("want a whole number from 0 to %d (%s)", max, what)
+		}
 		return 0, fmt.Errorf("want a whole number from 0 to %d", max)
 	}
 	return n, nil

@@ -30,6 +30,7 @@ const (
 	envChildDir  = "AUDIT_TEST_CHILD_DIR"
 	envChildRun  = "AUDIT_TEST_CHILD_RUN"
 	envChildSync = "AUDIT_TEST_CHILD_SYNC"
+	envChildKey  = "AUDIT_TEST_CHILD_KEY"
 )
 
 const crashModule = "CrashTest"
@@ -60,7 +61,13 @@ func TestChildLogger(t *testing.T) {
 	if err := policy.UnmarshalText([]byte(os.Getenv(envChildSync))); err != nil {
 		policy = SyncWriteThrough
 	}
-	l, err := New(Config{Module: crashModule, AuditLogPath: dir, MaxSize: 32 << 10, Sync: policy, EventMask: AllEvents})
+	cfg := Config{Module: crashModule, AuditLogPath: dir, MaxSize: 32 << 10, Sync: policy, EventMask: AllEvents}
+	if key := os.Getenv(envChildKey); key != "" {
+		// Integrity, compression and retention all on (TestCrashKillSealed).
+		cfg.Integrity, cfg.IntegrityKeyFile, cfg.Compress, cfg.MaxBackups = true, key, true, 6
+		cfg.MaxSize = 2 << 10
+	}
+	l, err := New(cfg)
 	if err != nil {
 		fmt.Printf("error %v\n", err)
 		os.Exit(3)

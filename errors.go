@@ -6,15 +6,17 @@ import "errors"
 // the library wrap one of these, or an error of the operating system (such as
 // [syscall.ENOSPC] or [io/fs.ErrPermission]), or both.
 var (
-	// ErrClosed is returned by [Logger.Log] and [Logger.SetMask] after
-	// [Logger.Close].
+	// ErrClosed is returned by [Logger.Log], [Logger.SetMask] and
+	// [Logger.Sync] after [Logger.Close].
 	ErrClosed = errors.New("audit: logger closed")
 	// ErrLocked means another writer, in this process or another, holds the
 	// audit file of the same module in the same directory.
 	ErrLocked = errors.New("audit file is locked by another writer")
 	// ErrUnsafePath means the audit directory or file is not safe to write:
-	// a symbolic link where the file should be, a directory writable by
-	// everyone without the sticky bit, or a path that is not a directory.
+	// a symbolic link where the file should be, a file (audit, lock, key or
+	// temporary file) owned by another user than the process's effective
+	// user, a directory writable by everyone without the sticky bit, or a
+	// path that is not a directory.
 	ErrUnsafePath = errors.New("unsafe audit path")
 	// ErrRecordTooLarge means a formatted record is larger than the file size
 	// limit or [MaxRecordSize]; it is not written.

@@ -312,6 +312,52 @@ func (e *Event) Validate() error {
 	return nil
 }
 
+// Bits of callerTypes: the standard fields an event type requires, and
+// whether callers may log it at all.
+const (
+	needActor uint8 = 1 << iota
+	needSubject
+	needObject
+	needClient
+	notCallerType // invalid, or written only by the library
+)
+
+// callerTypes holds, for every value of an EventType, the needX bits of the
+// fields in its eventTypeInfo requires, or notCallerType, so that
+// [Event.valid] tests a type with one load and no bounds check.
+var callerTypes = func() (r [256]uint8) {
+	bits := map[string]uint8{"actor": needActor, "subject": needSubject, "object": needObject, "client": needClient}
+	for t := range r {
+		if t == 0 || t >= int(firstLibraryType) {
+			r[t] = notCallerType
+			continue
+		}
+		for _, name := range eventTypeInfo[t].requires {
+			r[t] |= bits[name]
+		}
+	}
+	return r
+}()
+
+// valid is a fast form of Validate for the common event: it reports true
+// only for an event that Validate accepts, and false for every event that
+// Validate refuses and for one with extra fields (whose keys it does not
+// check). Log calls it for every event, filtered out or not, so it is small
+// enough to be inlined and costs a few comparisons.
+func (e *Event) valid() bool {
+	r := callerTypes[e.Type]
+	return r&notCallerType == 0 && e.Outcome <= Failed && e.nFront == 0 &&
+		(r&needActor == 0 || e.Actor != "") && (r&needSubject == 0 || e.Subject != "") &&
+		(r&needObject == 0 || e.Object != "") && (r&needClient == 0 || e.Client != "") &&
+		(e.Time.IsZero() || timeInRange(e.Time))
+}
+
+// timeInRange reports whether a record can carry t (see minTime).
+func timeInRange(t time.Time) bool {
+	u := t.Unix()
+	return u >= minTime && u <= maxTime
+}
+
 // The first and last seconds (Unix time) that a record can carry: years
 // 0000 to 9999 in UTC, as RFC 3339 writes them.
 var (

@@ -124,3 +124,54 @@ func ExampleVerify() {
 	// true 1 3
 	// modified at line 2
 }
+
+func ExampleLogger_Log_cef() {
+	l, _ := audit.New(audit.Config{Module: "AgentServer", Formatter: "CEF", Output: os.Stdout, Now: clock})
+	defer l.Close()
+	l.Log(context.Background(), audit.Event{Type: audit.Logon, Outcome: audit.Failed,
+		Actor: "mallory", Client: "203.0.113.9:5060", Reason: "invalid password"})
+	// Output:
+	// CEF:0|auditkit|audit|1|LOGON|Logon failed|7|rt=1795598080123 externalId=1 deviceFacility=AgentServer outcome=failure suser=mallory src=203.0.113.9 spt=5060 reason=invalid password flexString1Label=time flexString1=2026-11-25T09:14:40.123456Z
+}
+
+func ExampleLogger_Log_ocsf() {
+	l, _ := audit.New(audit.Config{Module: "AgentServer", Formatter: "OCSF", Output: os.Stdout, Now: clock})
+	defer l.Close()
+	l.Log(context.Background(), audit.Event{Type: audit.Logon, Outcome: audit.Failed,
+		Actor: "mallory", Client: "203.0.113.9", Reason: "invalid password"})
+	// Output:
+	// {"class_uid":3002,"class_name":"Authentication","category_uid":3,"category_name":"Identity & Access Management","activity_id":1,"activity_name":"Logon","type_uid":300201,"type_name":"Authentication: Logon","severity_id":4,"severity":"High","status_id":2,"status":"Failure","time":1795598080123,"time_dt":"2026-11-25T09:14:40.123456Z","status_detail":"invalid password","metadata":{"version":"1.3.0","product":{"name":"audit","vendor_name":"auditkit","version":"1","feature":{"name":"AgentServer"}},"profiles":["datetime"],"event_code":"LOGON","sequence":1},"actor":{"user":{"name":"mallory"}},"user":{"name":"mallory"},"src_endpoint":{"ip":"203.0.113.9"}}
+}
+
+func ExampleNewCEFFormatter() {
+	f, err := audit.NewCEFFormatter("Acme", "Call Center", "7.2")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	if err := audit.RegisterFormatter("ACME-CEF", f); err != nil {
+		fmt.Println(err)
+		return
+	}
+	l, _ := audit.New(audit.Config{Module: "AgentServer", Formatter: "acme-cef", Output: os.Stdout, Now: clock})
+	defer l.Close()
+	l.Log(context.Background(), audit.Event{Type: audit.ServerStart, Outcome: audit.Succeeded})
+	// Output:
+	// CEF:0|Acme|Call Center|7.2|SERVER_START|Server start|3|rt=1795598080123 externalId=1 deviceFacility=AgentServer outcome=success flexString1Label=time flexString1=2026-11-25T09:14:40.123456Z
+}
+
+func ExampleParseCEF() {
+	r, err := audit.ParseCEF([]byte(`CEF:0|auditkit|audit|1|LOGON|Logon failed|7|rt=1795598080123 externalId=3 deviceFacility=AgentServer outcome=failure suser=alice reason=bad password flexString1Label=time flexString1=2026-11-25T09:14:40.123456Z`))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(r.Seq, r.Module, r.Event.Type, r.Event.Outcome, r.Event.Actor, r.Event.Reason)
+
+	// A line that no Logger writes is refused.
+	_, err = audit.ParseCEF([]byte(`CEF:0|auditkit|audit|1|LOGON|Logon failed|7|rt=1795598080123 externalId=0 deviceFacility=AgentServer outcome=failure suser=alice flexString1Label=time flexString1=2026-11-25T09:14:40.123456Z`))
+	fmt.Println(err)
+	// Output:
+	// 3 AgentServer LOGON FAILURE alice bad password
+	// audit: malformed record: cef byte 72: seq 0: sequence numbers start at 1
+}

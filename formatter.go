@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"slices"
@@ -32,6 +33,13 @@ const (
 	FormatBCM = "BCM"
 	// FormatJSON is JSON Lines; see [ParseJSON].
 	FormatJSON = "JSON"
+	// FormatCEF is ArcSight's Common Event Format with the default header
+	// fields; see [CEFFormatter] and [ParseCEF].
+	FormatCEF = "CEF"
+	// FormatOCSF is the Open Cybersecurity Schema Framework, one JSON object
+	// per line, naming the default product; see [OCSFFormatter] and
+	// [ParseOCSF].
+	FormatOCSF = "OCSF"
 )
 
 // ErrUnknownFormatter is wrapped by errors naming a formatter that is not
@@ -49,6 +57,8 @@ var formatters = struct {
 }{byName: map[string]Formatter{
 	FormatBCM:  bcmFormatter{},
 	FormatJSON: jsonFormatter{},
+	FormatCEF:  defaultCEF,
+	FormatOCSF: defaultOCSF,
 }}
 
 // RegisterFormatter makes f available under name, without regard to case,
@@ -98,12 +108,19 @@ func FormatterNames() []string {
 	return names
 }
 
-// ParseRecord parses one line of any built-in format: a line that starts with
-// '{' is read with [ParseJSON], any other with [ParseBCM]. A trailing "\n" or
+// ParseRecord parses one line of any built-in format: a line that starts
+// with "CEF:" is read with [ParseCEF], an object that starts with its
+// "class_uid" with [ParseOCSF], any other line that starts with '{' with
+// [ParseJSON], and any other line with [ParseBCM]. A trailing "\n" or
 // "\r\n" is ignored.
 func ParseRecord(line []byte) (Record, error) {
 	line = trimNewline(line)
-	if len(line) > 0 && line[0] == '{' {
+	switch {
+	case bytes.HasPrefix(line, []byte("CEF:")):
+		return ParseCEF(line)
+	case bytes.HasPrefix(line, []byte(`{"class_uid":`)):
+		return ParseOCSF(line)
+	case len(line) > 0 && line[0] == '{':
 		return ParseJSON(line)
 	}
 	return ParseBCM(line)

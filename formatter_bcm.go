@@ -187,27 +187,47 @@ func appendHexRune(dst []byte, r rune, n int) []byte {
 // ParseBCM parses one BCM line, without its newline, as written by the BCM
 // formatter (see [FormatBCM]).
 //
-// It is strict: the four positional fields, then seq, then the standard
-// fields in their fixed order and at most once each, then the extra fields,
-// then mac, separated by single spaces. A quoted value must use exactly the
-// escapes the formatter writes, though it may be quoted where it could have
-// been bare. The time may be any RFC 3339 time, with any fraction and
-// offset: it is returned in UTC, truncated to the microsecond. A line that
-// breaks a rule gives an error that wraps [ErrBadRecord] and names the byte
-// offset of the fault.
+// It is strict, since it is used to check evidence: it accepts exactly the
+// lines that a [Logger] writes, and whatever it accepts formats back to the
+// same bytes. The line must be the formatter's rendering of its record (the
+// time in UTC with six fraction digits, a value quoted only when it must be,
+// the escapes the formatter writes), and the record must be one a Logger
+// writes: seq from 1, a module name that [New] accepts, a mac of 64
+// lower-case hex digits when present, a [ChannelReject] that failed, the
+// fields its type requires and a time other than the zero Time. A line that
+// breaks a rule gives an error that wraps [ErrBadRecord], names the byte
+// offset of the fault and says why.
 func ParseBCM(line []byte) (Record, error) {
 	p := bcmParser{s: string(line)}
 	var r Record
 	if err := p.parse(&r); err != nil {
 		return Record{}, err
 	}
+	if why, part := unwritten(&r); why != "" {
+		return Record{}, p.errorf(p.at[part], "%s", why)
+	}
+	var stack [512]byte
+	out, _ := appendBCM(stack[:0], r.Seq, r.Module, &r.Event, r.MAC)
+	if string(out) != p.s {
+		return Record{}, notCanonical("bcm", out, line)
+	}
 	return r, nil
+}
+
+// notCanonical returns the error of a parser given a line that reads as a
+// record but is not the line the formatter writes for that record, naming
+// the first byte that differs.
+func notCanonical(format string, want, line []byte) error {
+	off := firstDiff(want, line)
+	return fmt.Errorf("audit: %w: %s byte %d: not as the formatter writes this record (%q where it writes %q)",
+		ErrBadRecord, format, off, snip(string(line[off:])), snip(string(want[off:])))
 }
 
 // bcmParser reads one BCM line.
 type bcmParser struct {
-	s string
-	i int // offset of the next byte to read
+	s  string
+	i  int           // offset of the next byte to read
+	at [numParts]int // offsets of the parts that unwritten checks
 }
 
 // errorf returns an error wrapping ErrBadRecord about the byte at off.
@@ -269,6 +289,7 @@ func (p *bcmParser) parse(r *Record) error {
 	if _, err := p.next("module"); err != nil {
 		return err
 	}
+	p.at[partModule] = p.i
 	if r.Module, err = p.value(); err != nil {
 		return err
 	}
@@ -287,6 +308,7 @@ func (p *bcmParser) parse(r *Record) error {
 		return err
 	}
 	word, off = p.word()
+	p.at[partOutcome] = off
 	outcome, ok := lookupOutcome(word)
 	if !ok {
 		return p.errorf(off, "outcome %q: want SUCCESS or FAILURE", snip(word))
@@ -297,6 +319,7 @@ func (p *bcmParser) parse(r *Record) error {
 		return err
 	}
 	word, off = p.word()
+	p.at[partSeq] = off
 	digits, found := strings.CutPrefix(word, "seq=")
 	if !found {
 		return p.errorf(off, "want seq=N after the outcome, found %q", snip(word))
@@ -322,6 +345,7 @@ func (p *bcmParser) parse(r *Record) error {
 			return err
 		}
 		if !more {
+			p.at[partEnd] = len(s)
 			return nil
 		}
 		keyOff := p.i
@@ -345,6 +369,7 @@ func (p *bcmParser) parse(r *Record) error {
 				return p.errorf(valOff, "empty mac (an empty mac is omitted)")
 			}
 			r.MAC = val
+			p.at[partMAC] = valOff
 			stage = macStage
 			continue
 		}

@@ -3,6 +3,8 @@ package audit
 import (
 	"bytes"
 	"encoding/json"
+	"net/netip"
+	"strconv"
 	"testing"
 	"time"
 
@@ -32,7 +34,8 @@ func addRoundTripSeeds(f *testing.F) {
 
 // fuzzRoundTrip builds a record from fuzz arguments and checks that f writes
 // it as one line that parse reads back exactly, or refuses it if it is not
-// a valid record.
+// a valid record. A valid record that a Logger never writes (seq 0, say) is
+// written, and parse refuses its line.
 func fuzzRoundTrip(t *testing.T, f Formatter, parse func([]byte) (Record, error),
 	module, actor, subject, object, oldValue, newValue, client, session, reason, key, value, mac string,
 	seq uint64, micro int64, typ, outcome uint8) {
@@ -58,10 +61,15 @@ func fuzzRoundTrip(t *testing.T, f Formatter, parse func([]byte) (Record, error)
 	require.NoError(t, err)
 	line = line[1:]
 	require.Equal(t, -1, bytes.IndexAny(line, "\r\n"), "line %q", line)
-	if _, ok := f.(jsonFormatter); ok {
+	if isJSONFormat(f) {
 		require.True(t, json.Valid(line), "line %q", line)
 	}
 	got, err := parse(line)
+	if why, _ := unwritten(&r); why != "" {
+		require.ErrorIs(t, err, ErrBadRecord, "line %q", line)
+		require.Contains(t, err.Error(), why)
+		return
+	}
 	require.NoError(t, err, "line %q", line)
 	require.Equal(t, r, got, "line %q", line)
 }
@@ -73,6 +81,33 @@ func FuzzBCMRoundTrip(f *testing.F) {
 		fuzzRoundTrip(t, bcmFormatter{}, ParseBCM, module, actor, subject, object, oldValue, newValue, client, session, reason,
 			key, value, mac, seq, micro, typ, outcome)
 	})
+}
+
+func FuzzCEFRoundTrip(f *testing.F) {
+	addRoundTripSeeds(f)
+	f.Fuzz(func(t *testing.T, module, actor, subject, object, oldValue, newValue, client, session, reason, key, value, mac string,
+		seq uint64, micro int64, typ, outcome uint8) {
+		fuzzRoundTrip(t, defaultCEF, ParseCEF, module, actor, subject, object, oldValue, newValue, client, session, reason,
+			key, value, mac, seq, micro, typ, outcome)
+	})
+}
+
+func FuzzOCSFRoundTrip(f *testing.F) {
+	addRoundTripSeeds(f)
+	f.Fuzz(func(t *testing.T, module, actor, subject, object, oldValue, newValue, client, session, reason, key, value, mac string,
+		seq uint64, micro int64, typ, outcome uint8) {
+		fuzzRoundTrip(t, defaultOCSF, ParseOCSF, module, actor, subject, object, oldValue, newValue, client, session, reason,
+			key, value, mac, seq, micro, typ, outcome)
+	})
+}
+
+// isJSONFormat reports whether f writes JSON objects.
+func isJSONFormat(f Formatter) bool {
+	switch f.(type) {
+	case jsonFormatter, *OCSFFormatter:
+		return true
+	}
+	return false
 }
 
 func FuzzJSONRoundTrip(f *testing.F) {
@@ -102,20 +137,22 @@ func addLineSeeds(f *testing.F, errorCases []parseErrorCase) {
 }
 
 // fuzzParse checks that parse refuses line with ErrBadRecord or reads a record
-// that f formats as one line that parse reads back as the same record.
+// that a Logger writes and that f formats back to the same bytes.
 func fuzzParse(t *testing.T, f Formatter, parse func([]byte) (Record, error), line []byte) {
 	r, err := parse(line)
 	if err != nil {
 		require.ErrorIs(t, err, ErrBadRecord)
 		return
 	}
+	why, _ := unwritten(&r)
+	require.Empty(t, why, "accepted line %q", line)
 	out, err := f.Append(nil, &r)
 	require.NoError(t, err, "record %#v", r)
-	require.Equal(t, -1, bytes.IndexAny(out, "\r\n"), "line %q", out)
+	require.Equal(t, string(line), string(out), "an accepted line formats back byte for byte")
 	again, err := parse(out)
 	require.NoError(t, err, "line %q", out)
 	require.Equal(t, r, again, "line %q", out)
-	if _, ok := f.(jsonFormatter); ok {
+	if isJSONFormat(f) {
 		require.True(t, json.Valid(line), "accepted line %q is not JSON", line)
 		require.True(t, json.Valid(out), "line %q", out)
 	}
@@ -129,4 +166,52 @@ func FuzzParseBCM(f *testing.F) {
 func FuzzParseJSON(f *testing.F) {
 	addLineSeeds(f, jsonErrorCases)
 	f.Fuzz(func(t *testing.T, line []byte) { fuzzParse(t, jsonFormatter{}, ParseJSON, line) })
+}
+
+func FuzzParseCEF(f *testing.F) {
+	addLineSeeds(f, cefErrorCases)
+	f.Fuzz(func(t *testing.T, line []byte) {
+		// ParseCEF accepts any product: format back with the line's.
+		p := cefParser{s: string(line)}
+		header, _ := p.parse(new(Record))
+		fuzzParse(t, &CEFFormatter{header: header}, ParseCEF, line)
+	})
+}
+
+func FuzzParseOCSF(f *testing.F) {
+	addLineSeeds(f, ocsfErrorCases)
+	f.Fuzz(func(t *testing.T, line []byte) {
+		// ParseOCSF accepts any product: format back with the line's.
+		p := ocsfParser{jp: jsonParser{s: string(line), format: "ocsf"}}
+		lf, _ := p.parse(new(Record))
+		if lf == nil {
+			lf = defaultOCSF
+		}
+		fuzzParse(t, lf, ParseOCSF, line)
+	})
+}
+
+// FuzzSplitIP checks that the CEF and OCSF formatters take for an IP address
+// exactly the clients that package netip writes back unchanged.
+func FuzzSplitIP(f *testing.F) {
+	for _, s := range []string{"10.1.2.3", "10.1.2.3:5060", "[2001:db8::1]:443", "2001:db8::1", "::ffff:10.0.0.1",
+		"[::1]:0", "cafe", "1.2.3", "010.1.2.3", "10.1.2.3:05060", "[10.1.2.3]:80", "fe80::1%eth0", "dead:beef"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		addr, port, ok := splitIP(s)
+		a, err := netip.ParseAddr(s)
+		isAddr := err == nil && a.Zone() == "" && a.String() == s
+		ap, err := netip.ParseAddrPort(s)
+		isAddrPort := err == nil && ap.Addr().Zone() == "" && ap.String() == s
+		require.Equal(t, isAddr || isAddrPort, ok, "%q", s)
+		switch {
+		case isAddr:
+			require.Equal(t, s, addr)
+			require.Empty(t, port)
+		case isAddrPort:
+			require.Equal(t, ap.Addr().String(), addr)
+			require.Equal(t, strconv.Itoa(int(ap.Port())), port)
+		}
+	})
 }

@@ -148,24 +148,29 @@ func appendU4(dst []byte, r rune) []byte {
 // a byte as U+FFFD. All else is literal UTF-8.
 //
 // The parser is hand-written to keep that convention and the order of the
-// extra fields. It accepts spaces and tabs between tokens and the members in
-// any order, and any JSON escape in strings: \udcHH with HH in 80..ff
-// decodes to the byte HH, a surrogate pair to its rune, and any other lone
-// surrogate is an error. It requires time, seq, module, type and outcome;
-// seq must be a non-negative integer that fits 64 bits, without fraction,
-// exponent or leading zeros; every other value must be a string. A member
-// whose key is not standard is an extra field, which must be a valid key
-// ([Event.AddField]); extra fields are returned in line order. A standard
-// field other than module may not be empty (the formatter omits it). A
-// repeated key, a newline or carriage return anywhere, invalid UTF-8 or bytes
-// after the object are errors. The time may be any RFC 3339 time, with any
-// fraction and offset: it is returned in UTC, truncated to the microsecond.
-// Every error wraps [ErrBadRecord] and names the byte offset of the fault.
+// extra fields. It is strict, since it is used to check evidence: it
+// accepts exactly the lines that a [Logger] writes, and whatever it accepts
+// formats back to the same bytes. The line must be the formatter's rendering
+// of its record: no white space, the members in the formatter's order, the
+// time in UTC with six fraction digits, and exactly the escapes above. The
+// record must be one a Logger writes: seq from 1, a module name that [New]
+// accepts, a mac of 64 lower-case hex digits when present, a
+// [ChannelReject] that failed, the fields its type requires and a time other
+// than the zero Time. A line that breaks a rule gives an error that wraps
+// [ErrBadRecord], names the byte offset of the fault and says why.
 func ParseJSON(line []byte) (Record, error) {
 	p := jsonParser{s: string(line)}
 	var r Record
 	if err := p.parse(&r); err != nil {
 		return Record{}, err
+	}
+	if why, part := unwritten(&r); why != "" {
+		return Record{}, p.errorf(p.at[part], "%s", why)
+	}
+	var stack [512]byte
+	out, _ := appendJSON(stack[:0], r.Seq, r.Module, &r.Event, r.MAC)
+	if string(out) != p.s {
+		return Record{}, notCanonical("json", out, line)
 	}
 	return r, nil
 }
@@ -174,12 +179,20 @@ func ParseJSON(line []byte) (Record, error) {
 type jsonParser struct {
 	s   string
 	i   int
-	buf []byte // scratch for decoding escapes
+	buf []byte        // scratch for decoding escapes
+	at  [numParts]int // offsets of the values that unwritten checks
+	// format names the format in errors: "json" when empty, "ocsf" when
+	// ParseOCSF uses the parser's string reader.
+	format string
 }
 
 // errorf returns an error wrapping ErrBadRecord about the byte at off.
 func (p *jsonParser) errorf(off int, format string, args ...any) error {
-	return fmt.Errorf("audit: %w: json byte %d: %s", ErrBadRecord, off, fmt.Sprintf(format, args...))
+	name := p.format
+	if name == "" {
+		name = "json"
+	}
+	return fmt.Errorf("audit: %w: %s byte %d: %s", ErrBadRecord, name, off, fmt.Sprintf(format, args...))
 }
 
 // Bits of the keys that must or may appear once, beside the standard fields.
@@ -286,6 +299,7 @@ func (p *jsonParser) parse(r *Record) error {
 		}
 		return p.errorf(p.i, "unexpected %q after the object", p.s[p.i])
 	}
+	p.at[partEnd] = p.i
 	if missing := jsonRequired &^ seen; missing != 0 {
 		for i, k := range [...]string{"time", "seq", "module", "type", "outcome"} {
 			if missing&(1<<i) != 0 {
@@ -322,6 +336,18 @@ func (p *jsonParser) member(r *Record, std *[len(standardKeys)]*string, seen *in
 			return p.errorf(keyOff, "duplicate key %q", key)
 		}
 		*seen |= bit
+	}
+	switch bit {
+	case jsonTime:
+		p.at[partTime] = valOff
+	case jsonModule:
+		p.at[partModule] = valOff
+	case jsonOutcome:
+		p.at[partOutcome] = valOff
+	case jsonSeq:
+		p.at[partSeq] = valOff
+	case jsonMAC:
+		p.at[partMAC] = valOff
 	}
 	if key == "seq" {
 		return p.seq(r)

@@ -32,12 +32,21 @@ func withFields(e Event, kv ...string) Event {
 }
 
 // formatCase is a record and, when known, its exact line in each format.
+// When refused is set, the record is one that a Logger never writes: the
+// formatters write it, and the parsers refuse the line with an error that
+// contains refused.
 type formatCase struct {
-	name string
-	rec  Record
-	bcm  string
-	json string
+	name    string
+	rec     Record
+	bcm     string
+	json    string
+	cef     string
+	ocsf    string
+	refused string
 }
+
+// testMAC is a well-formed chain value.
+var testMAC = strings.Repeat("0123456789abcdef", 4)
 
 // lineCases are records with their exact lines.
 var lineCases = []formatCase{
@@ -49,21 +58,28 @@ var lineCases = []formatCase{
 		}, "attempt", "2")},
 		bcm:  `2026-11-25T09:14:40.123456Z AgentServer LOGON FAILURE seq=3 actor=alice client=10.1.2.3:5060 session=S-77 reason="bad password" attempt=2`,
 		json: `{"time":"2026-11-25T09:14:40.123456Z","seq":3,"module":"AgentServer","type":"LOGON","outcome":"FAILURE","actor":"alice","client":"10.1.2.3:5060","session":"S-77","reason":"bad password","attempt":"2"}`,
+		cef:  `CEF:0|auditkit|audit|1|LOGON|Logon failed|7|rt=1795598080123 externalId=3 deviceFacility=AgentServer outcome=failure suser=alice src=10.1.2.3 spt=5060 reason=bad password cs4Label=session cs4=S-77 flexString1Label=time flexString1=2026-11-25T09:14:40.123456Z ad.attempt=2`,
+		ocsf: `{"class_uid":3002,"class_name":"Authentication","category_uid":3,"category_name":"Identity & Access Management","activity_id":1,"activity_name":"Logon","type_uid":300201,"type_name":"Authentication: Logon","severity_id":4,"severity":"High","status_id":2,"status":"Failure","time":1795598080123,"time_dt":"2026-11-25T09:14:40.123456Z","status_detail":"bad password","metadata":{"version":"1.3.0","product":{"name":"audit","vendor_name":"auditkit","version":"1","feature":{"name":"AgentServer"}},"profiles":["datetime"],"event_code":"LOGON","sequence":3},"actor":{"user":{"name":"alice"}},"user":{"name":"alice"},"src_endpoint":{"ip":"10.1.2.3","port":5060},"session":{"uid":"S-77"},"unmapped":{"attempt":"2"}}`,
 	},
 	{
-		name: "zero record",
-		rec:  Record{Event: Event{Type: ServerStart}},
-		bcm:  `0001-01-01T00:00:00.000000Z "" SERVER_START SUCCESS seq=0`,
-		json: `{"time":"0001-01-01T00:00:00.000000Z","seq":0,"module":"","type":"SERVER_START","outcome":"SUCCESS"}`,
+		name:    "zero record",
+		rec:     Record{Event: Event{Type: ServerStart}},
+		bcm:     `0001-01-01T00:00:00.000000Z "" SERVER_START SUCCESS seq=0`,
+		json:    `{"time":"0001-01-01T00:00:00.000000Z","seq":0,"module":"","type":"SERVER_START","outcome":"SUCCESS"}`,
+		cef:     `CEF:0|auditkit|audit|1|SERVER_START|Server start|3|rt=-62135596800000 externalId=0 outcome=success flexString1Label=time flexString1=0001-01-01T00:00:00.000000Z`,
+		ocsf:    `{"class_uid":6002,"class_name":"Application Lifecycle","category_uid":6,"category_name":"Application Activity","activity_id":3,"activity_name":"Start","type_uid":600203,"type_name":"Application Lifecycle: Start","severity_id":2,"severity":"Low","status_id":1,"status":"Success","time":-62135596800000,"time_dt":"0001-01-01T00:00:00.000000Z","metadata":{"version":"1.3.0","product":{"name":"audit","vendor_name":"auditkit","version":"1","feature":{"name":""}},"profiles":["datetime"],"event_code":"SERVER_START","sequence":0},"app":{"name":"","vendor_name":"auditkit"}}`,
+		refused: "zero time",
 	},
 	{
 		name: "every standard field",
-		rec: Record{Seq: 7, Module: "Admin", MAC: "0123456789abcdef", Event: Event{
+		rec: Record{Seq: 7, Module: "Admin", MAC: testMAC, Event: Event{
 			Time: testTime, Type: AccessChange, Actor: "root", Subject: "bob", Object: "role",
 			OldValue: "agent", NewValue: "supervisor", Client: "console", Session: "S-1", Reason: "promotion",
 		}},
-		bcm:  `2026-11-25T09:14:40.123456Z Admin ACCESS_CHANGE SUCCESS seq=7 actor=root subject=bob object=role old=agent new=supervisor client=console session=S-1 reason=promotion mac=0123456789abcdef`,
-		json: `{"time":"2026-11-25T09:14:40.123456Z","seq":7,"module":"Admin","type":"ACCESS_CHANGE","outcome":"SUCCESS","actor":"root","subject":"bob","object":"role","old":"agent","new":"supervisor","client":"console","session":"S-1","reason":"promotion","mac":"0123456789abcdef"}`,
+		bcm:  `2026-11-25T09:14:40.123456Z Admin ACCESS_CHANGE SUCCESS seq=7 actor=root subject=bob object=role old=agent new=supervisor client=console session=S-1 reason=promotion mac=` + testMAC,
+		json: `{"time":"2026-11-25T09:14:40.123456Z","seq":7,"module":"Admin","type":"ACCESS_CHANGE","outcome":"SUCCESS","actor":"root","subject":"bob","object":"role","old":"agent","new":"supervisor","client":"console","session":"S-1","reason":"promotion","mac":"` + testMAC + `"}`,
+		cef:  `CEF:0|auditkit|audit|1|ACCESS_CHANGE|Access change|7|rt=1795598080123 externalId=7 deviceFacility=Admin outcome=success suser=root duser=bob reason=promotion cs1Label=object cs1=role cs2Label=old cs2=agent cs3Label=new cs3=supervisor cs4Label=session cs4=S-1 cs5Label=client cs5=console cs6Label=mac cs6=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef flexString1Label=time flexString1=2026-11-25T09:14:40.123456Z`,
+		ocsf: `{"class_uid":3001,"class_name":"Account Change","category_uid":3,"category_name":"Identity & Access Management","activity_id":99,"activity_name":"Access Change","type_uid":300199,"type_name":"Account Change: Other","severity_id":4,"severity":"High","status_id":1,"status":"Success","time":1795598080123,"time_dt":"2026-11-25T09:14:40.123456Z","status_detail":"promotion","metadata":{"version":"1.3.0","product":{"name":"audit","vendor_name":"auditkit","version":"1","feature":{"name":"Admin"}},"profiles":["datetime"],"event_code":"ACCESS_CHANGE","sequence":7},"actor":{"user":{"name":"root"}},"user":{"name":"bob"},"src_endpoint":{"name":"console"},"unmapped":{"object":"role","old":"agent","new":"supervisor","session":"S-1","mac":"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"}}`,
 	},
 	{
 		name: "escapes",
@@ -78,6 +94,9 @@ var lineCases = []formatCase{
 			`"outcome":"SUCCESS","actor":"a b","subject":"x\u2028y\u202e","object":"\u0000\u001b\u007f",` +
 			`"old":"caf\udcc3","new":"\udb40\udc01","client":"k=v","session":"q\"\\","reason":"l1\nl2\r\tz",` +
 			`"note":"","uni":"Zoë🙂","c1":"\u0085\u00a0","mac":"ab12"}`,
+		cef:     `CEF:0|auditkit|audit|1|USER_CHANGE|User change|5|rt=1795598080123 externalId=18446744073709551615 deviceFacility=Agent Server outcome=success suser=a b duser=x\u2028y\u202e reason=l1\nl2\r\tz cs1Label=object cs1=\u0000\u001b\u007f cs2Label=old cs2=caf\xc3 cs3Label=new cs3=\U000e0001 cs4Label=session cs4=q"\\ cs5Label=client cs5=k\=v cs6Label=mac cs6=ab12 flexString1Label=time flexString1=2026-11-25T09:14:40.123456Z ad.note= ad.uni=Zoë🙂 ad.c1=\u0085\u00a0`,
+		ocsf:    `{"class_uid":3001,"class_name":"Account Change","category_uid":3,"category_name":"Identity & Access Management","activity_id":99,"activity_name":"User Change","type_uid":300199,"type_name":"Account Change: Other","severity_id":3,"severity":"Medium","status_id":1,"status":"Success","time":1795598080123,"time_dt":"2026-11-25T09:14:40.123456Z","status_detail":"l1\nl2\r\tz","metadata":{"version":"1.3.0","product":{"name":"audit","vendor_name":"auditkit","version":"1","feature":{"name":"Agent Server"}},"profiles":["datetime"],"event_code":"USER_CHANGE","sequence":18446744073709551615},"actor":{"user":{"name":"a b"}},"user":{"name":"x\u2028y\u202e"},"src_endpoint":{"name":"k=v"},"unmapped":{"object":"\u0000\u001b\u007f","old":"caf\udcc3","new":"\udb40\udc01","session":"q\"\\","mac":"ab12","note":"","uni":"Zoë🙂","c1":"\u0085\u00a0"}}`,
+		refused: `module "Agent Server"`,
 	},
 	{
 		name: "forging attempts",
@@ -91,6 +110,8 @@ var lineCases = []formatCase{
 		json: `{"time":"2026-11-25T09:14:40.123456Z","seq":1,"module":"m","type":"LOGON","outcome":"SUCCESS",` +
 			`"actor":"bob actor=root","client":"\",\"actor\":\"root",` +
 			`"reason":"x\n2026-11-25T09:14:40.000000Z m LOGON SUCCESS seq=2 actor=root"}`,
+		cef:  `CEF:0|auditkit|audit|1|LOGON|Logon|3|rt=1795598080123 externalId=1 deviceFacility=m outcome=success suser=bob actor\=root reason=x\n2026-11-25T09:14:40.000000Z m LOGON SUCCESS seq\=2 actor\=root cs5Label=client cs5=","actor":"root flexString1Label=time flexString1=2026-11-25T09:14:40.123456Z`,
+		ocsf: `{"class_uid":3002,"class_name":"Authentication","category_uid":3,"category_name":"Identity & Access Management","activity_id":1,"activity_name":"Logon","type_uid":300201,"type_name":"Authentication: Logon","severity_id":2,"severity":"Low","status_id":1,"status":"Success","time":1795598080123,"time_dt":"2026-11-25T09:14:40.123456Z","status_detail":"x\n2026-11-25T09:14:40.000000Z m LOGON SUCCESS seq=2 actor=root","metadata":{"version":"1.3.0","product":{"name":"audit","vendor_name":"auditkit","version":"1","feature":{"name":"m"}},"profiles":["datetime"],"event_code":"LOGON","sequence":1},"actor":{"user":{"name":"bob actor=root"}},"user":{"name":"bob actor=root"},"src_endpoint":{"name":"\",\"actor\":\"root"}}`,
 	},
 	{
 		name: "more extra fields than inline",
@@ -103,6 +124,8 @@ var lineCases = []formatCase{
 		json: `{"time":"9999-12-31T23:59:59.999999Z","seq":99,"module":"CallServer","type":"NO_CONSENT_OVERRIDE",` +
 			`"outcome":"SUCCESS","actor":"agent7","subject":"customer","object":"call-1","a":"1","B_2":"two words",` +
 			`"c.3":"","d-4":"=","e5":"\\","f6":"last"}`,
+		cef:  `CEF:0|auditkit|audit|1|NO_CONSENT_OVERRIDE|No-consent override|7|rt=253402300799999 externalId=99 deviceFacility=CallServer outcome=success suser=agent7 duser=customer cs1Label=object cs1=call-1 flexString1Label=time flexString1=9999-12-31T23:59:59.999999Z ad.a=1 ad.B_2=two words ad.c.3= ad.d-4=\= ad.e5=\\ ad.f6=last`,
+		ocsf: `{"class_uid":3004,"class_name":"Entity Management","category_uid":3,"category_name":"Identity & Access Management","activity_id":3,"activity_name":"Update","type_uid":300403,"type_name":"Entity Management: Update","severity_id":4,"severity":"High","status_id":1,"status":"Success","time":253402300799999,"time_dt":"9999-12-31T23:59:59.999999Z","metadata":{"version":"1.3.0","product":{"name":"audit","vendor_name":"auditkit","version":"1","feature":{"name":"CallServer"}},"profiles":["datetime"],"event_code":"NO_CONSENT_OVERRIDE","sequence":99},"actor":{"user":{"name":"agent7"}},"entity":{"name":"call-1"},"unmapped":{"subject":"customer","a":"1","B_2":"two words","c.3":"","d-4":"=","e5":"\\","f6":"last"}}`,
 	},
 }
 
@@ -150,24 +173,36 @@ var nastyStrings = []struct{ name, s string }{
 // order: the line cases, every event type, every nasty string in every field,
 // and extremes.
 func conformanceCases() []formatCase {
-	cases := append([]formatCase(nil), lineCases...)
+	var cases []formatCase
+	for _, c := range lineCases {
+		if c.refused == "" {
+			cases = append(cases, c)
+		}
+	}
 	for typ := EventType(1); typ < numEventTypes; typ++ {
 		for _, o := range []Outcome{Succeeded, Failed} {
+			if typ == ChannelReject && o != Failed {
+				continue
+			}
 			cases = append(cases, formatCase{
 				name: "type " + typ.String() + " " + o.String(),
 				rec: Record{Seq: uint64(typ), Module: "AgentServer", Event: Event{
 					Time: testTime.Add(time.Duration(typ) * time.Second), Type: typ, Outcome: o,
-					Actor: "alice", Client: "10.1.2.3:5060", Object: "obj",
+					Actor: "alice", Subject: "bob", Client: "10.1.2.3:5060", Object: "obj",
 				}},
 			})
 		}
 	}
 	for _, n := range nastyStrings {
 		s := n.s
+		if s == "" {
+			// A DATA_READ record needs an actor and a subject.
+			continue
+		}
 		cases = append(cases,
 			formatCase{
 				name: "all fields " + n.name,
-				rec: Record{Seq: 5, Module: s, MAC: s, Event: withFields(Event{
+				rec: Record{Seq: 5, Module: "m", Event: withFields(Event{
 					Time: testTime, Type: DataRead, Outcome: Failed, Actor: s, Subject: s, Object: s,
 					OldValue: s, NewValue: s, Client: s, Session: s, Reason: s,
 				}, "x", s, "y", s)},
@@ -186,14 +221,14 @@ func conformanceCases() []formatCase {
 	}
 	cases = append(cases,
 		formatCase{name: "twelve extra fields", rec: Record{Seq: 12, Module: "m", Event: many}},
-		formatCase{name: "longest key", rec: Record{Module: "m", Event: withFields(Event{Time: testTime, Type: ServerStart},
+		formatCase{name: "longest key", rec: Record{Seq: 1, Module: "m", Event: withFields(Event{Time: testTime, Type: ServerStart},
 			strings.Repeat("k", 64), "v")}},
 		formatCase{name: "max seq", rec: Record{Seq: math.MaxUint64, Module: "m", Event: Event{Time: testTime, Type: ServerStart}}},
-		formatCase{name: "year 0", rec: Record{Module: "m", Event: Event{
+		formatCase{name: "year 0", rec: Record{Seq: 1, Module: "m", Event: Event{
 			Time: time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC), Type: ServerStart}}},
-		formatCase{name: "before unix epoch", rec: Record{Module: "m", Event: Event{
+		formatCase{name: "before unix epoch", rec: Record{Seq: 1, Module: "m", Event: Event{
 			Time: time.Date(1969, 12, 31, 23, 59, 59, 999999000, time.UTC), Type: ServerStart}}},
-		formatCase{name: "leap day", rec: Record{Module: "m", Event: Event{
+		formatCase{name: "leap day", rec: Record{Seq: 1, Module: "m", Event: Event{
 			Time: time.Date(2028, 2, 29, 12, 0, 0, 1000, time.UTC), Type: ServerStart}}},
 	)
 	return cases
@@ -208,6 +243,8 @@ var formats = []struct {
 }{
 	{FormatBCM, bcmFormatter{}, ParseBCM, func(c formatCase) string { return c.bcm }},
 	{FormatJSON, jsonFormatter{}, ParseJSON, func(c formatCase) string { return c.json }},
+	{FormatCEF, defaultCEF, ParseCEF, func(c formatCase) string { return c.cef }},
+	{FormatOCSF, defaultOCSF, ParseOCSF, func(c formatCase) string { return c.ocsf }},
 }
 
 func TestFormatConformance(t *testing.T) {
@@ -250,6 +287,9 @@ func testFormatter(t *testing.T, f Formatter, parse func([]byte) (Record, error)
 
 			if isJSON {
 				checkJSONLine(t, line, &c.rec)
+			}
+			if _, ok := f.(*OCSFFormatter); ok {
+				require.True(t, json.Valid(line), "valid JSON: %q", line)
 			}
 		})
 	}
@@ -314,6 +354,11 @@ func TestFormatLines(t *testing.T) {
 				require.NoError(t, err)
 				require.Equal(t, want, string(out))
 				got, err := ft.parse([]byte(want))
+				if c.refused != "" {
+					require.ErrorIs(t, err, ErrBadRecord)
+					require.Contains(t, err.Error(), c.refused)
+					return
+				}
 				require.NoError(t, err)
 				require.Equal(t, c.rec, got)
 			})
@@ -342,30 +387,27 @@ func TestFormatTimeUTC(t *testing.T) {
 
 	// A time read from the monotonic clock loses its reading.
 	now := time.Now()
-	r := Record{Event: Event{Time: now, Type: ServerStart}}
+	r := Record{Seq: 1, Module: "m", Event: Event{Time: now, Type: ServerStart}}
 	out, err := bcmFormatter{}.Append(nil, &r)
 	require.NoError(t, err)
 	got, err = ParseBCM(out)
 	require.NoError(t, err)
 	require.Equal(t, now.UTC().Truncate(time.Microsecond), got.Event.Time)
 
-	for _, tc := range []struct{ in, want string }{
-		{"2026-11-25T09:14:40.123456Z", "2026-11-25T09:14:40.123456Z"},
-		{"2026-11-25T09:14:40Z", "2026-11-25T09:14:40.000000Z"},
-		{"2026-11-25T09:14:40.1Z", "2026-11-25T09:14:40.100000Z"},
-		{"2026-11-25T09:14:40.123456789Z", "2026-11-25T09:14:40.123456Z"},
-		{"2026-11-25T10:14:40.123456+01:00", "2026-11-25T09:14:40.123456Z"},
-		{"2026-11-25T00:14:40-09:00", "2026-11-25T09:14:40.000000Z"},
+	// The parsers accept only the form the formatters write.
+	for _, in := range []string{
+		"2026-11-25T09:14:40Z",
+		"2026-11-25T09:14:40.1Z",
+		"2026-11-25T09:14:40.123456789Z",
+		"2026-11-25T10:14:40.123456+01:00",
+		"2026-11-25T09:14:40.123456+00:00",
 	} {
-		wantT, err := time.Parse(time.RFC3339Nano, tc.want)
-		require.NoError(t, err)
-		r, err := ParseBCM([]byte(tc.in + " m SERVER_START SUCCESS seq=1"))
-		require.NoError(t, err, tc.in)
-		require.Equal(t, wantT, r.Event.Time, tc.in)
-		r, err = ParseJSON([]byte(`{"time":"` + tc.in + `","seq":1,"module":"m","type":"SERVER_START","outcome":"SUCCESS"}`))
-		require.NoError(t, err, tc.in)
-		require.Equal(t, wantT, r.Event.Time, tc.in)
-		require.Equal(t, time.Time{}.Location(), r.Event.Time.Location())
+		_, err := ParseBCM([]byte(in + " m SERVER_START SUCCESS seq=1"))
+		require.ErrorIs(t, err, ErrBadRecord, in)
+		require.Contains(t, err.Error(), "not as the formatter writes this record", in)
+		_, err = ParseJSON([]byte(`{"time":"` + in + `","seq":1,"module":"m","type":"SERVER_START","outcome":"SUCCESS"}`))
+		require.ErrorIs(t, err, ErrBadRecord, in)
+		require.Contains(t, err.Error(), "not as the formatter writes this record", in)
 	}
 }
 
@@ -631,26 +673,108 @@ func TestParseJSONErrors(t *testing.T) {
 	}
 }
 
-// TestParseLenient checks what the parsers accept beyond what the
-// formatters write.
-func TestParseLenient(t *testing.T) {
-	want := Record{Seq: 3, Module: "m", Event: withFields(Event{
-		Time: testTime, Type: Logon, Outcome: Failed, Actor: "alice", Reason: "é/\b\f🙂\u2028\x7f\xc3\xa9",
+// TestParseStrict checks that the parsers refuse what the formatters never
+// write, though it reads as a record: a parser that checks evidence accepts
+// only the writer's lines.
+func TestParseStrict(t *testing.T) {
+	// The canonical lines of this record are accepted.
+	rec := Record{Seq: 3, Module: "m", Event: withFields(Event{
+		Time: testTime, Type: Logon, Outcome: Failed, Actor: "alice", Reason: "é/\b🙂",
 	}, "b", "1", "a", "2")}
-
-	// BCM: quoted values that could be bare.
-	r, err := ParseBCM([]byte(`2026-11-25T09:14:40.123456Z "m" LOGON FAILURE seq=3 actor="alice" reason="é/\u0008\u000c🙂\u2028\u007féé" b="1" a="2"`))
+	bcm := `2026-11-25T09:14:40.123456Z m LOGON FAILURE seq=3 actor=alice reason="é/\u0008🙂" b=1 a=2`
+	json := `{"time":"2026-11-25T09:14:40.123456Z","seq":3,"module":"m","type":"LOGON","outcome":"FAILURE","actor":"alice","reason":"é/\u0008🙂","b":"1","a":"2"}`
+	got, err := ParseBCM([]byte(bcm))
 	require.NoError(t, err)
-	w := want
-	w.Event.Reason = "é/\b\f🙂\u2028\x7féé"
-	require.Equal(t, w, r)
-
-	// JSON: white space, any member order, any JSON escape, raw DEL and
-	// U+2028, surrogate pairs and surrogate escapes.
-	r, err = ParseJSON([]byte("{ \"b\" :\t\"1\" , \"reason\": \"\\u00E9\\/\\b\\f\\ud83d\\ude42\u2028\x7f\\udcc3\\udca9\"," +
-		` "outcome":"FAILURE", "a":"2", "type":"LOGON","actor":"\u0061lice","module":"m","seq":3,"time":"2026-11-25T10:14:40.123456789+01:00" }`))
+	require.Equal(t, rec, got)
+	got, err = ParseJSON([]byte(json))
 	require.NoError(t, err)
-	require.Equal(t, want, r)
+	require.Equal(t, rec, got)
+
+	for _, tc := range []struct {
+		name, line, want string
+	}{
+		{"bcm quoted module", `2026-11-25T09:14:40.123456Z "m" LOGON FAILURE seq=3 actor=alice reason="é/\u0008🙂" b=1 a=2`, "byte 28: not as the formatter"},
+		{"bcm quoted value", `2026-11-25T09:14:40.123456Z m LOGON FAILURE seq=3 actor="alice" reason="é/\u0008🙂" b=1 a=2`, "byte 56: not as the formatter"},
+		{"bcm quoted extra", `2026-11-25T09:14:40.123456Z m LOGON FAILURE seq=3 actor=alice reason="é/\u0008🙂" b="1" a=2`, "not as the formatter"},
+		{"bcm x escapes", `2026-11-25T09:14:40.123456Z m LOGON FAILURE seq=3 actor=alice reason="\u007f" b=1 a=2`, ""},
+		{"json spaces", `{ "time":"2026-11-25T09:14:40.123456Z","seq":3,"module":"m","type":"LOGON","outcome":"FAILURE","actor":"alice","reason":"é/\u0008🙂","b":"1","a":"2"}`, "byte 1: not as the formatter"},
+		{"json tab", "{\"time\":\t\"2026-11-25T09:14:40.123456Z\",\"seq\":3,\"module\":\"m\",\"type\":\"LOGON\",\"outcome\":\"FAILURE\",\"actor\":\"alice\",\"reason\":\"é/\\u0008🙂\",\"b\":\"1\",\"a\":\"2\"}", "byte 8: not as the formatter"},
+		{"json member order", `{"seq":3,"time":"2026-11-25T09:14:40.123456Z","module":"m","type":"LOGON","outcome":"FAILURE","actor":"alice","reason":"é/\u0008🙂","b":"1","a":"2"}`, "byte 2: not as the formatter"},
+		{"json extra order", `{"time":"2026-11-25T09:14:40.123456Z","seq":3,"module":"m","type":"LOGON","outcome":"FAILURE","actor":"alice","reason":"é/\u0008🙂","a":"2","b":"1"}`, ""},
+		{"json escaped letter", `{"time":"2026-11-25T09:14:40.123456Z","seq":3,"module":"m","type":"LOGON","outcome":"FAILURE","actor":"\u0061lice","reason":"é/\u0008🙂","b":"1","a":"2"}`, "not as the formatter"},
+		{"json escaped slash", `{"time":"2026-11-25T09:14:40.123456Z","seq":3,"module":"m","type":"LOGON","outcome":"FAILURE","actor":"alice","reason":"é\/\u0008🙂","b":"1","a":"2"}`, "not as the formatter"},
+		{"json short escape", `{"time":"2026-11-25T09:14:40.123456Z","seq":3,"module":"m","type":"LOGON","outcome":"FAILURE","actor":"alice","reason":"é/\b🙂","b":"1","a":"2"}`, "not as the formatter"},
+		{"json upper-case hex", `{"time":"2026-11-25T09:14:40.123456Z","seq":3,"module":"m","type":"LOGON","outcome":"FAILURE","actor":"alice","reason":"\u00E9/\u0008🙂","b":"1","a":"2"}`, "not as the formatter"},
+		{"json surrogate pair", `{"time":"2026-11-25T09:14:40.123456Z","seq":3,"module":"m","type":"LOGON","outcome":"FAILURE","actor":"alice","reason":"é/\u0008\ud83d\ude42","b":"1","a":"2"}`, "not as the formatter"},
+		{"json raw DEL", "{\"time\":\"2026-11-25T09:14:40.123456Z\",\"seq\":3,\"module\":\"m\",\"type\":\"LOGON\",\"outcome\":\"FAILURE\",\"actor\":\"alice\",\"reason\":\"\x7f\"}", "not as the formatter"},
+		{"json raw line separator", "{\"time\":\"2026-11-25T09:14:40.123456Z\",\"seq\":3,\"module\":\"m\",\"type\":\"LOGON\",\"outcome\":\"FAILURE\",\"actor\":\"alice\",\"reason\":\"\u2028\"}", "not as the formatter"},
+		{"json space at end", json[:len(json)-1] + " }", "not as the formatter"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ParseRecord([]byte(tc.line))
+			if tc.want == "" {
+				// A valid line that the case changed into another valid line.
+				if err == nil {
+					return
+				}
+				tc.want = "not as the formatter"
+			}
+			require.ErrorIs(t, err, ErrBadRecord)
+			require.Contains(t, err.Error(), tc.want)
+		})
+	}
+}
+
+// unwrittenCases are records that the formatters write but a Logger never
+// does, and the reason the parsers give for refusing them.
+var unwrittenCases = []struct {
+	name   string
+	change func(*Record)
+	want   string
+}{
+	{"seq 0", func(r *Record) { r.Seq = 0 }, "seq 0: sequence numbers start at 1"},
+	{"empty module", func(r *Record) { r.Module = "" }, `module "": want 1 to 64`},
+	{"module with space", func(r *Record) { r.Module = "Agent Server" }, `module "Agent Server"`},
+	{"module with dot", func(r *Record) { r.Module = "a.b" }, `module "a.b"`},
+	{"long module", func(r *Record) { r.Module = strings.Repeat("m", 65) }, "want 1 to 64"},
+	{"short mac", func(r *Record) { r.MAC = "ab12" }, `mac "ab12": want 64 lower-case hex digits`},
+	{"long mac", func(r *Record) { r.MAC = testMAC + "00" }, "want 64 lower-case hex digits"},
+	{"upper-case mac", func(r *Record) { r.MAC = strings.ToUpper(testMAC) }, "want 64 lower-case hex digits"},
+	{"non-hex mac", func(r *Record) { r.MAC = strings.Repeat("zz", 32) }, "want 64 lower-case hex digits"},
+	{"channel reject success", func(r *Record) {
+		r.Event = Event{Time: testTime, Type: ChannelReject, Outcome: Succeeded, Client: "10.0.0.1"}
+	}, "CHANNEL_REJECT with outcome SUCCESS: a rejected channel is always a FAILURE"},
+	{"logon without actor", func(r *Record) { r.Event.Actor = "" }, "LOGON record without actor, which the type requires"},
+	{"data read without subject", func(r *Record) {
+		r.Event = Event{Time: testTime, Type: DataRead, Outcome: Failed, Actor: "a"}
+	}, "DATA_READ record without subject"},
+	{"config change without object", func(r *Record) {
+		r.Event = Event{Time: testTime, Type: SystemConfigChange, Actor: "a"}
+	}, "SYSTEM_CONFIG_CHANGE record without object"},
+	{"channel open without client", func(r *Record) {
+		r.Event = Event{Time: testTime, Type: ChannelOpen, Actor: "a"}
+	}, "CHANNEL_OPEN record without client"},
+	{"zero time", func(r *Record) { r.Event.Time = time.Time{} }, "zero time"},
+}
+
+// TestParseRefusesUnwritten checks that every parser refuses a record that a
+// Logger never writes, naming the reason.
+func TestParseRefusesUnwritten(t *testing.T) {
+	for _, ft := range formats {
+		for _, tc := range unwrittenCases {
+			t.Run(ft.name+"/"+tc.name, func(t *testing.T) {
+				r := benchRecord()
+				tc.change(&r)
+				line, err := ft.f.Append(nil, &r)
+				require.NoError(t, err, "the formatter writes it")
+				_, err = ft.parse(line)
+				require.ErrorIs(t, err, ErrBadRecord, "line %q", line)
+				require.Contains(t, err.Error(), tc.want)
+				_, err = ParseRecord(line)
+				require.ErrorIs(t, err, ErrBadRecord)
+			})
+		}
+	}
 }
 
 // TestParseRejectsForgery checks that a line cannot carry a second record or

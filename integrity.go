@@ -1,9 +1,7 @@
 package audit
 
 import (
-	"bufio"
 	"bytes"
-	"compress/gzip"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -17,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 )
 
 // The integrity chain.
@@ -65,16 +64,28 @@ func newChainKey(index uint64, key []byte) *chainKey {
 
 // evolve returns the key of the next file and wipes k's key from memory.
 func (k *chainKey) evolve() *chainKey {
+	next := k.next()
+	k.wipe()
+	return next
+}
+
+// next returns the key of the next file, leaving k as it is.
+func (k *chainKey) next() *chainKey {
 	if k.key == nil {
 		return newChainKey(k.index+1, nil)
 	}
 	h := sha256.New()
 	h.Write([]byte(keyLabel))
 	h.Write(k.key)
-	next := h.Sum(nil)
-	clear(k.key)
-	k.mac = nil
-	return newChainKey(k.index+1, next)
+	return newChainKey(k.index+1, h.Sum(nil))
+}
+
+// wipe clears k's key from memory; k cannot seal any more.
+func (k *chainKey) wipe() {
+	if k.key != nil {
+		clear(k.key)
+		k.mac = nil
+	}
 }
 
 // algorithm names the chain in FileStart records.
@@ -95,17 +106,68 @@ func (k *chainKey) seal(prev *[macSize]byte, body []byte) (out [macSize]byte) {
 	return out
 }
 
-// readKeyFile reads a key file: one line holding the key in hex (at least
-// 16 bytes), optionally preceded by "N:" where N is the index of the file
-// the key belongs to (0 when absent), as NewKey and the library write it;
-// or, failing that, a raw key of at least 16 bytes (the whole file, for
-// file 0).
+// maxKeyFileSize is the largest key file read: a key file holds one short
+// line (or a raw key), so anything larger is not a key file.
+const maxKeyFileSize = 4 << 10
+
+// readKeyFile reads the logger's key file: one line holding the key in hex
+// (at least 16 bytes), optionally preceded by "N:" where N is the index of
+// the file the key belongs to (0 when absent), as NewKey and the library
+// write it; or, failing that, a raw key of at least 16 bytes (the whole
+// file, for file 0). The file must be a regular file of at most
+// maxKeyFileSize bytes owned by the process's effective user (see
+// readKeyData).
 func readKeyFile(path string) (*chainKey, error) {
-	data, err := os.ReadFile(path)
+	data, err := readKeyData(path, true)
 	if err != nil {
-		return nil, fmt.Errorf("audit: integrity key file: %w: %w", ErrBadKey, err)
+		return nil, err
 	}
 	return parseKey(path, data)
+}
+
+// readKeyData returns the contents of the key file at path. It refuses,
+// with an error wrapping [ErrBadKey], anything but a regular file of at most
+// maxKeyFileSize bytes: a symbolic link (it is opened with O_NOFOLLOW), a
+// FIFO or a device such as /dev/zero (opened with O_NONBLOCK, so that
+// opening a FIFO does not wait for a writer, and never read). With owned,
+// a file that the process's effective user does not own is refused too
+// (the error also wraps [ErrUnsafePath]): someone else could have chosen
+// the key.
+func readKeyData(path string, owned bool) ([]byte, error) {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("audit: integrity key file %s: %w: "+format, append([]any{path, ErrBadKey}, args...)...)
+	}
+	f, err := openKeyFile(path)
+	if err != nil {
+		if errors.Is(err, syscall.ELOOP) {
+			return nil, bad("%w: a symbolic link (give the path of the file itself)", ErrUnsafePath)
+		}
+		return nil, bad("%w", cause(err))
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, bad("%w", cause(err))
+	}
+	if !st.Mode().IsRegular() {
+		return nil, bad("not a regular file (mode %v)", st.Mode())
+	}
+	if owned {
+		if err := checkOwner(path, st); err != nil {
+			return nil, bad("%w", err)
+		}
+	}
+	if st.Size() > maxKeyFileSize {
+		return nil, bad("%d bytes (a key file holds at most %d)", st.Size(), maxKeyFileSize)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxKeyFileSize+1))
+	if err != nil {
+		return nil, bad("%w", cause(err))
+	}
+	if len(data) > maxKeyFileSize {
+		return nil, bad("more than %d bytes (a key file holds at most %d)", maxKeyFileSize, maxKeyFileSize)
+	}
+	return data, nil
 }
 
 func parseKey(path string, data []byte) (*chainKey, error) {
@@ -136,11 +198,22 @@ func parseHexKey(data []byte) (index uint64, key []byte, ok bool) {
 	return index, key, true
 }
 
-// writeKeyFile replaces the key file with k, atomically and durably.
+// writeKeyFile replaces the key file with k, atomically and durably,
+// through a temporary file created exclusively (O_EXCL) beside it. A stale
+// temporary file of ours, left by a crash, is removed first; one owned by
+// another user is an error wrapping [ErrUnsafePath].
 func writeKeyFile(path string, k *chainKey) error {
 	fsys := osFS{}
 	tmp := path + tmpExt
-	f, err := fsys.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if st, err := fsys.Lstat(tmp); err == nil {
+		if err := checkOwner(tmp, st); err != nil {
+			return fmt.Errorf("audit: integrity key file: stale temporary file: %w", err)
+		}
+		if err := fsys.Remove(tmp); err != nil {
+			return fmt.Errorf("audit: integrity key file: remove stale temporary file %s: %w", tmp, cause(err))
+		}
+	}
+	f, err := fsys.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return fmt.Errorf("audit: integrity key file: %w", err)
 	}
@@ -264,74 +337,23 @@ func fileStartInfo(e *Event) (index uint64, prev [macSize]byte, algorithm string
 	return index, prev, algorithm, nil
 }
 
-// readEnds returns the first and last lines of the (possibly gzipped) file
-// at path, without their newlines.
-func readEnds(path string) (first, last []byte, err error) {
-	r, closeFn, err := openAuditFile(path)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer closeFn()
-	sc := bufio.NewScanner(r)
-	sc.Buffer(nil, MaxRecordSize+1)
-	for sc.Scan() {
-		if first == nil {
-			first = append([]byte{}, sc.Bytes()...)
-		}
-		last = append(last[:0], sc.Bytes()...)
-	}
-	if err := sc.Err(); err != nil {
-		return nil, nil, err
-	}
-	if first == nil {
-		return nil, nil, fmt.Errorf("%s: empty file", path)
-	}
-	return first, last, nil
-}
-
-// openAuditFile opens an audit file for reading, decompressing a ".gz" one.
-func openAuditFile(path string) (io.Reader, func() error, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, nil, err
-	}
-	if !strings.HasSuffix(path, gzExt) {
-		return f, f.Close, nil
-	}
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		f.Close()
-		return nil, nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return zr, func() error { zr.Close(); return f.Close() }, nil
-}
-
-// readFirstLine returns the first line of the (possibly gzipped) file at
-// path, without its newline.
-func readFirstLine(path string) ([]byte, error) {
-	r, closeFn, err := openAuditFile(path)
-	if err != nil {
-		return nil, err
-	}
-	defer closeFn()
-	line, err := bufio.NewReader(io.LimitReader(r, MaxRecordSize+1)).ReadBytes('\n')
-	if err != nil && err != io.EOF {
-		return nil, err
-	}
-	return trimNewline(line), nil
-}
-
 // ReadKey reads a key file written by [NewKey] and returns the key for
 // [Verify]. A key file that the library has already evolved (the key of a
 // later file) is an error wrapping [ErrBadKey]: verifying needs the
 // original key.
 func ReadKey(path string) ([]byte, error) {
-	k, err := readKeyFile(path)
+	// An auditor's copy of the key need not belong to the verifying user,
+	// so only the logger's own key file is held to its owner.
+	data, err := readKeyData(path, false)
+	if err != nil {
+		return nil, err
+	}
+	k, err := parseKey(path, data)
 	if err != nil {
 		return nil, err
 	}
 	if k.index != 0 {
-		return nil, fmt.Errorf("audit: integrity key file %s: %w: it holds the key of file %d; verifying needs the original key of file 0", path, ErrBadKey, k.index)
+		return nil, fmt.Errorf("audit: integrity key file %s: %w: it holds the key of file %d, which the library evolved from the original; verifying needs the original key (of file 0), kept when the key was made", path, ErrBadKey, k.index)
 	}
 	return k.key, nil
 }
@@ -352,8 +374,11 @@ func (l *Logger) checkFreshKey() error {
 		l.cfg.IntegrityKeyFile, ErrBadKey, l.key.index, l.module)
 }
 
-// useKey makes l.key the key of file index, evolving it (and rewriting the
-// key file) as needed. Called with l.mu held.
+// useKey makes l.key the key of file index, evolving it as needed. The key
+// file is rewritten with the new key before the logger uses it and before
+// the old key is wiped, so that the key on disk never lags behind the key in
+// use; if it cannot be rewritten, the logger keeps the old key and the error
+// is returned. Called with l.mu held (or by New).
 func (l *Logger) useKey(index uint64) error {
 	if l.key.index > index {
 		return fmt.Errorf("audit: integrity: %w: the key is for file %d, after file %d", ErrBadKey, l.key.index, index)
@@ -361,19 +386,146 @@ func (l *Logger) useKey(index uint64) error {
 	if l.key.index == index {
 		return nil
 	}
-	for l.key.index < index {
-		l.key = l.key.evolve()
+	next := l.key.next()
+	for next.index < index {
+		n := next.next()
+		next.wipe()
+		next = n
 	}
-	if l.key.key != nil && l.cfg.IntegrityKeyFile != "" {
-		return writeKeyFile(l.cfg.IntegrityKeyFile, l.key)
+	if next.key != nil && l.cfg.IntegrityKeyFile != "" {
+		if err := writeKeyFile(l.cfg.IntegrityKeyFile, next); err != nil {
+			next.wipe()
+			return err
+		}
 	}
+	l.key.wipe()
+	l.key = next
 	return nil
 }
 
-// checkpoint writes a Checkpoint record (every CheckpointInterval).
+// checkpoint writes a Checkpoint record (every CheckpointInterval) and
+// syncs the file, which moves the head to it.
 func (l *Logger) checkpoint() {
 	e := Event{Type: Checkpoint}
-	if err := l.write(&e); err != nil && !errors.Is(err, ErrClosed) {
+	err := l.write(&e)
+	if err == nil {
+		err = l.Sync()
+	}
+	if err != nil && !errors.Is(err, ErrClosed) {
 		l.backgroundError(err)
 	}
+}
+
+// sealedParts splits a sealed line of a built-in format into the body the
+// MAC covers, as a and b (the body is a followed by b), and the MAC, without
+// copying. ok is false when the line carries no well-formed mac field at its
+// end.
+func sealedParts(line []byte) (a, b []byte, mac [macSize]byte, ok bool) {
+	const hexLen = 2 * macSize
+	n := len(line)
+	if n > 0 && line[0] == '{' {
+		const pre, post = `,"mac":"`, `"}`
+		if n < len(pre)+hexLen+len(post) || !bytes.HasSuffix(line, []byte(post)) ||
+			!bytes.HasSuffix(line[:n-len(post)-hexLen], []byte(pre)) {
+			return nil, nil, mac, false
+		}
+		if _, err := hex.Decode(mac[:], line[n-len(post)-hexLen:n-len(post)]); err != nil {
+			return nil, nil, mac, false
+		}
+		return line[:n-len(post)-hexLen-len(pre)], closingBrace, mac, true
+	}
+	const pre = " mac="
+	if n < len(pre)+hexLen || !bytes.HasSuffix(line[:n-hexLen], []byte(pre)) {
+		return nil, nil, mac, false
+	}
+	if _, err := hex.Decode(mac[:], line[n-hexLen:]); err != nil {
+		return nil, nil, mac, false
+	}
+	return line[:n-hexLen-len(pre)], nil, mac, true
+}
+
+var closingBrace = []byte("}")
+
+// sealParts is seal of the body a followed by b.
+func (k *chainKey) sealParts(prev *[macSize]byte, a, b []byte) (out [macSize]byte) {
+	k.mac.Reset()
+	copy(k.prev, prev[:])
+	k.mac.Write(k.prev)
+	k.mac.Write(a)
+	k.mac.Write(b)
+	copy(out[:], k.mac.Sum(k.sum[:0]))
+	return out
+}
+
+// jsonTimePrefix starts every record of the JSON format.
+const jsonTimePrefix = `{"time":"`
+
+// quickTime returns the time text of a record of a built-in format, without
+// parsing it: fixed-width RFC 3339 in UTC, so that times compare as bytes.
+func quickTime(line []byte) []byte {
+	if bytes.HasPrefix(line, []byte(jsonTimePrefix)) {
+		line = line[len(jsonTimePrefix):]
+	}
+	if len(line) < timeLen || line[timeLen-1] != 'Z' {
+		return nil
+	}
+	return line[:timeLen]
+}
+
+// quickSeq returns the sequence number of a record of a built-in format
+// without parsing the rest of it.
+func quickSeq(line []byte) (uint64, bool) {
+	var rest []byte
+	if bytes.HasPrefix(line, []byte(jsonTimePrefix)) {
+		i := bytes.Index(line, []byte(`","seq":`))
+		if i < 0 {
+			return 0, false
+		}
+		rest = line[i+len(`","seq":`):]
+	} else {
+		// time module type outcome seq=N
+		spaces, i := 0, 0
+		for ; i < len(line) && spaces < 4; i++ {
+			if line[i] == ' ' {
+				spaces++
+			}
+		}
+		var ok bool
+		if rest, ok = bytes.CutPrefix(line[i:], []byte("seq=")); !ok {
+			return 0, false
+		}
+	}
+	var n uint64
+	end := 0
+	for ; end < len(rest) && end < 19 && '0' <= rest[end] && rest[end] <= '9'; end++ {
+		n = n*10 + uint64(rest[end]-'0')
+	}
+	if end == 0 || end > 1 && rest[0] == '0' {
+		return 0, false
+	}
+	return n, true
+}
+
+// quickType returns the event type of a record of a built-in format written
+// by module, without parsing the rest of it.
+func quickType(line []byte, module string) []byte {
+	var rest []byte
+	var end byte
+	if bytes.HasPrefix(line, []byte(jsonTimePrefix)) {
+		i := bytes.Index(line, []byte(`"type":"`))
+		if i < 0 {
+			return nil
+		}
+		rest, end = line[i+len(`"type":"`):], '"'
+	} else {
+		start := timeLen + 1 + len(module) + 1
+		if len(line) < start {
+			return nil
+		}
+		rest, end = line[start:], ' '
+	}
+	if i := bytes.IndexByte(rest, end); i >= 0 {
+		return rest[:i]
+	}
+	return nil
 }

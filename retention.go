@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -162,10 +163,13 @@ func isCompressing(backup string) bool {
 	return compressing.m[filepath.Clean(backup)] > 0
 }
 
-// prune removes the backups that Retention no longer keeps. With
-// integrity protection on, it records what it removed and the chain value at
-// the cut in a [RetentionPrune] record, so that a verifier can tell
-// retention from tampering.
+// prune removes the backups that Retention and MaxBackups no longer keep.
+// With integrity protection on, it first records what it is about to remove
+// and the chain value at the cut in a [RetentionPrune] record, so that a
+// verifier can tell retention from tampering; the files go only once that
+// record is written. A crash or a Close between the two leaves files that
+// the record names: verification accepts them. Many files are removed in
+// several steps, each with its own record, so that no record is too large.
 func (l *Logger) prune() {
 	var olderThan time.Time
 	if l.cfg.Retention > 0 {
@@ -181,30 +185,75 @@ func (l *Logger) prune() {
 			olderThan = t
 		}
 	}
-	var cut *Event
-	if l.key != nil {
-		var err error
-		if cut, err = l.retentionCut(olderThan); err != nil {
-			l.backgroundError(fmt.Errorf("audit: retention in %s: %w", l.dir, err))
-			return // keep the files rather than lose the chain
+	if l.key == nil {
+		removed, err := pruneBackups(nil, l.dir, l.module, olderThan)
+		if err != nil {
+			l.backgroundError(err)
 		}
-	}
-	removed, err := pruneBackups(nil, l.dir, l.module, olderThan)
-	if err != nil {
-		l.backgroundError(err)
-	}
-	l.stats.pruned.Add(uint64(len(removed)))
-	if cut == nil || len(removed) == 0 {
+		l.stats.pruned.Add(uint64(len(removed)))
 		return
 	}
-	names := make([]string, len(removed))
-	for i, p := range removed {
-		names[i] = filepath.Base(p)
+	steps, err := l.pruneSteps(olderThan)
+	if err != nil {
+		l.backgroundError(fmt.Errorf("audit: retention in %s: %w", l.dir, err))
+		return // keep the files rather than lose the chain
 	}
-	cut.Object = strings.Join(names, " ")
-	if err := l.write(cut); err != nil && !errors.Is(err, ErrClosed) {
-		l.backgroundError(err)
+	for _, step := range steps {
+		cut, err := retentionCut(step.newest)
+		if err == nil {
+			cut.Object = strings.Join(step.names, " ")
+			err = l.write(cut)
+		}
+		if err != nil {
+			if !errors.Is(err, ErrClosed) {
+				l.backgroundError(fmt.Errorf("audit: retention in %s: %w", l.dir, err))
+			}
+			return // the files stay until a record can say they went
+		}
+		removed, err := pruneBackups(nil, l.dir, l.module, step.until)
+		if err != nil {
+			l.backgroundError(err)
+		}
+		l.stats.pruned.Add(uint64(len(removed)))
 	}
+}
+
+// pruneStep is a run of backups removed after one RetentionPrune record.
+type pruneStep struct {
+	names  []string  // the backups' file names
+	newest File      // the newest of them, whose end is the cut
+	until  time.Time // pruneBackups removes the backups older than this
+}
+
+// pruneSteps splits the backups older than olderThan into steps whose
+// records fit within the record size limit.
+func (l *Logger) pruneSteps(olderThan time.Time) ([]pruneStep, error) {
+	files, err := ListFiles(l.dir, l.module)
+	if err != nil {
+		return nil, err
+	}
+	// The names of one step take at most a quarter of the largest record.
+	budget := int(min(l.cfg.MaxSize, MaxRecordSize)/4) - 64
+	var steps []pruneStep
+	var cur pruneStep
+	size := 0
+	for _, f := range files {
+		if f.Active || !f.Rotated.Before(olderThan) {
+			continue
+		}
+		name := filepath.Base(f.Path)
+		if len(cur.names) > 0 && size+len(name)+1 > budget {
+			steps = append(steps, cur)
+			cur, size = pruneStep{}, 0
+		}
+		cur.names = append(cur.names, name)
+		cur.newest, cur.until = f, f.Rotated.Add(time.Millisecond)
+		size += len(name) + 1
+	}
+	if len(cur.names) > 0 {
+		steps = append(steps, cur)
+	}
+	return steps, nil
 }
 
 // oldestKept returns the rotation time of the oldest of the MaxBackups
@@ -226,41 +275,31 @@ func (l *Logger) oldestKept() (time.Time, error) {
 	return times[len(times)-l.cfg.MaxBackups], nil
 }
 
-// retentionCut returns the RetentionPrune event for removing the backups
-// older than olderThan: it names the chain value at the end of the newest
-// of them and that file's index. It returns nil if none is that old.
-func (l *Logger) retentionCut(olderThan time.Time) (*Event, error) {
-	backups, err := listBackups(osFS{}, l.dir, l.module)
-	if err != nil {
-		return nil, err
-	}
-	newest := ""
-	for _, b := range backups {
-		if b.kind != backupTmp && b.time.Before(olderThan) {
-			newest = filepath.Join(l.dir, b.name) // sorted by name, so by time
-		}
-	}
-	if newest == "" {
-		return nil, nil
-	}
-	first, last, err := readEnds(newest)
+// retentionCut returns the RetentionPrune event for removing the backups up
+// to newest: it names the chain value at newest's end and newest's index.
+func retentionCut(newest File) (*Event, error) {
+	first, err := firstLine(newest)
 	if err != nil {
 		return nil, err
 	}
 	head, err := ParseRecord(first)
 	if err != nil {
-		return nil, fmt.Errorf("%s: first record: %w", newest, err)
+		return nil, fmt.Errorf("%s: first record: %w", newest.Path, err)
 	}
 	index, _, _, err := fileStartInfo(&head.Event)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", newest, err)
+		return nil, fmt.Errorf("%s: %w", newest.Path, err)
 	}
-	tail, err := ParseRecord(last)
+	last, err := lastLine(newest)
 	if err != nil {
-		return nil, fmt.Errorf("%s: last record: %w", newest, err)
+		return nil, fmt.Errorf("%s: last record: %w", newest.Path, err)
+	}
+	_, mac, ok := splitSeal(last)
+	if !ok {
+		return nil, fmt.Errorf("%s: last record carries no MAC", newest.Path)
 	}
 	e := &Event{Type: RetentionPrune, Reason: "retention"}
 	e.AddField("cut-file", strconv.FormatUint(index, 10))
-	e.AddField("cut", tail.MAC)
+	e.AddField("cut", hex.EncodeToString(mac[:]))
 	return e, nil
 }

@@ -1,14 +1,15 @@
 package audit
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"time"
 )
 
@@ -31,18 +32,21 @@ const (
 	// FileMissing: a whole file of the sequence is missing and retention
 	// did not record removing it.
 	FileMissing
-	// Replaced: a file belongs to another module or another place in the
-	// sequence.
+	// Replaced: a file belongs to another module, another chain or another
+	// place in the sequence.
 	Replaced
 	// WrongKey: the files were sealed with another key (or without one).
 	WrongKey
-	// Unprotected: a file has no integrity chain.
+	// Unprotected: a file that must be sealed has no integrity chain.
 	Unprotected
+	// HeadMissing: the head file, which names the newest record the
+	// writer made durable, is missing or is not a head file.
+	HeadMissing
 )
 
 var problemNames = [...]string{Modified: "modified", Inserted: "inserted", Removed: "removed",
 	Reordered: "reordered", Truncated: "truncated", FileMissing: "file missing", Replaced: "replaced",
-	WrongKey: "wrong key", Unprotected: "unprotected"}
+	WrongKey: "wrong key", Unprotected: "unprotected", HeadMissing: "head missing"}
 
 // String returns the kind's name, such as "modified" or "file missing".
 func (k ProblemKind) String() string {
@@ -69,232 +73,436 @@ func (p *Problem) Error() string {
 	return fmt.Sprintf("%s: %s: %s", p.File, p.Kind, p.Detail)
 }
 
-// VerifyReport is the result of [Verify].
+// VerifyReport is the result of [Verify] for one module.
 type VerifyReport struct {
-	Module  string
-	Files   int       // files checked
-	Records int       // records whose MAC was checked
-	Pruned  []string  // files that retention recorded removing
-	Newest  time.Time // time of the newest record checked
-	Problem *Problem  // the first problem found, nil if none
+	Module string
+	// Sealed is true when the module's files carry an integrity chain.
+	// When it is false the files were written without integrity
+	// protection: there is nothing to verify, and Problem is nil.
+	Sealed bool
+	// Files is the number of files read; Records the number of records
+	// whose MAC was checked.
+	Files   int
+	Records int
+	// Pruned lists the files that retention recorded removing.
+	Pruned []string
+	// Unsealed lists the files that carry no chain because they were
+	// written while integrity protection was off (before it was turned
+	// on, or after it was turned off). Their records are not vouched for.
+	Unsealed []string
+	// LastFile and LastSeq name the newest record the verdict vouches
+	// for, and Newest is the newest time of the records checked.
+	LastFile string
+	LastSeq  uint64
+	Newest   time.Time
+	// HeadFile and HeadSeq name the record that the head file vouches
+	// for: the newest that the writer made durable at its last rotation,
+	// sync, checkpoint or close. Every record up to it was found.
+	HeadFile string
+	HeadSeq  uint64
+	// Torn describes an incomplete last record at the end of the active
+	// file: a crash in the middle of a write, which the writer moves aside
+	// (and records) when it next starts. It is not counted as tampering,
+	// since no record the writer acknowledged is cut; "" when there is
+	// none.
+	Torn string
+	// Problem is the first problem found, nil if none.
+	Problem *Problem
 }
 
 // OK reports whether no problem was found.
 func (r *VerifyReport) OK() bool { return r.Problem == nil }
 
-// Verify checks the integrity chain of module's audit files in dir: every
-// rotated file (compressed or not) in rotation order, then the active file.
-// key is the original key the chain was started with (file index 0): its
-// bytes, or the contents of the original key file (as [NewKey] writes it,
-// or as [ReadKey] returns it); nil verifies a plain SHA-256 chain. It stops
-// at the first problem and reports its file, line and kind in the report;
-// the error is for what prevents checking (an unreadable directory or file).
+// Verify checks the integrity of module's audit files in dir: the chain of
+// every record (its MAC and sequence number), from file to file in the
+// order of their indexes, compressed backups included, and the head file,
+// which names the newest record the writer made durable (so that deleting
+// the newest files or cutting the active one is detected).
+//
+// key is the original key the chain was started with (the key of file 0):
+// its bytes, or the contents of the original key file as [NewKey] writes
+// it; nil verifies a plain SHA-256 chain. A key file that the library has
+// already evolved (the key of a later file) is an error wrapping
+// [ErrBadKey]: verifying needs the original key.
 //
 // Files that retention removed are accounted for by the [RetentionPrune]
-// records of the live chain. What Verify cannot see: records removed from
-// the end of the active file, back to any earlier record (see the README).
+// records of the chain; files written while integrity protection was off
+// are listed in Unsealed; a module without any sealed file is reported
+// with Sealed false. Verify stops at the first problem and reports its
+// file, line and kind. The error is for what prevents checking: an
+// unreadable directory or file, an unusable key, no files at all.
+//
+// Verify reads in memory bounded by a small multiple of [MaxRecordSize],
+// whatever the files hold, and can run while the module's Logger writes:
+// when it finds a problem and the files changed meanwhile (a rotation), it
+// verifies them again.
 func Verify(dir, module string, key []byte) (*VerifyReport, error) {
-	paths, err := moduleFiles(dir, module)
+	if !moduleRE.MatchString(module) {
+		return &VerifyReport{Module: module}, fmt.Errorf("audit: verify: module %q: %w", module, ErrBadConfig)
+	}
+	keys, err := verifyKeys(key)
 	if err != nil {
 		return &VerifyReport{Module: module}, err
 	}
-	if len(paths) == 0 {
-		return &VerifyReport{Module: module}, fmt.Errorf("audit: verify %s: no audit files of module %s", dir, module)
-	}
-	// The key as given, and if that is the text of a key file for file 0,
-	// the key it holds: the first that is not the wrong key decides.
-	keys := [][]byte{key}
-	if index, k, ok := parseHexKey(key); ok && index == 0 {
-		keys = append(keys, k)
-	}
 	var r *VerifyReport
-	for _, k := range keys {
-		if r, err = verifyWith(paths, module, k); err != nil || r.OK() || r.Problem.Kind != WrongKey {
+	for attempt := 0; attempt < 3; attempt++ {
+		before := filesSnapshot(dir, module)
+		r, err = verifyOnce(dir, module, keys)
+		if err == nil && r.OK() || filesSnapshot(dir, module) == before {
 			break
 		}
 	}
 	return r, err
 }
 
-// verifyWith is Verify with one reading of the key.
-func verifyWith(paths []string, module string, key []byte) (*VerifyReport, error) {
-	r := &VerifyReport{Module: module}
-	v := verifier{report: r, module: module, key: newChainKey(0, nil)}
-	if key != nil {
-		v.key = newChainKey(0, slices.Clone(key))
+// verifyKeys returns the readings of key to try: the key as given and, if
+// it is the text of an original key file, the key it holds.
+func verifyKeys(key []byte) ([][]byte, error) {
+	if key == nil {
+		return [][]byte{nil}, nil
 	}
-	for i, path := range paths {
-		if err := v.file(path, i == len(paths)-1); err != nil {
-			return r, err
+	keys := [][]byte{key}
+	if index, k, ok := parseHexKey(key); ok {
+		if index != 0 {
+			return nil, fmt.Errorf("audit: verify: %w: the key given is the key of file %d, which the library evolved from the original; verifying needs the original key (of file 0), kept when the key was made", ErrBadKey, index)
 		}
-		if r.Problem != nil {
-			return r, nil
-		}
+		keys = append(keys, k)
 	}
-	v.checkStart()
-	return r, nil
+	if len(key) < 16 {
+		return nil, fmt.Errorf("audit: verify: %w: a key has at least 16 bytes", ErrBadKey)
+	}
+	return keys, nil
 }
 
-// moduleFiles lists module's audit files in dir in the order written.
-func moduleFiles(dir, module string) ([]string, error) {
-	backups, err := listBackups(osFS{}, dir, module)
+// filesSnapshot describes the names and sizes of module's files in dir, to tell
+// whether they changed.
+func filesSnapshot(dir, module string) string {
+	files, err := ListFiles(dir, module)
 	if err != nil {
-		return nil, fmt.Errorf("audit: verify: %w", err)
+		return ""
 	}
-	var paths []string
-	for _, b := range backups {
-		if b.kind != backupTmp {
-			paths = append(paths, filepath.Join(dir, b.name))
+	var b []byte
+	for _, f := range files {
+		b = append(b, f.Path...)
+		if st, err := os.Stat(f.Path); err == nil {
+			b = append(b, ' ')
+			b = strconv.AppendInt(b, st.Size(), 10)
 		}
+		b = append(b, '\n')
 	}
-	active := filepath.Join(dir, module+activeSuffix)
-	if _, err := os.Stat(active); err == nil {
-		paths = append(paths, active)
+	if data, _ := readHeadFile(dir, module); data != nil {
+		b = append(b, data...)
 	}
-	return paths, nil
+	return string(b)
 }
 
+// chainFile is a file of the chain, as its first record describes it.
+type chainFile struct {
+	File
+	index   uint64
+	prev    [macSize]byte
+	first   []byte // the first line
+	firstOK bool   // the first record verifies with the chain's key for index
+}
+
+// verifier holds the state of one verification.
 type verifier struct {
 	report *VerifyReport
 	module string
-	key    *chainKey // the key of file key.index; evolved forward as files go by
+	orig   []byte    // the original key; nil for plain SHA-256
+	key    *chainKey // the key of file key.index, evolved forward as files go by
 
-	started    bool // a file was read
-	firstFile  string
-	firstIndex uint64        // index and prev of the first file
-	firstPrev  [macSize]byte //
-	lastIndex  uint64        // index and last MAC of the previous file
-	lastMAC    [macSize]byte
-	lastFile   string
-	lastLine   int
-	cuts       map[uint64][macSize]byte // RetentionPrune: file index -> chain value at its end
+	head      *head
+	headSeen  bool          // the head's record (or position) was found
+	headMAC   [macSize]byte // the MAC found at the head's position
+	lastIndex uint64        // index and last MAC of the previous chain file
+	lastMAC   [macSize]byte
+	lastFile  *chainFile
+	lastLine  int
+	newest    []byte                   // time text of the newest record
+	cuts      map[uint64][macSize]byte // RetentionPrune: file index -> chain value at its end
+	ends      map[uint64][macSize]byte // chain value at the end of each file read
+	tornLine  int                      // line of an incomplete last record of the active file
 }
 
 func (v *verifier) fail(file string, line int, kind ProblemKind, format string, args ...any) {
-	v.report.Problem = &Problem{File: file, Line: line, Kind: kind, Detail: fmt.Sprintf(format, args...)}
-}
-
-// line is a line of a file and whether it ended with a newline.
-type line struct {
-	text     []byte
-	complete bool
-}
-
-func readLines(path string) ([]line, error) {
-	rd, closeFn, err := openAuditFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("audit: verify: %w", err)
-	}
-	defer closeFn()
-	br := bufio.NewReader(rd)
-	var lines []line
-	for {
-		b, err := br.ReadBytes('\n')
-		if len(b) > 0 {
-			complete := b[len(b)-1] == '\n'
-			lines = append(lines, line{trimNewline(b), complete})
-		}
-		if err == io.EOF {
-			return lines, nil
-		}
-		if err != nil {
-			return nil, fmt.Errorf("audit: verify %s: %w", path, err)
-		}
+	if v.report.Problem == nil {
+		v.report.Problem = &Problem{File: file, Line: line, Kind: kind, Detail: fmt.Sprintf(format, args...)}
 	}
 }
 
-// file checks one file of the chain.
-func (v *verifier) file(path string, active bool) error {
-	lines, err := readLines(path)
+// verifyOnce is one verification of module's files with each reading of
+// the key, the first that is not the wrong key deciding.
+func verifyOnce(dir, module string, keys [][]byte) (*VerifyReport, error) {
+	headData, err := readHeadFile(dir, module)
 	if err != nil {
-		return err
+		return &VerifyReport{Module: module}, err
 	}
-	v.report.Files++
-	if len(lines) == 0 {
-		if active {
-			return nil // just rotated: the header comes with the next record
+	files, err := ListFiles(dir, module)
+	if err != nil {
+		return &VerifyReport{Module: module}, err
+	}
+	if len(files) == 0 && headData == nil {
+		return &VerifyReport{Module: module}, fmt.Errorf("audit: verify %s: no audit files of module %s", dir, module)
+	}
+	var r *VerifyReport
+	for _, k := range keys {
+		r, err = verifyFiles(dir, module, files, headData, k)
+		if err != nil || r.OK() || r.Problem.Kind != WrongKey {
+			break
 		}
-		v.fail(path, 0, Truncated, "empty rotated file")
-		return nil
 	}
-	head, err := ParseRecord(lines[0].text)
-	if err != nil {
-		v.fail(path, 1, Modified, "first record does not parse: %v", err)
-		return nil
+	return r, err
+}
+
+// verifyFiles verifies files with one key.
+func verifyFiles(dir, module string, files []File, headData []byte, key []byte) (*VerifyReport, error) {
+	r := &VerifyReport{Module: module}
+	v := &verifier{report: r, module: module, orig: key, key: keyAt(key, 0)}
+	chain, err := v.classify(files)
+	if err != nil || r.Problem != nil {
+		return r, err
 	}
-	if head.Module != v.module {
-		v.fail(path, 1, Replaced, "file of module %q, not %q", head.Module, v.module)
-		return nil
+	r.Sealed = len(chain) > 0 || headData != nil
+	if !r.Sealed {
+		r.Files = len(files)
+		return r, nil
 	}
-	if head.MAC == "" {
-		v.fail(path, 1, Unprotected, "records carry no MAC: the file was written without integrity protection")
-		return nil
+	if !v.readHead(dir, headData) {
+		return r, nil
 	}
-	index, prev, alg, err := fileStartInfo(&head.Event)
-	if err != nil {
-		v.fail(path, 1, Modified, "%v", err)
-		return nil
+	if len(chain) == 0 {
+		var zero [macSize]byte
+		if h := v.head; h.key == 0 && h.file == 0 && h.seq == 0 && h.mac == zero {
+			r.Files = len(files)
+			return r, nil // a new module: nothing written yet
+		}
+		v.fail(headPath(dir, module), 0, FileMissing, "the head vouches for record %d of file %d, but no sealed file of module %s is left", v.head.seq, v.head.file, module)
+		return r, nil
 	}
-	if want := v.key.algorithm(); alg != want {
-		v.fail(path, 1, WrongKey, "file is sealed with %s; verifying with %s", alg, want)
-		return nil
-	}
-	if !v.started {
-		v.started, v.firstFile, v.firstIndex, v.firstPrev = true, path, index, prev
-	} else {
+	// Chain order is the order of the files' indexes, whatever their names.
+	slices.SortStableFunc(chain, func(a, b *chainFile) int {
 		switch {
-		case index <= v.lastIndex:
-			v.fail(path, 1, Replaced, "file %d follows file %d", index, v.lastIndex)
-			return nil
-		case index > v.lastIndex+1:
-			v.fail(path, 0, FileMissing, "file %d to %d of the sequence are missing before this one", v.lastIndex+1, index-1)
-			return nil
-		case prev != v.lastMAC:
-			v.fail(v.lastFile, v.lastLine, Truncated, "the next file's chain starts from a record that is not this file's last")
-			return nil
+		case a.index < b.index:
+			return -1
+		case a.index > b.index:
+			return 1
 		}
+		return 0
+	})
+	for i, cf := range chain {
+		if !v.link(cf, i == 0) {
+			return r, nil
+		}
+		if err := v.walk(cf, i == len(chain)-1); err != nil || r.Problem != nil {
+			return r, err
+		}
+		r.Files++
+		v.lastIndex, v.lastFile = cf.index, cf
 	}
-	if index < v.key.index {
-		v.fail(path, 1, WrongKey, "key is for file %d and later, not file %d", v.key.index, index)
-		return nil
+	r.Files += len(r.Unsealed)
+	v.checkStart(chain[0])
+	v.checkHead(dir, chain)
+	if len(v.newest) > 0 {
+		r.Newest, _ = time.Parse(time.RFC3339Nano, string(v.newest))
 	}
-	for v.key.index < index {
-		v.key = v.key.evolve()
-	}
+	return r, nil
+}
 
-	mac := prev
-	for i, ln := range lines {
-		n := i + 1
-		if !ln.complete {
-			v.fail(path, n, Truncated, "last record is cut short")
-			return nil
+// keyAt returns the chain key of file index derived from the original key
+// orig (nil: plain SHA-256).
+func keyAt(orig []byte, index uint64) *chainKey {
+	if orig == nil {
+		return newChainKey(index, nil)
+	}
+	k := newChainKey(0, slices.Clone(orig))
+	for k.index < index {
+		k = k.evolve()
+	}
+	return k
+}
+
+// classify reads the first record of each file and returns the sealed
+// ones; the others are listed as unsealed.
+func (v *verifier) classify(files []File) ([]*chainFile, error) {
+	var chain []*chainFile
+	for _, f := range files {
+		first, err := firstLine(f)
+		if err != nil {
+			return nil, v.readError(f.Path, 1, err)
 		}
-		body, stored, ok := splitSeal(ln.text)
-		rec, perr := ParseRecord(ln.text)
-		if !ok || perr != nil {
-			v.fail(path, n, Modified, "record does not parse or has no MAC")
-			return nil
+		if v.report.Problem != nil {
+			return nil, nil
 		}
-		sum := v.key.seal(&mac, body)
-		if sum == stored && rec.Seq == uint64(n) {
-			mac = stored
-			v.report.Records++
-			v.note(&rec)
+		if first == nil {
+			if !f.Active {
+				v.fail(f.Path, 0, Truncated, "empty rotated file")
+				return nil, nil
+			}
+			continue // just created: its first record comes with the next event
+		}
+		_, _, sealed := splitSeal(first)
+		if !sealed {
+			v.report.Unsealed = append(v.report.Unsealed, f.Path)
 			continue
 		}
-		v.classify(path, lines, i, rec.Seq, &mac, &stored)
+		v.report.Sealed = true
+		head, err := ParseRecord(first)
+		if err != nil {
+			v.fail(f.Path, 1, Modified, "first record does not parse: %v", err)
+			return nil, nil
+		}
+		if head.Module != v.module {
+			v.fail(f.Path, 1, Replaced, "file of module %q, not %q", head.Module, v.module)
+			return nil, nil
+		}
+		index, prev, alg, err := fileStartInfo(&head.Event)
+		if err != nil {
+			v.fail(f.Path, 1, Modified, "%v", err)
+			return nil, nil
+		}
+		if want := v.key.algorithm(); alg != want {
+			if want == chainSHA256 {
+				v.fail(f.Path, 1, WrongKey, "file is sealed with %s: verifying it needs the original key", alg)
+			} else {
+				v.fail(f.Path, 1, WrongKey, "file is sealed with %s (no key); verifying with a key", alg)
+			}
+			return nil, nil
+		}
+		chain = append(chain, &chainFile{File: f, index: index, prev: prev, first: first})
+	}
+	if len(chain) == 0 {
+		return nil, nil
+	}
+	// Which files' first records verify with the chain's key for their
+	// index: a file that does not belongs to another chain.
+	ok := 0
+	for _, cf := range chain {
+		k := keyAt(v.orig, cf.index)
+		body, stored, _ := splitSeal(cf.first)
+		cf.firstOK = k.seal(&cf.prev, body) == stored
+		if cf.firstOK {
+			ok++
+		}
+	}
+	if ok == 0 {
+		v.fail(chain[0].Path, 1, WrongKey, "no file's first record verifies with this key")
+		return nil, nil
+	}
+	return chain, nil
+}
+
+// readError turns an error of reading path into a problem (a damaged
+// compressed file, a line too long to be a record) or returns it.
+func (v *verifier) readError(path string, line int, err error) error {
+	var damaged *DamagedError
+	switch {
+	case errors.As(err, &damaged):
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			v.fail(path, 0, Truncated, "compressed file is cut short: %v", damaged.Err)
+		} else {
+			v.fail(path, 0, Modified, "compressed file is damaged: %v", damaged.Err)
+		}
+		return nil
+	case errors.Is(err, ErrLineTooLong):
+		v.fail(path, line, Modified, "line is longer than %d bytes, the largest record", MaxRecordSize)
 		return nil
 	}
-	v.lastIndex, v.lastMAC, v.lastFile, v.lastLine = index, mac, path, len(lines)
+	return fmt.Errorf("audit: verify: %w", err)
+}
+
+// link checks that cf continues the chain after the previous file.
+func (v *verifier) link(cf *chainFile, first bool) bool {
+	if !cf.firstOK {
+		v.fail(cf.Path, 1, Replaced, "the first record of file %d does not verify with this chain's key for file %d: the file belongs to another chain (another deployment, module or key)", cf.index, cf.index)
+		return false
+	}
+	if first {
+		return true
+	}
+	switch {
+	case cf.index == v.lastIndex:
+		v.fail(cf.Path, 1, Replaced, "file %d appears twice (also as %s)", cf.index, filepath.Base(v.lastFile.Path))
+		return false
+	case cf.index > v.lastIndex+1:
+		v.fail(cf.Path, 0, FileMissing, "files %d to %d of the sequence are missing before this one", v.lastIndex+1, cf.index-1)
+		return false
+	case cf.prev != v.lastMAC:
+		v.fail(v.lastFile.Path, v.lastLine, Truncated, "the next file's chain starts from a record that is not this file's last: records are missing at the end of this file")
+		return false
+	}
+	return true
+}
+
+// walk verifies the records of cf, the last file of the chain when last.
+func (v *verifier) walk(cf *chainFile, last bool) error {
+	for v.key.index < cf.index {
+		v.key = v.key.evolve()
+	}
+	r, err := OpenFile(cf.File)
+	if err != nil {
+		return v.readError(cf.Path, 0, err)
+	}
+	defer r.Close()
+	mac := cf.prev
+	if v.head != nil && v.head.file == cf.index && v.head.seq == 0 {
+		v.headSeen, v.headMAC = true, mac
+	}
+	n := 0
+	for {
+		ln, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return v.readError(cf.Path, ln.Number, err)
+		}
+		if !ln.Complete {
+			if last && cf.Active {
+				v.report.Torn = fmt.Sprintf("%s:%d: an incomplete last record of %d bytes, left by a crash during a write", cf.Path, ln.Number, len(ln.Text))
+				v.tornLine = ln.Number
+				break
+			}
+			v.fail(cf.Path, ln.Number, Truncated, "last record is cut short")
+			return nil
+		}
+		a, b, stored, ok := sealedParts(ln.Text)
+		if !ok {
+			v.fail(cf.Path, ln.Number, Modified, "record does not parse or has no MAC")
+			return nil
+		}
+		seq, _ := quickSeq(ln.Text)
+		if v.key.sealParts(&mac, a, b) != stored || seq != uint64(ln.Number) {
+			return v.classifyAt(cf, ln.Number, seq, &mac, &stored)
+		}
+		mac = stored
+		n = ln.Number
+		v.report.Records++
+		if t := quickTime(ln.Text); bytes.Compare(t, v.newest) > 0 {
+			v.newest = append(v.newest[:0], t...)
+		}
+		if bytes.Equal(quickType(ln.Text, v.module), []byte("RETENTION_PRUNE")) {
+			v.notePrune(ln.Text)
+		}
+		if v.head != nil && v.head.file == cf.index && v.head.seq == seq {
+			v.headSeen, v.headMAC = true, stored
+		}
+	}
+	v.lastMAC, v.lastLine = mac, n
+	if v.ends == nil {
+		v.ends = map[uint64][macSize]byte{}
+	}
+	v.ends[cf.index] = mac
+	if n > 0 {
+		v.report.LastFile, v.report.LastSeq = cf.Path, uint64(n)
+	}
 	return nil
 }
 
-// note takes what the verifier needs from a verified record.
-func (v *verifier) note(rec *Record) {
-	if rec.Event.Time.After(v.report.Newest) {
-		v.report.Newest = rec.Event.Time
-	}
-	if rec.Event.Type != RetentionPrune {
+// notePrune takes the cut of a verified RetentionPrune record.
+func (v *verifier) notePrune(line []byte) {
+	rec, err := ParseRecord(line)
+	if err != nil {
 		return
 	}
 	var index uint64
@@ -304,7 +512,8 @@ func (v *verifier) note(rec *Record) {
 		f := rec.Event.Field(i)
 		switch f.Key {
 		case "cut-file":
-			_, err := fmt.Sscan(f.Value, &index)
+			var err error
+			index, err = strconv.ParseUint(f.Value, 10, 64)
 			okIndex = err == nil
 		case "cut":
 			n, err := hex.Decode(cut[:], []byte(f.Value))
@@ -316,80 +525,194 @@ func (v *verifier) note(rec *Record) {
 			v.cuts = map[uint64][macSize]byte{}
 		}
 		v.cuts[index] = cut
-		v.report.Pruned = append(v.report.Pruned, splitNames(rec.Event.Object)...)
+		for f := range bytes.FieldsSeq([]byte(rec.Event.Object)) {
+			v.report.Pruned = append(v.report.Pruned, string(f))
+		}
 	}
 }
 
-// classify names the problem at lines[i], whose MAC or sequence number is
-// not the expected one.
-func (v *verifier) classify(path string, lines []line, i int, seq uint64, prev, stored *[macSize]byte) {
-	want := uint64(i + 1)
-	seqAt := func(j int) uint64 {
-		r, err := ParseRecord(lines[j].text)
+// classifyAt names the problem at line n of cf, whose MAC or sequence
+// number is not the expected one. It reads on from line n to tell a
+// duplicate, a reordering and a removal apart.
+func (v *verifier) classifyAt(cf *chainFile, n int, seq uint64, prev, stored *[macSize]byte) error {
+	want := uint64(n)
+	var next []byte // the line after n
+	nextSeq, found := uint64(0), false
+	r, err := OpenFile(cf.File)
+	if err != nil {
+		return v.readError(cf.Path, 0, err)
+	}
+	defer r.Close()
+	for {
+		ln, err := r.Next()
 		if err != nil {
-			return 0
+			break // what could be read decides
 		}
-		return r.Seq
+		if ln.Number <= n {
+			continue
+		}
+		s, _ := quickSeq(ln.Text)
+		if ln.Number == n+1 {
+			next, nextSeq = bytes.Clone(ln.Text), s
+		}
+		if s == want {
+			found = true
+			break
+		}
 	}
 	switch {
 	case seq == want:
-		if i+1 < len(lines) && seqAt(i+1) == want {
-			v.fail(path, i+1, Inserted, "two records carry sequence number %d", want)
-			return
+		if next != nil && nextSeq == want {
+			v.fail(cf.Path, n, Inserted, "two records carry sequence number %d", want)
+			return nil
 		}
-		if i == 0 && v.report.Records == 0 && v.chainsOn(lines, stored) {
-			v.fail(path, i+1, WrongKey, "no record verifies with this key")
-			return
+		if n == 1 && v.report.Records == 0 && v.chainsOn(next, stored) {
+			v.fail(cf.Path, n, WrongKey, "no record verifies with this key")
+			return nil
 		}
-		v.fail(path, i+1, Modified, "record %d does not match its MAC", want)
+		v.fail(cf.Path, n, Modified, "record %d does not match its MAC", want)
 	case seq < want:
 		if seq+1 == want {
-			v.fail(path, i+1, Inserted, "record %d appears again", seq)
+			v.fail(cf.Path, n, Inserted, "record %d appears again", seq)
 		} else {
-			v.fail(path, i+1, Reordered, "record %d stands after record %d", seq, want-1)
+			v.fail(cf.Path, n, Reordered, "record %d stands after record %d", seq, want-1)
 		}
+	case found:
+		v.fail(cf.Path, n, Reordered, "record %d stands before record %d", seq, want)
 	default:
-		for j := i + 1; j < len(lines); j++ {
-			if seqAt(j) == want {
-				v.fail(path, i+1, Reordered, "record %d stands before record %d", seq, want)
-				return
-			}
-		}
-		v.fail(path, i+1, Removed, "records %d to %d are missing", want, seq-1)
+		v.fail(cf.Path, n, Removed, "records %d to %d are missing", want, seq-1)
 	}
+	return nil
 }
 
-// chainsOn reports whether the record after the first also fails when
-// chained to the first's stored MAC: then the key, not the record, is wrong.
-func (v *verifier) chainsOn(lines []line, stored *[macSize]byte) bool {
-	if len(lines) < 2 {
+// chainsOn reports whether the record next also fails when chained to the
+// stored MAC of the record before it: then the key, not the record, is
+// wrong.
+func (v *verifier) chainsOn(next []byte, stored *[macSize]byte) bool {
+	if next == nil {
 		return true
 	}
-	body, mac, ok := splitSeal(lines[1].text)
-	return ok && v.key.seal(stored, body) != mac
+	a, b, mac, ok := sealedParts(next)
+	return ok && v.key.sealParts(stored, a, b) != mac
 }
 
 // checkStart checks that the first file starts the chain, or follows a cut
 // that retention recorded.
-func (v *verifier) checkStart() {
-	if !v.started {
+func (v *verifier) checkStart(first *chainFile) {
+	if v.report.Problem != nil {
 		return
 	}
 	var zero [macSize]byte
-	if v.firstIndex == 0 && v.firstPrev == zero {
+	if first.index == 0 && first.prev == zero {
 		return
 	}
-	if cut, ok := v.cuts[v.firstIndex-1]; ok && v.firstIndex > 0 && cut == v.firstPrev {
-		return
+	if first.index > 0 {
+		if cut, ok := v.cuts[first.index-1]; ok && cut == first.prev {
+			return
+		}
 	}
-	v.fail(v.firstFile, 0, FileMissing,
-		"the oldest file is file %d of the sequence, and no retention record accounts for the files before it", v.firstIndex)
+	// A prune that removed only part of the files it recorded (it was
+	// interrupted): the files it left must end where it cut.
+	for index, cut := range v.cuts {
+		if index >= first.index {
+			if end, ok := v.ends[index]; ok && end == cut {
+				return
+			}
+		}
+	}
+	v.fail(first.Path, 0, FileMissing,
+		"the oldest file is file %d of the sequence, and no retention record accounts for the files before it", first.index)
 }
 
-func splitNames(s string) []string {
-	var out []string
-	for f := range bytes.FieldsSeq([]byte(s)) {
-		out = append(out, string(f))
+// readHead parses and checks the seal of the head file. It reports false
+// when that is a problem.
+func (v *verifier) readHead(dir string, data []byte) bool {
+	path := headPath(dir, v.module)
+	if data == nil {
+		v.fail(path, 0, HeadMissing, "the head file, which names the newest record the writer made durable, is missing: the newest files may have been deleted")
+		return false
 	}
-	return out
+	h, body, seal, err := parseHead(data)
+	if err != nil {
+		v.fail(path, 0, HeadMissing, "%v", err)
+		return false
+	}
+	if h.module != v.module {
+		v.fail(path, 0, Replaced, "head file of module %q, not %q", h.module, v.module)
+		return false
+	}
+	if want := v.key.algorithm(); h.chain != want {
+		v.fail(path, 0, WrongKey, "the head is sealed with %s; verifying with %s", h.chain, want)
+		return false
+	}
+	if sealHead(keyAt(v.orig, h.key), body) != seal {
+		v.fail(path, 0, Modified, "the head file does not match its seal: it was changed, or it is not this chain's")
+		return false
+	}
+	v.head = &h
+	v.report.HeadSeq = h.seq
+	return true
+}
+
+// checkHead checks that the files hold the record that the head vouches
+// for, and every file up to the key that sealed the head.
+func (v *verifier) checkHead(dir string, chain []*chainFile) {
+	if v.report.Problem != nil {
+		return
+	}
+	h := v.head
+	path := headPath(dir, v.module)
+	newest := chain[len(chain)-1]
+	for _, cf := range chain {
+		if cf.index == h.file {
+			v.report.HeadFile = cf.Path
+		}
+	}
+	switch {
+	case h.key > newest.index+1 || h.key == newest.index+1 && !v.emptyActive(chain):
+		v.fail(path, 0, FileMissing, "the head was sealed with the key of file %d, but the newest file is file %d: the newest files are missing", h.key, newest.index)
+	case h.file > newest.index:
+		// Written between a rotation and the new file's first record:
+		// the head names the end of the newest file.
+		if h.seq != 0 || h.mac != v.lastMAC {
+			v.fail(path, 0, FileMissing, "the head vouches for file %d, but the newest file is file %d", h.file, newest.index)
+		}
+	case h.file < chain[0].index:
+		if _, ok := v.cuts[h.file]; !ok && !v.prunedAfter(h.file) {
+			v.fail(path, 0, Replaced, "the head names file %d, older than the oldest file %d: it is an older copy of the head", h.file, chain[0].index)
+		}
+	case !v.headSeen:
+		file := v.report.HeadFile
+		switch {
+		case file == "":
+			v.fail(path, 0, FileMissing, "the head vouches for record %d of file %d, which is missing", h.seq, h.file)
+		case v.tornLine > 0 && file == newest.Path:
+			v.fail(file, v.tornLine, Truncated, "last record is cut short, and the head vouches for record %d of this file", h.seq)
+		default:
+			v.fail(file, 0, Truncated, "the head vouches for record %d of this file (file %d), which is missing: records were cut from its end", h.seq, h.file)
+		}
+	case v.headMAC != h.mac:
+		v.fail(v.report.HeadFile, int(h.seq), Modified, "record %d is not the record the head vouches for", h.seq)
+	}
+}
+
+// prunedAfter reports whether a retention cut covers file index.
+func (v *verifier) prunedAfter(index uint64) bool {
+	for c := range v.cuts {
+		if c >= index {
+			return true
+		}
+	}
+	return false
+}
+
+// emptyActive reports whether the active file exists and is empty: a
+// rotation was cut short before the new file's first record.
+func (v *verifier) emptyActive(chain []*chainFile) bool {
+	if len(chain) == 0 {
+		return false
+	}
+	active := filepath.Join(filepath.Dir(chain[0].Path), v.module+activeSuffix)
+	st, err := os.Stat(active)
+	return err == nil && st.Size() == 0
 }

@@ -7,7 +7,9 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"os/user"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"time"
 )
@@ -192,6 +194,15 @@ func openWriter(cfg writerConfig) (*fileWriter, error) {
 	if err := w.takeLock(); err != nil {
 		return nil, err
 	}
+	// Backup names go on from the newest one, even if the clock stepped
+	// back since it was made, so that names sort in the order written.
+	if backups, err := listBackups(fsys, cfg.Dir, cfg.Module); err == nil {
+		for _, b := range backups {
+			if b.time.After(w.lastName) {
+				w.lastName = b.time
+			}
+		}
+	}
 	if err := w.openActive(false); err != nil {
 		w.lock.Close()
 		return nil, fmt.Errorf("audit: %w", err)
@@ -284,11 +295,14 @@ func (w *fileWriter) takeLock() error {
 	return nil
 }
 
-// openRegular opens the regular file name with flag (and O_NOFOLLOW),
-// creating it with mode 0640. A symbolic link or any other kind of file at
-// name is an error wrapping [ErrUnsafePath]. The file is given mode 0640
-// whatever the umask or its earlier mode. Its errors name the operation and
-// the path; the caller adds the "audit: " prefix and its context.
+// openRegular opens the regular file name with flag (and O_NOFOLLOW). With
+// O_CREATE it creates a missing file exclusively (O_EXCL), with mode 0640,
+// so that a file it did not create is only ever opened as an existing file
+// and checked. A symbolic link or any other kind of file at name, or a file
+// owned by another user than the process's effective user, is an error
+// wrapping [ErrUnsafePath]. The file is given mode 0640 whatever the umask
+// or its earlier mode. Its errors name the operation and the path; the
+// caller adds the "audit: " prefix and its context.
 func openRegular(fsys fileSystem, name string, flag int) (file, error) {
 	if st, err := fsys.Lstat(name); err == nil && !st.Mode().IsRegular() {
 		if st.Mode()&fs.ModeSymlink != 0 {
@@ -296,7 +310,7 @@ func openRegular(fsys fileSystem, name string, flag int) (file, error) {
 		}
 		return nil, fmt.Errorf("open %s: %w: not a regular file (mode %v)", name, ErrUnsafePath, st.Mode())
 	}
-	f, err := fsys.OpenFile(name, flag, filePerm)
+	f, err := openExisting(fsys, name, flag)
 	if err != nil {
 		if errors.Is(err, syscall.ELOOP) || isSymlink(fsys, name) {
 			return nil, fmt.Errorf("open %s: %w: %w", name, ErrUnsafePath, cause(err))
@@ -312,6 +326,10 @@ func openRegular(fsys fileSystem, name string, flag int) (file, error) {
 		f.Close()
 		return nil, fmt.Errorf("open %s: %w: not a regular file (mode %v)", name, ErrUnsafePath, st.Mode())
 	}
+	if err := checkOwner(name, st); err != nil {
+		f.Close()
+		return nil, err
+	}
 	if st.Mode().Perm() != filePerm {
 		if err := f.Chmod(filePerm); err != nil {
 			f.Close()
@@ -319,6 +337,51 @@ func openRegular(fsys fileSystem, name string, flag int) (file, error) {
 		}
 	}
 	return f, nil
+}
+
+// openExisting opens name with flag; when flag asks to create the file
+// without O_EXCL, it opens an existing file without O_CREATE and creates a
+// missing one with O_EXCL, retrying if someone else creates or removes the
+// file in between.
+func openExisting(fsys fileSystem, name string, flag int) (file, error) {
+	if flag&os.O_CREATE == 0 || flag&os.O_EXCL != 0 {
+		return fsys.OpenFile(name, flag, filePerm)
+	}
+	var err error
+	for range 8 {
+		var f file
+		if f, err = fsys.OpenFile(name, flag&^os.O_CREATE, filePerm); !errors.Is(err, fs.ErrNotExist) {
+			return f, err
+		}
+		if f, err = fsys.OpenFile(name, flag|os.O_EXCL, filePerm); !errors.Is(err, fs.ErrExist) {
+			return f, err
+		}
+	}
+	return nil, err
+}
+
+// checkOwner refuses a file that the process's effective user does not
+// own: another user could read or change what is written to it. The error
+// wraps [ErrUnsafePath] and names the owner.
+func checkOwner(name string, st fs.FileInfo) error {
+	uid, ok := fileOwner(st)
+	if !ok {
+		return nil // no owners on this system
+	}
+	if me := os.Geteuid(); uid != me {
+		return fmt.Errorf("open %s: %w: owned by %s, not by this process's user (%s)", name, ErrUnsafePath, userName(uid), userName(me))
+	}
+	return nil
+}
+
+// userName describes the user uid for an error: "uid 65534 (nobody)", or
+// "uid 65534" when the name cannot be found.
+func userName(uid int) string {
+	s := "uid " + strconv.Itoa(uid)
+	if u, err := user.LookupId(strconv.Itoa(uid)); err == nil && u.Username != "" {
+		s += " (" + u.Username + ")"
+	}
+	return s
 }
 
 // isSymlink reports whether name is a symbolic link.

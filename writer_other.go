@@ -79,3 +79,15 @@ func (f *osFile) Lock() error {
 func dirModeUnsafe(m fs.FileMode) bool {
 	return runtime.GOOS != "windows" && m.Perm()&0o002 != 0 && m&fs.ModeSticky == 0
 }
+
+// fileOwner reports that files have no owning user id here.
+func fileOwner(fs.FileInfo) (uid int, ok bool) { return 0, false }
+
+// openKeyFile opens a key file for reading; a symbolic link is refused by a
+// check before the open.
+func openKeyFile(path string) (*os.File, error) {
+	if st, err := os.Lstat(path); err == nil && st.Mode()&fs.ModeSymlink != 0 {
+		return nil, &fs.PathError{Op: "open", Path: path, Err: syscall.ELOOP}
+	}
+	return os.Open(path)
+}

@@ -84,3 +84,18 @@ var datasyncFd = syscall.Fsync
 func dirModeUnsafe(m fs.FileMode) bool {
 	return m.Perm()&0o002 != 0 && m&fs.ModeSticky == 0
 }
+
+// fileOwner returns the user id that owns the file st describes.
+func fileOwner(st fs.FileInfo) (uid int, ok bool) {
+	sys, ok := st.Sys().(*syscall.Stat_t)
+	if !ok {
+		return 0, false
+	}
+	return int(sys.Uid), true
+}
+
+// openKeyFile opens a key file for reading without following a symbolic
+// link and without waiting for the writer of a FIFO (O_NONBLOCK).
+func openKeyFile(path string) (*os.File, error) {
+	return os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
+}

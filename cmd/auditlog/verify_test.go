@@ -1,6 +1,7 @@
 package main
 
 import (
+	"compress/gzip"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -64,7 +65,8 @@ func TestVerifyClean(t *testing.T) {
 	require.Contains(t, r.stdout, "AgentServer")
 	require.Contains(t, r.stdout, "CEMServer")
 	require.Contains(t, r.stdout, "chain hmac-sha256")
-	require.True(t, strings.HasSuffix(r.stdout, "every file intact\n"), r.stdout)
+	require.True(t, strings.HasPrefix(lastLine(r.stdout), "OK: 2 module(s), 2 sealed"), r.stdout)
+	require.Contains(t, r.stdout, "head vouches up to AgentServer.audit.log")
 
 	r = auditlog(t, "verify", "--module", "CEMServer", "--key-file", original, dir)
 	require.Equal(t, 0, r.code, r.stdout+r.stderr)
@@ -86,7 +88,7 @@ func TestVerifyTampered(t *testing.T) {
 
 	r := auditlog(t, "verify", dir, "--key-file", original)
 	require.Equal(t, 1, r.code, r.stdout+r.stderr)
-	require.Contains(t, r.stdout, "TAMPERED: "+backups[1]+":3: modified")
+	require.Contains(t, r.stdout, "TAMPERED: module AgentServer: "+backups[1]+":3: modified")
 	require.Contains(t, r.stdout, "CEMServer") // the other module is still checked
 
 	// The key the library evolved cannot verify the old files.
@@ -127,4 +129,83 @@ func TestVerifyUnkeyedChain(t *testing.T) {
 	r := auditlog(t, "verify", dir)
 	require.Equal(t, 0, r.code, r.stdout+r.stderr)
 	require.Contains(t, r.stdout, "detects accidents, not a forger")
+}
+
+// lastLine returns the last line of s, without its newline.
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSuffix(s, "\n"), "\n")
+	return lines[len(lines)-1]
+}
+
+func TestVerifyKeyDirAndUnsealedModules(t *testing.T) {
+	dir := t.TempDir()
+	keys := t.TempDir()
+	for _, module := range []string{"AgentServer", "CEMServer"} {
+		live := filepath.Join(t.TempDir(), module+".live.key")
+		require.NoError(t, audit.NewKey(live))
+		data, err := os.ReadFile(live)
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(keys, module+".key"), data, 0o600))
+		cfg := config(dir, module, "BCM")
+		cfg.Integrity, cfg.IntegrityKeyFile, cfg.MaxSize = true, live, 1000
+		var events []audit.Event
+		for i := range 30 {
+			events = append(events, audit.Event{Type: audit.Logon, Actor: fmt.Sprint("user", i), Client: "10.0.0.1"})
+		}
+		logAll(t, cfg, events...)
+	}
+	// A module that writes without integrity protection.
+	logAll(t, config(dir, "BatchJobServer", "JSON"), audit.Event{Type: audit.ServerStart}, audit.Event{Type: audit.ServerStop})
+
+	r := auditlog(t, "verify", dir, "--key-dir", keys)
+	require.Equal(t, 0, r.code, r.stdout+r.stderr)
+	require.Contains(t, r.stdout, "BatchJobServer       not sealed")
+	require.Contains(t, r.stdout, "AgentServer          verified")
+	require.Contains(t, r.stdout, "CEMServer            verified")
+	require.NotContains(t, r.stdout, "TAMPERED")
+
+	// One key for every module: the other module's chain is not its.
+	r = auditlog(t, "verify", dir, "--key-file", filepath.Join(keys, "AgentServer.key"))
+	require.Equal(t, 1, r.code, r.stdout+r.stderr)
+	require.Contains(t, r.stdout, "use --key-dir")
+
+	// A sealed module whose key is missing from the key directory.
+	require.NoError(t, os.Remove(filepath.Join(keys, "CEMServer.key")))
+	r = auditlog(t, "verify", dir, "--key-dir", keys)
+	require.Equal(t, 2, r.code, r.stdout+r.stderr)
+	require.Contains(t, r.stdout, "CEMServer            no key")
+
+	r = auditlog(t, "verify", dir, "--module", "NoSuch")
+	require.Equal(t, 2, r.code)
+	require.Contains(t, r.stderr, "modules found: AgentServer, BatchJobServer, CEMServer")
+}
+
+func TestVerifyDamagedBackupChecksTheOtherModules(t *testing.T) {
+	live, original := newKey(t)
+	dir := sealedDir(t, live)
+	gz, err := filepath.Glob(filepath.Join(dir, "CEMServer.audit-*.log.gz"))
+	require.NoError(t, err)
+	if len(gz) == 0 {
+		// The compressor had not run yet: compress one backup by hand.
+		plain, err := filepath.Glob(filepath.Join(dir, "CEMServer.audit-*.log"))
+		require.NoError(t, err)
+		slices.Sort(plain)
+		data, err := os.ReadFile(plain[0])
+		require.NoError(t, err)
+		var b strings.Builder
+		zw := gzip.NewWriter(&b)
+		zw.Write(data)
+		require.NoError(t, zw.Close())
+		require.NoError(t, os.WriteFile(plain[0]+".gz", []byte(b.String()), 0o640))
+		require.NoError(t, os.Remove(plain[0]))
+		gz = []string{plain[0] + ".gz"}
+	}
+	slices.Sort(gz)
+	data, err := os.ReadFile(gz[0])
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(gz[0], data[:len(data)/2], 0o640))
+	r := auditlog(t, "verify", dir, "--key-file", original)
+	require.Equal(t, 1, r.code, r.stdout+r.stderr)
+	require.Contains(t, r.stdout, "AgentServer          verified")
+	require.Contains(t, r.stdout, "TAMPERED: module CEMServer: "+gz[0])
 }

@@ -4,6 +4,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/auditkit/audit"
+	"github.com/auditkit/audit/audittest"
 	"github.com/stretchr/testify/require"
 )
 
@@ -36,4 +38,58 @@ func TestDayTimes(t *testing.T) {
 			require.Equal(t, tc.last, prev)
 		})
 	}
+}
+
+// scripts are the scripts of the example servers, as their main functions
+// set them.
+var scripts = []Script{
+	{Module: "AgentServer", Agent: "agent.smith", Channel: "voice", Setting: "max-agents"},
+	{Module: "CEMServer", Agent: "agent.jones", Channel: "email", Setting: "mailbox-poll-seconds"},
+	{Module: "BatchJobServer", Agent: "batch.operator", Channel: "sftp", Setting: "job-parallelism"},
+}
+
+// TestDay checks, through audittest, what a simulated day records: the
+// failed logon of mallory, the agent's session, and nothing the mask leaves
+// out.
+func TestDay(t *testing.T) {
+	for _, s := range scripts {
+		t.Run(s.Module, func(t *testing.T) {
+			l := audittest.New(t, audittest.WithModule(s.Module), audittest.WithMask(audit.DefaultMask|audit.ModifyEvents))
+			n, err := day(l.Logger, s, dayTimes(time.Now(), time.Time{}))
+			require.NoError(t, err)
+			rs := l.Records()
+			require.Len(t, rs, n)
+
+			failed := rs.Type(audit.Logon).Outcome(audit.Failed)
+			require.Len(t, failed, 1)
+			require.Equal(t, "mallory", failed[0].Event.Actor)
+			require.Equal(t, "203.0.113.9", failed[0].Event.Client)
+			require.Equal(t, "invalid password", failed[0].Event.Reason)
+			require.Equal(t, s.Module, failed[0].Module)
+
+			agent := rs.Actor(s.Agent)
+			require.Len(t, agent.Type(audit.Logon).Outcome(audit.Succeeded), 1)
+			require.Len(t, agent.Type(audit.Logoff), 1)
+			require.Len(t, rs.Type(audit.ChannelReject), 1)
+			require.Equal(t, audit.Failed, rs.Type(audit.ChannelReject)[0].Event.Outcome)
+			require.Len(t, rs.Type(audit.UserChange).Subject(s.Agent), 1)
+			for i, r := range rs {
+				require.Equal(t, uint64(i+1), r.Seq, "gapless sequence")
+			}
+		})
+	}
+}
+
+// TestDayMask checks that the day's events outside the mask leave no
+// record, while failures are still recorded under FailureEvents.
+func TestDayMask(t *testing.T) {
+	s := scripts[0]
+	l := audittest.New(t, audittest.WithModule(s.Module), audittest.WithMask(audit.FailureEvents))
+	n, err := day(l.Logger, s, dayTimes(time.Now(), time.Time{}))
+	require.NoError(t, err)
+	rs := l.Records()
+	require.Len(t, rs, n)
+	require.Len(t, rs, 2, "only the failed logon and the rejected channel: %q", l.Lines())
+	require.Equal(t, []audit.EventType{audit.Logon, audit.ChannelReject}, []audit.EventType{rs[0].Event.Type, rs[1].Event.Type})
+	require.Empty(t, rs.Outcome(audit.Succeeded))
 }

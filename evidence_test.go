@@ -1,0 +1,415 @@
+package audit
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// Tests of verification after crashes, restarts and configuration changes:
+// no false alarm for what a legitimate writer leaves behind, and no "intact"
+// when something is missing.
+
+const evModule = "AgentServer"
+
+// sealedConfig is the Config of writeSealed.
+func sealedConfig(dir, format, keyFile string, clock func() time.Time) Config {
+	return Config{Module: evModule, AuditLogPath: dir, Formatter: format, MaxSize: 1200, Integrity: true,
+		IntegrityKeyFile: keyFile, EventMask: AllEvents, Now: clock}
+}
+
+// logN logs n DataRead events with l.
+func logN(t *testing.T, l *Logger, n int, tag string) {
+	t.Helper()
+	for i := range n {
+		require.NoError(t, l.Log(context.Background(), Event{Type: DataRead, Actor: "alice", Subject: fmt.Sprint(tag, "-", i), Object: "history"}))
+	}
+}
+
+// requireVerified verifies module's files in dir with key and requires
+// that they are intact.
+func requireVerified(t *testing.T, dir string, key []byte) *VerifyReport {
+	t.Helper()
+	r, err := Verify(dir, evModule, key)
+	require.NoError(t, err)
+	require.Nil(t, r.Problem, "%v", r.Problem)
+	return r
+}
+
+// requireProblem verifies and requires a problem of kind in file (base
+// name; "" for any).
+func requireProblem(t *testing.T, dir string, key []byte, kind ProblemKind, file string) *Problem {
+	t.Helper()
+	r, err := Verify(dir, evModule, key)
+	require.NoError(t, err)
+	require.NotNil(t, r.Problem, "verify must not report every file intact")
+	require.Equal(t, kind, r.Problem.Kind, "%v", r.Problem)
+	if file != "" {
+		require.Equal(t, file, filepath.Base(r.Problem.File), "%v", r.Problem)
+	}
+	return r.Problem
+}
+
+// keyModes runs f with a key file and without one (plain SHA-256).
+func keyModes(t *testing.T, f func(t *testing.T, keyFile string, key []byte)) {
+	t.Run("hmac", func(t *testing.T) {
+		path, key := newKeyFile(t)
+		f(t, path, key)
+	})
+	t.Run("sha256", func(t *testing.T) { f(t, "", nil) })
+}
+
+func TestVerifyAfterCrashInsideRotation(t *testing.T) {
+	keyModes(t, func(t *testing.T, keyFile string, key []byte) {
+		dir := t.TempDir()
+		writeSealed(t, dir, evModule, FormatBCM, keyFile, 30, nil)
+		// The state a kill -9 leaves between the rename of a rotation and
+		// the new file's FILE_START: the key file already holds the next
+		// key, the active file was renamed to a backup, and the new active
+		// file is empty.
+		active := filepath.Join(dir, evModule+activeSuffix)
+		first, err := firstLine(File{Path: active, Active: true})
+		require.NoError(t, err)
+		rec, err := ParseRecord(first)
+		require.NoError(t, err)
+		index, _, _, err := fileStartInfo(&rec.Event)
+		require.NoError(t, err)
+		if keyFile != "" {
+			k, err := readKeyFile(keyFile)
+			require.NoError(t, err)
+			require.Equal(t, index, k.index)
+			require.NoError(t, writeKeyFile(keyFile, k.next()))
+		}
+		require.NoError(t, os.Rename(active, filepath.Join(dir, backupName(evModule, day1.Add(48*time.Hour)))))
+		require.NoError(t, os.WriteFile(active, nil, 0o640))
+		requireVerified(t, dir, key)
+
+		l, err := New(sealedConfig(dir, FormatBCM, keyFile, fixedClock(day1.Add(49*time.Hour), time.Second)))
+		require.NoError(t, err)
+		logN(t, l, 5, "after")
+		require.NoError(t, l.Close())
+		r := requireVerified(t, dir, key)
+		require.Equal(t, filepath.Join(dir, evModule+activeSuffix), r.LastFile)
+	})
+}
+
+func TestVerifyInterruptedCompression(t *testing.T) {
+	dir := t.TempDir()
+	keyFile, key := newKeyFile(t)
+	writeSealed(t, dir, evModule, FormatJSON, keyFile, 30, nil)
+	// A kill during compression, after the .gz was complete and before the
+	// plain backup was removed.
+	backup := plainBackups(t, dir, evModule)[1]
+	gzipFile(t, backup, backup+gzExt)
+	files, err := ListFiles(dir, evModule)
+	require.NoError(t, err)
+	names := make([]string, len(files))
+	for i, f := range files {
+		names[i] = filepath.Base(f.Path)
+	}
+	require.Contains(t, names, filepath.Base(backup))
+	require.NotContains(t, names, filepath.Base(backup)+gzExt, "one backup is listed once")
+	requireVerified(t, dir, key)
+}
+
+// gzipFile writes the gzip of src to dst.
+func gzipFile(t *testing.T, src, dst string) {
+	t.Helper()
+	data, err := os.ReadFile(src)
+	require.NoError(t, err)
+	var b bytes.Buffer
+	zw := gzip.NewWriter(&b)
+	_, err = zw.Write(data)
+	require.NoError(t, err)
+	require.NoError(t, zw.Close())
+	require.NoError(t, os.WriteFile(dst, b.Bytes(), 0o640))
+}
+
+func TestRetentionAfterCloseKeepsTheChain(t *testing.T) {
+	dir := t.TempDir()
+	keyFile, key := newKeyFile(t)
+	l, err := New(sealedConfig(dir, FormatBCM, keyFile, fixedClock(day1, time.Minute)))
+	require.NoError(t, err)
+	logN(t, l, 40, "a")
+	require.NoError(t, l.Close())
+	before := len(plainBackups(t, dir, evModule))
+	// Retention that runs while the logger closes: its record can no
+	// longer be written, so the files must stay.
+	l.cfg.MaxBackups = 1
+	l.prune()
+	require.Len(t, plainBackups(t, dir, evModule), before)
+	requireVerified(t, dir, key)
+}
+
+func TestRetentionOfManyFiles(t *testing.T) {
+	dir := t.TempDir()
+	keyFile, key := newKeyFile(t)
+	writeSealed(t, dir, evModule, FormatBCM, keyFile, 400, nil)
+	old := plainBackups(t, dir, evModule)
+	require.Greater(t, len(old), 60)
+	cfg := sealedConfig(dir, FormatBCM, keyFile, fixedClock(day1.Add(time.Hour), time.Minute))
+	cfg.MaxBackups = 2
+	l, err := New(cfg)
+	require.NoError(t, err)
+	require.NoError(t, l.Close())
+	// The retention records need files of their own at this MaxSize, so
+	// more than two backups remain; the old ones went, but the newest two.
+	left := plainBackups(t, dir, evModule)
+	for _, p := range old[:len(old)-2] {
+		require.NotContains(t, left, p)
+	}
+	r := requireVerified(t, dir, key)
+	require.GreaterOrEqual(t, len(r.Pruned), len(old)-2, "every removed file is named by a retention record")
+	require.Equal(t, uint64(len(r.Pruned)), l.Stats().Pruned)
+}
+
+func TestVerifyAfterFormatterChange(t *testing.T) {
+	keyModes(t, func(t *testing.T, keyFile string, key []byte) {
+		dir := t.TempDir()
+		for i, format := range []string{FormatBCM, FormatJSON, FormatBCM} {
+			l, err := New(Config{Module: evModule, AuditLogPath: dir, Formatter: format, Integrity: true,
+				IntegrityKeyFile: keyFile, EventMask: AllEvents, Now: fixedClock(day1.Add(time.Duration(i)*time.Hour), time.Second)})
+			require.NoError(t, err)
+			logN(t, l, 5, format)
+			require.NoError(t, l.Close())
+		}
+		requireVerified(t, dir, key)
+		backups := plainBackups(t, dir, evModule)
+		require.Len(t, backups, 2, "each format change starts a new file")
+		require.NoError(t, os.Remove(backups[0]))
+		requireProblem(t, dir, key, FileMissing, "")
+	})
+}
+
+func TestVerifyAfterIntegrityTurnedOnAndOff(t *testing.T) {
+	dir := t.TempDir()
+	keyFile, key := newKeyFile(t)
+	for i, sealed := range []bool{false, true, false, true} {
+		cfg := Config{Module: evModule, AuditLogPath: dir, Integrity: sealed, EventMask: AllEvents, Now: fixedClock(day1.Add(time.Duration(i)*time.Hour), time.Second)}
+		if sealed {
+			cfg.IntegrityKeyFile = keyFile
+		}
+		l, err := New(cfg)
+		require.NoError(t, err)
+		logN(t, l, 5, fmt.Sprint("run", i))
+		require.NoError(t, l.Close())
+		if i == 0 {
+			r, err := Verify(dir, evModule, key)
+			require.NoError(t, err)
+			require.False(t, r.Sealed, "a module written without integrity is not sealed")
+			require.Nil(t, r.Problem)
+			continue
+		}
+		r := requireVerified(t, dir, key)
+		require.True(t, r.Sealed)
+		require.Len(t, r.Unsealed, []int{0, 1, 2, 2}[i], "the files written without integrity")
+	}
+	// Stripping the seal from the newest sealed file is not a change of
+	// configuration.
+	editLines(t, filepath.Join(dir, evModule+activeSuffix), func(lines []string) []string {
+		out := make([]string, len(lines))
+		for i, ln := range lines {
+			body, _, ok := splitSeal([]byte(ln[:len(ln)-1]))
+			require.True(t, ok)
+			out[i] = string(body) + "\n"
+		}
+		return out
+	})
+	r, err := Verify(dir, evModule, key)
+	require.NoError(t, err)
+	require.NotNil(t, r.Problem)
+}
+
+func TestVerifyAfterClockSteppedBack(t *testing.T) {
+	dir := t.TempDir()
+	keyFile, key := newKeyFile(t)
+	writeSealed(t, dir, evModule, FormatBCM, keyFile, 20, func(c *Config) { c.Now = fixedClock(day1.Add(2*time.Hour), time.Minute) })
+	writeSealed(t, dir, evModule, FormatBCM, keyFile, 20, func(c *Config) { c.Now = fixedClock(day1, time.Minute) })
+	backups := plainBackups(t, dir, evModule)
+	files, err := ListFiles(dir, evModule)
+	require.NoError(t, err)
+	require.Len(t, files, len(backups)+1)
+	requireVerified(t, dir, key)
+	// Names sort in the order written: each backup's first record follows
+	// the one before it.
+	var last uint64
+	for i, b := range backups {
+		first, err := firstLine(File{Path: b})
+		require.NoError(t, err)
+		rec, err := ParseRecord(first)
+		require.NoError(t, err)
+		index, _, _, err := fileStartInfo(&rec.Event)
+		require.NoError(t, err)
+		if i > 0 {
+			require.Equal(t, last+1, index, "%s", filepath.Base(b))
+		}
+		last = index
+	}
+}
+
+func TestFarFutureEventKeepsDailyRotation(t *testing.T) {
+	dir := t.TempDir()
+	now := day1
+	l, err := New(Config{Module: evModule, AuditLogPath: dir, Now: func() time.Time { return now }})
+	require.NoError(t, err)
+	require.NoError(t, l.Log(context.Background(), Event{Type: Logon, Actor: "a", Time: time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)}))
+	require.NoError(t, l.Log(context.Background(), Event{Type: Logon, Actor: "b"}))
+	now = day1.Add(24 * time.Hour)
+	require.NoError(t, l.Log(context.Background(), Event{Type: Logon, Actor: "c"}))
+	require.NoError(t, l.Close())
+	require.Len(t, plainBackups(t, dir, evModule), 1, "the next day starts a new file")
+	recs := readRecords(t, filepath.Join(dir, evModule+activeSuffix))
+	require.Len(t, recs, 1)
+	require.Equal(t, "c", recs[0].Event.Actor)
+}
+
+func TestVerifyDetectsDeletedNewestFiles(t *testing.T) {
+	cases := []struct {
+		name   string
+		delete func(t *testing.T, dir string)
+		kind   ProblemKind
+	}{
+		{"active file", func(t *testing.T, dir string) {
+			require.NoError(t, os.Remove(filepath.Join(dir, evModule+activeSuffix)))
+		}, FileMissing},
+		{"active file and newest backups", func(t *testing.T, dir string) {
+			require.NoError(t, os.Remove(filepath.Join(dir, evModule+activeSuffix)))
+			b := plainBackups(t, dir, evModule)
+			for _, p := range b[len(b)-3:] {
+				require.NoError(t, os.Remove(p))
+			}
+		}, FileMissing},
+		{"records at the end of the active file", func(t *testing.T, dir string) {
+			editLines(t, filepath.Join(dir, evModule+activeSuffix), func(l []string) []string { return l[:len(l)-1] })
+		}, Truncated},
+		{"every file", func(t *testing.T, dir string) {
+			for _, p := range plainBackups(t, dir, evModule) {
+				require.NoError(t, os.Remove(p))
+			}
+			require.NoError(t, os.Remove(filepath.Join(dir, evModule+activeSuffix)))
+		}, FileMissing},
+		{"the head", func(t *testing.T, dir string) {
+			require.NoError(t, os.Remove(headPath(dir, evModule)))
+		}, HeadMissing},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			keyModes(t, func(t *testing.T, keyFile string, key []byte) {
+				dir := t.TempDir()
+				writeSealed(t, dir, evModule, FormatBCM, keyFile, 40, nil)
+				requireVerified(t, dir, key)
+				c.delete(t, dir)
+				requireProblem(t, dir, key, c.kind, "")
+			})
+		})
+	}
+}
+
+func TestVerifyBlamesTheReplacedFile(t *testing.T) {
+	a, b := t.TempDir(), t.TempDir()
+	keyA, origA := newKeyFile(t)
+	keyB, _ := newKeyFile(t)
+	writeSealed(t, a, evModule, FormatBCM, keyA, 40, nil)
+	writeSealed(t, b, evModule, FormatBCM, keyB, 40, nil)
+	ba, bb := plainBackups(t, a, evModule), plainBackups(t, b, evModule)
+	data, err := os.ReadFile(bb[3])
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(ba[3], data, 0o640))
+	requireProblem(t, a, origA, Replaced, filepath.Base(ba[3]))
+}
+
+func TestVerifyDamagedCompressedBackup(t *testing.T) {
+	dir := t.TempDir()
+	keyFile, key := newKeyFile(t)
+	writeSealed(t, dir, evModule, FormatBCM, keyFile, 40, nil)
+	backup := plainBackups(t, dir, evModule)[2]
+	gzipFile(t, backup, backup+gzExt)
+	require.NoError(t, os.Remove(backup))
+	requireVerified(t, dir, key)
+	data, err := os.ReadFile(backup + gzExt)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(backup+gzExt, data[:len(data)-20], 0o640))
+	requireProblem(t, dir, key, Truncated, filepath.Base(backup)+gzExt)
+}
+
+func TestVerifyRefusesAnEvolvedKey(t *testing.T) {
+	dir := t.TempDir()
+	keyFile, _ := newKeyFile(t)
+	writeSealed(t, dir, evModule, FormatBCM, keyFile, 40, nil)
+	live, err := os.ReadFile(keyFile)
+	require.NoError(t, err)
+	_, err = Verify(dir, evModule, live)
+	require.ErrorIs(t, err, ErrBadKey)
+	require.ErrorContains(t, err, "original key")
+	_, err = ReadKey(keyFile)
+	require.ErrorIs(t, err, ErrBadKey)
+	require.ErrorContains(t, err, "original key")
+}
+
+func TestVerifyFreshModule(t *testing.T) {
+	dir := t.TempDir()
+	keyFile, key := newKeyFile(t)
+	l, err := New(sealedConfig(dir, FormatBCM, keyFile, nil))
+	require.NoError(t, err)
+	require.NoError(t, l.Close())
+	r := requireVerified(t, dir, key)
+	require.True(t, r.Sealed)
+	require.Zero(t, r.Records)
+}
+
+// TestVerifyBoundedMemory feeds Verify a line far longer than any record,
+// in a plain and in a compressed backup (a small gzip of zeros), and
+// checks that it reports the line and allocates little.
+func TestVerifyBoundedMemory(t *testing.T) {
+	for _, compressed := range []bool{false, true} {
+		t.Run(fmt.Sprint("compressed=", compressed), func(t *testing.T) {
+			dir := t.TempDir()
+			keyFile, key := newKeyFile(t)
+			writeSealed(t, dir, evModule, FormatBCM, keyFile, 40, nil)
+			backup := plainBackups(t, dir, evModule)[1]
+			huge := bytes.Repeat([]byte{'0'}, 48<<20)
+			if compressed {
+				var b bytes.Buffer
+				zw := gzip.NewWriter(&b)
+				zw.Write(huge)
+				require.NoError(t, zw.Close())
+				require.NoError(t, os.Remove(backup))
+				backup += gzExt
+				require.NoError(t, os.WriteFile(backup, b.Bytes(), 0o640))
+			} else {
+				require.NoError(t, os.WriteFile(backup, huge, 0o640))
+			}
+			huge = nil
+			runtime.GC()
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			r, err := Verify(dir, evModule, key)
+			runtime.ReadMemStats(&after)
+			require.NoError(t, err)
+			require.NotNil(t, r.Problem)
+			require.Equal(t, filepath.Base(backup), filepath.Base(r.Problem.File))
+			require.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(16<<20), "bytes allocated by Verify")
+		})
+	}
+}
+
+func TestListFilesOrder(t *testing.T) {
+	dir := t.TempDir()
+	writeSealed(t, dir, evModule, FormatBCM, "", 30, nil)
+	files, err := ListFiles(dir, evModule)
+	require.NoError(t, err)
+	require.True(t, files[len(files)-1].Active)
+	require.True(t, slices.IsSortedFunc(files[:len(files)-1], func(a, b File) int { return a.Rotated.Compare(b.Rotated) }))
+	mods, err := Modules(dir)
+	require.NoError(t, err)
+	require.Equal(t, []string{evModule}, mods)
+}

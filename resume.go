@@ -1,0 +1,202 @@
+package audit
+
+import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"slices"
+)
+
+// Taking up the state of a module's files at New: the active file is
+// continued when its records are ours, in our format and our chain;
+// otherwise it is rotated away, and the new file's chain goes on from the
+// newest sealed file, so that a crash inside a rotation, a change of
+// AuditLogFormatter or turning integrity protection on or off never starts
+// a second chain that verification would have to call a forgery.
+
+// recover sets the logger's state from the module's existing files. Called
+// by New, before any other goroutine can use the Logger.
+func (l *Logger) recover(w *fileWriter) error {
+	if tail := w.Tail(); tail != nil {
+		if l.resume(tail) {
+			return nil
+		}
+		// Start a new file, so that each file holds one format, one run of
+		// sequence numbers and one chain.
+		if _, err := w.Rotate(); err != nil {
+			return err
+		}
+		l.size = 0
+		l.stats.rotations.Add(1)
+	}
+	l.cur = fileState{day: -1}
+	l.forceRotate = false
+	if l.key == nil {
+		return nil
+	}
+	// The active file is empty (new, rotated away just now, or left empty
+	// by a crash between a rotation and the new file's first record): its
+	// chain goes on from the newest sealed file.
+	last, found, err := newestSealed(l.dir, l.module)
+	if err != nil {
+		return err
+	}
+	l.cur.index = l.key.index
+	if found {
+		l.cur.index, l.cur.mac = last.index+1, last.mac
+	}
+	switch {
+	case l.key.key == nil:
+		l.key = newChainKey(l.cur.index, nil)
+	case l.key.index > l.cur.index:
+		// The key is ahead of the files: some are missing. Go on with the
+		// key's file, which verification reports as the gap it is.
+		l.cur.index = l.key.index
+	default:
+		return l.useKey(l.cur.index)
+	}
+	return nil
+}
+
+// resume takes up the state of the existing active file from its last
+// record tail, and for integrity its first. It reports false if the file
+// cannot be continued: its records are another module's, in another format,
+// or sealed when integrity protection is now off (or the other way round).
+func (l *Logger) resume(tail []byte) bool {
+	p, ok := l.format.(Parser)
+	if !ok {
+		return false
+	}
+	rec, err := p.Parse(tail)
+	if err != nil || rec.Module != l.module || (rec.MAC != "") != (l.key != nil) {
+		return false
+	}
+	l.cur.seq, l.cur.day = rec.Seq, l.dayOf(rec.Event.Time)
+	if l.key == nil {
+		return true
+	}
+	if _, err := hex.Decode(l.cur.mac[:], []byte(rec.MAC)); err != nil || len(rec.MAC) != 2*macSize {
+		return false
+	}
+	first, err := firstLine(File{Path: l.out.Path(), Module: l.module, Active: true})
+	if err != nil || first == nil {
+		return false
+	}
+	head, err := p.Parse(first)
+	if err != nil {
+		return false
+	}
+	index, _, alg, err := fileStartInfo(&head.Event)
+	if err != nil || alg != l.key.algorithm() {
+		return false
+	}
+	l.cur.index = index
+	switch {
+	case l.key.key == nil:
+		l.key = newChainKey(index, nil)
+	case l.key.index > index:
+		// The key already moved on (a crash between evolving the key and
+		// starting the next file): the next record starts that file.
+		l.forceRotate = true
+	case l.key.index < index:
+		if err := l.useKey(index); err != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// chainEnd is where a sealed file's chain ends.
+type chainEnd struct {
+	index uint64        // the file's index
+	mac   [macSize]byte // its last record's MAC
+}
+
+// newestSealed returns the end of the newest sealed backup of module in
+// dir: the newest by name whose first record is a FileStart. found is false
+// when no backup is sealed.
+func newestSealed(dir, module string) (end chainEnd, found bool, err error) {
+	files, err := ListFiles(dir, module)
+	if err != nil {
+		return end, false, err
+	}
+	for _, f := range slices.Backward(files) {
+		if f.Active {
+			continue
+		}
+		first, err := firstLine(f)
+		if err != nil {
+			return end, false, fmt.Errorf("audit: continue the chain from %s: %w", f.Path, err)
+		}
+		if first == nil {
+			continue
+		}
+		if _, _, sealed := splitSeal(first); !sealed {
+			continue
+		}
+		rec, err := ParseRecord(first)
+		if err != nil {
+			continue
+		}
+		index, _, _, err := fileStartInfo(&rec.Event)
+		if err != nil {
+			continue
+		}
+		last, err := lastLine(f)
+		if err != nil {
+			return end, false, fmt.Errorf("audit: continue the chain from %s: %w", f.Path, err)
+		}
+		_, mac, ok := splitSeal(last)
+		if !ok {
+			return end, false, fmt.Errorf("audit: continue the chain from %s: its last record carries no MAC", f.Path)
+		}
+		return chainEnd{index: index, mac: mac}, true, nil
+	}
+	return end, false, nil
+}
+
+// lastLine returns the last complete line of f: read from the end of a
+// plain file, streamed through a compressed one.
+func lastLine(f File) ([]byte, error) {
+	if f.Compressed {
+		_, last, err := firstAndLastLines(f)
+		return last, err
+	}
+	fh, err := os.Open(f.Path)
+	if errors.Is(err, fs.ErrNotExist) && !f.Active {
+		// Compressed since it was listed.
+		f.Path, f.Compressed = f.Path+gzExt, true
+		return lastLine(f)
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer fh.Close()
+	st, err := fh.Stat()
+	if err != nil {
+		return nil, err
+	}
+	size := st.Size()
+	nl, err := lastNewline(fh, size)
+	if err != nil {
+		return nil, err
+	}
+	if nl < 0 {
+		return nil, fmt.Errorf("%s: no complete record", f.Path)
+	}
+	prev, err := lastNewline(fh, nl)
+	if err != nil {
+		return nil, err
+	}
+	if nl-prev-1 > MaxRecordSize {
+		return nil, fmt.Errorf("%s: %w", f.Path, ErrLineTooLong)
+	}
+	buf := make([]byte, nl-prev-1)
+	if _, err := fh.ReadAt(buf, prev+1); err != nil && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	return buf, nil
+}
