@@ -84,6 +84,9 @@ type reportOptions struct {
 	dir    string         // the audit directory, for the drill-down commands
 	format string         // table (the default), csv or json
 	loc    *time.Location // nil for UTC
+	// drillTo, when set, makes a row's drill-down out of the query flags
+	// that select its records, instead of the query command.
+	drillTo func(flags []string) string
 }
 
 // reportKind is one of the reports.
@@ -222,11 +225,14 @@ func writeReport(w io.Writer, format string, header []string, rows [][]string) e
 }
 
 // drill returns the query command that prints the records of a row: those
-// of the report's filter f, narrowed by the flags of the row.
+// of the report's filter f, narrowed by the flags of the row (or what
+// o.drillTo makes of those flags).
 func (o *reportOptions) drill(f *filter, row ...string) string {
-	args := []string{"auditlog", "query", o.dir}
-	args = append(args, filterArgs(f)...)
-	args = append(args, row...)
+	flags := append(filterArgs(f), row...)
+	if o.drillTo != nil {
+		return o.drillTo(flags)
+	}
+	args := append([]string{"auditlog", "query", o.dir}, flags...)
 	for i, a := range args {
 		args[i] = shellQuote(a)
 	}
