@@ -271,12 +271,15 @@ func (s *server) verdictOf(module string) integrity {
 	detail := strings.TrimSpace(strings.TrimPrefix(line, r.Module))
 	switch {
 	case !r.Sealed:
-		return integrity{State: "not sealed", Detail: detail}
+		return integrity{State: "not sealed", Detail: strings.TrimPrefix(detail, "not sealed: ")}
 	case r.Problem != nil && r.Problem.Kind == audit.WrongKey && key == nil:
 		return integrity{State: "no key", Detail: "the module is sealed with a key: give its original key with --key-dir or --key-file to verify it"}
 	case r.Problem != nil:
 		p := *r.Problem
 		p.File = filepath.Base(p.File)
+		if _, counts, ok := strings.Cut(detail, "): "); ok {
+			detail = counts // the state and kind are shown apart
+		}
 		return integrity{State: "TAMPERED", Detail: detail, Problem: &p}
 	}
 	return integrity{State: "verified", Detail: strings.TrimPrefix(detail, "verified: ")}

@@ -42,8 +42,10 @@ var templateFuncs = template.FuncMap{
 	"types":    func() []string { return typeNames[1:] },
 	"withPage": withPage,
 	"barTitle": barTitle,
-	"lower":    strings.ToLower,
-	"add":      func(a, b int) int { return a + b },
+	// columnTitle is a report column's title: FIRST_FAILURE as
+	// "first failure".
+	"columnTitle": func(s string) string { return strings.ToLower(strings.ReplaceAll(s, "_", " ")) },
+	"add":         func(a, b int) int { return a + b },
 	// navTo returns the URL of path with the filters of q.
 	"navTo": func(path string, q url.Values) string {
 		if e := filtersOf(q).Encode(); e != "" {

@@ -447,7 +447,7 @@ func TestServeTimeline(t *testing.T) {
 	for _, by := range []string{"hour", "day"} {
 		code, body, _ := get(t, ts, "/timeline?module=Sealed&by="+by)
 		require.Equal(t, http.StatusOK, code)
-		bars := regexp.MustCompile(`<a class="bar" href="([^"]+)" data-start="[^"]*" data-ok="(\d+)" data-failed="(\d+)">`).FindAllStringSubmatch(body, -1)
+		bars := regexp.MustCompile(`<a class="bar" href="([^"]+)" data-start="[^"]*" data-ok="(\d+)" data-failed="(\d+)"`).FindAllStringSubmatch(body, -1)
 		require.NotEmpty(t, bars)
 		total, checked := 0, 0
 		for _, b := range bars {
