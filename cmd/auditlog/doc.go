@@ -50,7 +50,8 @@
 //	--actor, --subject, --object, --client, --session, --module
 //	                      exact value of the field; repeat for any of
 //	                      several; a leading '!' leaves the value out
-//	                      (write '\!' for a value that starts with '!').
+//	                      (write '\!' for a value that starts with '!',
+//	                      '\\' for one that starts with '\!' or '\\').
 //	--grep TEXT           TEXT in any value (case-sensitive); repeat to
 //	                      require each.
 //

@@ -270,10 +270,7 @@ func filterArgs(f *filter) []string {
 		vf   *valueFilter
 	}{{"actor", &f.actor}, {"subject", &f.subject}, {"object", &f.object}, {"client", &f.client}, {"session", &f.session}} {
 		for _, s := range v.vf.is {
-			if strings.HasPrefix(s, "!") {
-				s = `\` + s
-			}
-			a = append(a, "--"+v.name, s)
+			a = append(a, "--"+v.name, valueArg(s))
 		}
 		for _, s := range v.vf.not {
 			a = append(a, "--"+v.name, "!"+s)
@@ -285,9 +282,12 @@ func filterArgs(f *filter) []string {
 	return a
 }
 
-// valueArg returns the value of an exact-match flag that selects s.
+// valueArg returns the value of an exact-match flag that selects s: s
+// itself, or with a backslash in front when it starts with '!' or with a
+// backslash followed by '!' or a backslash, which valueFilter.set takes
+// off.
 func valueArg(s string) string {
-	if strings.HasPrefix(s, "!") {
+	if strings.HasPrefix(s, "!") || strings.HasPrefix(s, `\!`) || strings.HasPrefix(s, `\\`) {
 		return `\` + s
 	}
 	return s
