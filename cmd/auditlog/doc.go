@@ -12,6 +12,7 @@
 //	auditlog tail [-f] DIR [--module M] [-n N] [--poll D] [--for D] [--output F]
 //	auditlog convert --to json|bcm FILE...
 //	auditlog stats DIR [--since T] [--until T] [--module M] [--output text|json]
+//	auditlog serve DIR [--addr 127.0.0.1:8080] [--key-dir D | --key-file F] [--token-file F]
 //	auditlog mask MASK
 //	auditlog verify DIR [--module M] [--key-file F]
 //	auditlog key FILE
@@ -49,7 +50,8 @@
 //	--actor, --subject, --object, --client, --session, --module
 //	                      exact value of the field; repeat for any of
 //	                      several; a leading '!' leaves the value out
-//	                      (write '\!' for a value that starts with '!').
+//	                      (write '\!' for a value that starts with '!',
+//	                      '\\' for one that starts with '\!' or '\\').
 //	--grep TEXT           TEXT in any value (case-sensitive); repeat to
 //	                      require each.
 //
@@ -112,6 +114,18 @@
 // per outcome, and lists the ten actors and the ten clients with the most
 // failed LOGON events; --output json prints them as one JSON object. Like
 // query it reads lines only as far as it needs.
+//
+// # serve
+//
+// serve is a read-only web viewer of DIR for auditors: an overview of each
+// module with its integrity verdict (worked out in the background), a
+// timeline of records per hour or day with failures stacked apart, a
+// search with query's filters whose rows stream and open the full record,
+// the reports, and the export of a search as CSV or JSON Lines. It listens
+// on 127.0.0.1:8080 by default and prints the URL; any address that is not
+// loopback requires a token (generated, or read from --token-file). Pages
+// are rendered on the server with html/template, carry a
+// Content-Security-Policy without script, and write nothing to DIR.
 //
 // # mask
 //

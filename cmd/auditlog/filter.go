@@ -37,11 +37,11 @@ type valueFilter struct {
 	is, not []string
 }
 
-// set adds a value of a flag: "!v" excludes v, "\!v" selects "!v", and any
-// other value selects itself.
+// set adds a value of a flag: "!v" excludes v, "\!v" selects "!v" and
+// "\\v" selects "\v" (see valueArg), and any other value selects itself.
 func (v *valueFilter) set(s string) {
 	switch {
-	case strings.HasPrefix(s, `\!`):
+	case strings.HasPrefix(s, `\!`), strings.HasPrefix(s, `\\`):
 		v.is = append(v.is, s[1:])
 	case strings.HasPrefix(s, "!"):
 		v.not = append(v.not, s[1:])

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"flag"
 	"testing"
 	"time"
 
@@ -84,5 +85,25 @@ func TestFilterFlags(t *testing.T) {
 			require.NoError(t, fs.Parse(tc.args))
 			require.Equal(t, tc.want, f.match(tc.rec))
 		})
+	}
+}
+
+// TestValueArgSelectsTheValue checks that the flag value that drill-downs
+// and links make for a value selects exactly that value, including values
+// that start with '!' or a backslash.
+func TestValueArgSelectsTheValue(t *testing.T) {
+	for _, s := range []string{"alice", "!svc", `\!bang`, `\\x`, `\x`, `\`, "!", `\!`, "a!b"} {
+		var v valueFilter
+		v.set(valueArg(s))
+		require.Equal(t, []string{s}, v.is, "value %q as %q", s, valueArg(s))
+		require.Empty(t, v.not)
+
+		f := &filter{actor: valueFilter{is: []string{s}}, client: valueFilter{not: []string{s}}}
+		fs := flag.NewFlagSet("t", flag.ContinueOnError)
+		got := &filter{}
+		defineFilters(&env{now: time.Now}, fs, got)
+		require.NoError(t, fs.Parse(filterArgs(f)))
+		require.Equal(t, f.actor, got.actor, "value %q", s)
+		require.Equal(t, f.client, got.client, "value %q", s)
 	}
 }

@@ -26,7 +26,8 @@ record's time up to the next file's first.
 --actor, --subject, --object, --client and --session match the exact
 value; repeat one to accept any of several values. A value that starts
 with '!' leaves that value out instead (--actor '!svc-backup'); write '\!'
-for a value that starts with '!'. --type takes a comma-separated list in
+for a value that starts with '!', and '\\' for one that starts with '\!' or
+'\\'. --type takes a comma-separated list in
 which !T leaves T out (--type '!LOGON,!LOGOFF'); --outcome takes success
 or failure, as also written succeeded, ok, failed or fail, and !O for the
 other. --grep TEXT keeps the records with TEXT in any value (module,

@@ -84,6 +84,9 @@ type reportOptions struct {
 	dir    string         // the audit directory, for the drill-down commands
 	format string         // table (the default), csv or json
 	loc    *time.Location // nil for UTC
+	// drillTo, when set, makes a row's drill-down out of the query flags
+	// that select its records, instead of the query command.
+	drillTo func(flags []string) string
 }
 
 // reportKind is one of the reports.
@@ -222,11 +225,14 @@ func writeReport(w io.Writer, format string, header []string, rows [][]string) e
 }
 
 // drill returns the query command that prints the records of a row: those
-// of the report's filter f, narrowed by the flags of the row.
+// of the report's filter f, narrowed by the flags of the row (or what
+// o.drillTo makes of those flags).
 func (o *reportOptions) drill(f *filter, row ...string) string {
-	args := []string{"auditlog", "query", o.dir}
-	args = append(args, filterArgs(f)...)
-	args = append(args, row...)
+	flags := append(filterArgs(f), row...)
+	if o.drillTo != nil {
+		return o.drillTo(flags)
+	}
+	args := append([]string{"auditlog", "query", o.dir}, flags...)
 	for i, a := range args {
 		args[i] = shellQuote(a)
 	}
@@ -264,10 +270,7 @@ func filterArgs(f *filter) []string {
 		vf   *valueFilter
 	}{{"actor", &f.actor}, {"subject", &f.subject}, {"object", &f.object}, {"client", &f.client}, {"session", &f.session}} {
 		for _, s := range v.vf.is {
-			if strings.HasPrefix(s, "!") {
-				s = `\` + s
-			}
-			a = append(a, "--"+v.name, s)
+			a = append(a, "--"+v.name, valueArg(s))
 		}
 		for _, s := range v.vf.not {
 			a = append(a, "--"+v.name, "!"+s)
@@ -279,9 +282,12 @@ func filterArgs(f *filter) []string {
 	return a
 }
 
-// valueArg returns the value of an exact-match flag that selects s.
+// valueArg returns the value of an exact-match flag that selects s: s
+// itself, or with a backslash in front when it starts with '!' or with a
+// backslash followed by '!' or a backslash, which valueFilter.set takes
+// off.
 func valueArg(s string) string {
-	if strings.HasPrefix(s, "!") {
+	if strings.HasPrefix(s, "!") || strings.HasPrefix(s, `\!`) || strings.HasPrefix(s, `\\`) {
 		return `\` + s
 	}
 	return s
