@@ -644,3 +644,71 @@ func dirState(t *testing.T, dir string) []string {
 	slices.Sort(s)
 	return s
 }
+
+// FuzzServeFilterLinks checks that the links the viewer makes from a
+// filter (the timeline's bars, the reports' rows, the rows' actor, client
+// and session) select what the filter selects: parsing the link's query
+// gives the same filter back, whatever the values hold.
+func FuzzServeFilterLinks(f *testing.F) {
+	for _, v := range []string{"alice", "!svc", `\!bang`, "a&b=c", "javascript:alert(1)", "<script>", "\u202eevil", "x,y", " spaced ", "%41"} {
+		f.Add(v, "LOGON,!LOGOFF", "failure", "2026-11-25T09:00:00Z", "1d")
+		f.Add(v, "!LOGON", "!success", "2026-11-25T10:00:00.5+01:00", "2026-11-26 12:00")
+	}
+	e := &env{now: func() time.Time { return base }}
+	s := &server{e: e}
+	f.Fuzz(func(t *testing.T, value, types, outcome, since, until string) {
+		q := url.Values{"actor": {value}, "client": {value, "10.0.0.1"}, "session": {value}, "grep": {value},
+			"type": {types}, "outcome": {outcome}, "since": {since}, "until": {until}}
+		f1, err := s.parseFilter(q)
+		if err != nil {
+			return
+		}
+		link := filterQuery(filterArgs(f1))
+		f2, err := s.parseFilter(link)
+		require.NoError(t, err, link.Encode())
+		// The same instants, written in UTC.
+		require.True(t, f1.since.Equal(f2.since), link.Encode())
+		require.True(t, f1.until.Equal(f2.until), link.Encode())
+		f1.since, f1.until, f2.since, f2.until = time.Time{}, time.Time{}, time.Time{}, time.Time{}
+		require.Equal(t, f1, f2, link.Encode())
+
+		// A row's link narrows to the row's exact value.
+		if strings.TrimSpace(value) != "" {
+			c := filtersOf(q)
+			c.Set("actor", valueArg(value))
+			f3, err := s.parseFilter(c)
+			require.NoError(t, err)
+			require.Equal(t, []string{value}, f3.actor.is)
+			require.Empty(t, f3.actor.not)
+		}
+	})
+}
+
+// flushRecorder records what had been written at each Flush.
+type flushRecorder struct {
+	*httptest.ResponseRecorder
+	flushed []string
+}
+
+func (r *flushRecorder) Flush() {
+	r.flushed = append(r.flushed, r.Body.String())
+	r.ResponseRecorder.Flush()
+}
+
+// TestServeSearchStreams checks that a search sends the page's head
+// before the scan, and rows as they are found, before the page's end.
+func TestServeSearchStreams(t *testing.T) {
+	dir, keyDir, _, _ := viewerDir(t)
+	s, _ := newTestServer(t, dir, keyDir, "")
+	rec := &flushRecorder{ResponseRecorder: httptest.NewRecorder()}
+	req := httptest.NewRequest("GET", "/search?module=Sealed", nil)
+	req.Host = "127.0.0.1:8080"
+	s.ServeHTTP(rec, req)
+	require.Equal(t, http.StatusOK, rec.Code)
+	require.GreaterOrEqual(t, len(rec.flushed), 2)
+	require.Contains(t, rec.flushed[0], `<tbody>`)
+	require.NotContains(t, rec.flushed[0], `<tr class="rec`, "the head goes out before the scan")
+	require.Contains(t, rec.flushed[1], `<tr class="rec`)
+	require.NotContains(t, rec.flushed[1], `id="summary"`, "rows go out before the end")
+	require.Contains(t, rec.Body.String(), `id="summary"`)
+}
