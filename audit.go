@@ -189,7 +189,8 @@ func New(cfg Config) (*Logger, error) {
 	if cfg.Output == nil {
 		l.bg.every(inPlaceInterval, nil, l.checkInPlace)
 	}
-	if l.key != nil && cfg.CheckpointInterval > 0 {
+	if cfg.Integrity && cfg.CheckpointInterval > 0 { // l.key is guarded by l.mu from here on
+
 		l.bg.every(l.cfg.CheckpointInterval, nil, l.checkpoint)
 	}
 	return l, nil

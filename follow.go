@@ -139,10 +139,13 @@ func (fl *Follower) Next(ctx context.Context) (Entry, error) {
 			return Entry{}, err
 		}
 		if !moved {
-			if err := fl.wait(ctx); err != nil {
+			// Back to the cursor first: the bytes of an incomplete line
+			// were consumed, and a Next that returns on ctx must leave the
+			// Follower where the next call reads them again.
+			if err := fl.rewind(); err != nil {
 				return Entry{}, err
 			}
-			if err := fl.rewind(); err != nil {
+			if err := fl.wait(ctx); err != nil {
 				return Entry{}, err
 			}
 		}
@@ -236,8 +239,8 @@ func (fl *Follower) advance() (bool, error) {
 		return true, fl.rewind()
 	}
 	// A complete file read to its end: go on with the next one.
-	files, fps, i, err := fl.locate(fl.cur.File)
-	if err != nil {
+	files, fps, i, stable, err := fl.locate(fl.cur.File)
+	if err != nil || !stable {
 		return false, err
 	}
 	if i < 0 {
@@ -255,32 +258,33 @@ func (fl *Follower) advance() (bool, error) {
 
 // locate lists the module's files with their fingerprints and returns the
 // index of the file with fingerprint fp ("" for the oldest with a record),
-// or -1. The listing is taken again when fp is not found in it, since a
-// rotation between listing a file and reading its first line hides it.
-func (fl *Follower) locate(fp string) (files []File, fps []string, index int, err error) {
-	for attempt := 0; attempt < 20; attempt++ {
+// or -1. A rotation between listing a file and reading its first line
+// would hide it (the active path names the next file by then), so the
+// listing is taken again until it holds while the fingerprints are read;
+// stable is false when it did not hold within a few tries (files rotating
+// faster than they can be listed), and the caller looks again later.
+func (fl *Follower) locate(fp string) (files []File, fps []string, index int, stable bool, err error) {
+	for attempt := 0; attempt < 10; attempt++ {
 		if attempt > 0 {
 			time.Sleep(time.Duration(attempt) * time.Millisecond)
 		}
 		files, err = ListFiles(fl.dir, fl.module)
 		if err != nil {
-			return nil, nil, -1, err
+			return nil, nil, -1, false, err
 		}
 		fps = make([]string, len(files))
 		index = -1
 		for i, f := range files {
 			if fps[i], err = fl.fingerprint(f); err != nil {
-				return nil, nil, -1, err
+				return nil, nil, -1, false, err
 			}
 			if index < 0 && fps[i] != "" && (fps[i] == fp || fp == "") {
 				index = i
 			}
 		}
-		// A rotation after the listing puts another file at the active
-		// path: the listing holds if it has not changed.
 		again, err := ListFiles(fl.dir, fl.module)
 		if err != nil {
-			return nil, nil, -1, err
+			return nil, nil, -1, false, err
 		}
 		if !slices.EqualFunc(files, again, func(a, b File) bool { return a.Path == b.Path }) {
 			continue
@@ -290,11 +294,9 @@ func (fl *Follower) locate(fp string) (files []File, fps []string, index int, er
 				continue
 			}
 		}
-		if index >= 0 {
-			return files, fps, index, nil
-		}
+		return files, fps, index, true, nil
 	}
-	return files, fps, -1, nil
+	return files, fps, -1, false, nil
 }
 
 // fingerprint returns the fingerprint of f. Those of backups are cached by
@@ -319,11 +321,11 @@ func (fl *Follower) fingerprint(f File) (string, error) {
 // open opens the file the cursor points into, or the oldest file for the
 // zero cursor. ok is false when there is nothing to read yet.
 func (fl *Follower) open() (ok bool, err error) {
-	files, fps, i, err := fl.locate(fl.cur.File)
+	files, fps, i, stable, err := fl.locate(fl.cur.File)
 	if errors.Is(err, fs.ErrNotExist) && fl.cur.File == "" {
 		return false, nil // the directory comes with the first record
 	}
-	if err != nil {
+	if err != nil || !stable {
 		return false, err
 	}
 	if i < 0 {

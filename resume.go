@@ -78,7 +78,10 @@ func (l *Logger) resume(tail []byte) bool {
 	if l.key == nil {
 		return true
 	}
-	if _, err := hex.Decode(l.cur.mac[:], []byte(rec.MAC)); err != nil || len(rec.MAC) != 2*macSize {
+	if len(rec.MAC) != 2*macSize {
+		return false
+	}
+	if _, err := hex.Decode(l.cur.mac[:], []byte(rec.MAC)); err != nil {
 		return false
 	}
 	first, err := firstLine(File{Path: l.out.Path(), Module: l.module, Active: true})
