@@ -3,6 +3,7 @@ package audit
 import (
 	"bufio"
 	"bytes"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -93,12 +94,15 @@ type Anchors struct {
 
 // anchorModule is what Anchors keeps of a module.
 type anchorModule struct {
-	skip   bool        // Key said not to read the module
-	keys   [][]byte    // the readings of the key still possible
-	cks    []*chainKey // for each reading, the key of the last file index used
-	newest *Anchor
-	source string // where the newest anchor was read: file and line
-	line   int
+	name       string
+	skip       bool        // Key said not to read the module
+	keys       [][]byte    // the readings of the key still possible
+	cks        []*chainKey // for each reading, the key of the last file index used
+	found      bool        // newest holds an anchor:
+	newest     Anchor      // its module, file, seq and mac
+	newestLine []byte      // its record, parsed for the rest by Newest
+	source     string      // where it was read: file and line
+	line       int
 
 	src      int           // the file read (Anchors.sources), and the state of the module in it:
 	file     uint64        // index of the current file, from its FILE_START
@@ -110,11 +114,15 @@ type anchorModule struct {
 // Newest returns the newest anchor of module read so far.
 func (a *Anchors) Newest(module string) (Anchor, bool) {
 	m := a.mods[module]
-	if m == nil || m.newest == nil {
+	if m == nil || !m.found {
 		return Anchor{}, false
 	}
-	n := *m.newest
+	n := m.newest
+	n.MAC = hex.EncodeToString(n.mac[:])
 	n.Source = m.source + ":" + strconv.Itoa(m.line)
+	if rec, err := ParseRecord(m.newestLine); err == nil {
+		n.Type, n.Time = rec.Event.Type, rec.Event.Time
+	}
 	return n, true
 }
 
@@ -122,7 +130,7 @@ func (a *Anchors) Newest(module string) (Anchor, bool) {
 func (a *Anchors) Modules() []string {
 	var mods []string
 	for name, m := range a.mods {
-		if m.newest != nil {
+		if m.found {
 			mods = append(mods, name)
 		}
 	}
@@ -190,41 +198,47 @@ func (a *Anchors) readLines(lr *LineReader, name string) error {
 	}
 }
 
-// readLine takes one line of the file name.
+// readLine takes one line of the file name. Only a FileStart record is
+// parsed; of other lines the module, sequence number and MAC are read in
+// place, which is all that verifying them needs.
 func (a *Anchors) readLine(line []byte, name string, number int) error {
-	record, host, module, hint := line, "", "", ""
+	record, module, hint := line, "", ""
 	if len(line) > 0 && line[0] == '<' {
 		m, ok := parseSyslog(line)
 		if !ok {
 			return nil
 		}
-		record, host, module, hint = m.msg, m.host, m.module, m.file
+		if a.Host != "" && m.host != a.Host {
+			return nil
+		}
+		record, module, hint = m.msg, m.module, m.file
 	}
-	if a.Host != "" && len(line) > 0 && line[0] == '<' && host != a.Host {
-		return nil
-	}
-	body, stored, ok := splitSeal(record)
+	bodyA, bodyB, stored, ok := sealedParts(record)
 	if !ok {
 		return nil
 	}
-	rec, err := ParseRecord(record)
-	if err != nil || module != "" && module != rec.Module {
+	recModule := quickModule(record)
+	seq, okSeq := quickSeq(record)
+	if recModule == nil || !okSeq || module != "" && module != string(recModule) {
 		return nil // not a record, or the message and its record disagree
 	}
-	m, err := a.module(rec.Module)
+	m, err := a.module(recModule)
 	if m == nil || err != nil {
 		return err
 	}
 	if m.src != a.sources {
-		*m = anchorModule{keys: m.keys, cks: m.cks, newest: m.newest, line: m.line, source: m.source, src: a.sources}
+		m.src, m.haveFile, m.havePrev = a.sources, false, false
 	}
 	var index uint64
 	var prev [macSize]byte
 	known := false
-	if rec.Event.Type == FileStart {
+	if bytes.Equal(quickType(record, m.name), []byte("FILE_START")) {
+		rec, err := ParseRecord(record)
 		var alg string
-		index, prev, alg, err = fileStartInfo(&rec.Event)
-		known = err == nil && (alg == chainHMAC) == (m.keys[0] != nil)
+		if err == nil {
+			index, prev, alg, err = fileStartInfo(&rec.Event)
+		}
+		known = err == nil && rec.Seq == seq && (alg == chainHMAC) == (m.keys[0] != nil)
 		m.file, m.haveFile = index, err == nil
 	} else {
 		if m.haveFile {
@@ -235,28 +249,55 @@ func (a *Anchors) readLine(line []byte, name string, number int) error {
 		prev, known = m.prev, known && m.havePrev
 	}
 	m.prev, m.havePrev = stored, true
-	if !known || !m.verify(index, &prev, body, stored) {
+	if !known || !m.verify(index, &prev, bodyA, bodyB, stored) {
 		return nil
 	}
-	if n := m.newest; n != nil && (n.File > index || n.File == index && n.Seq >= rec.Seq) {
+	if m.found && (m.newest.File > index || m.newest.File == index && m.newest.Seq >= seq) {
 		return nil
 	}
-	if m.newest == nil {
-		m.newest = &Anchor{}
-	}
-	*m.newest = Anchor{Module: rec.Module, File: index, Seq: rec.Seq, MAC: rec.MAC, Type: rec.Event.Type,
-		Time: rec.Event.Time, mac: stored}
+	m.found = true
+	m.newest = Anchor{Module: m.name, File: index, Seq: seq, mac: stored}
+	m.newestLine = append(m.newestLine[:0], record...)
 	m.source, m.line = name, number
 	return nil
 }
 
+// quickModule returns the module of a record of a built-in format without
+// parsing the rest of it, nil if there is none.
+func quickModule(line []byte) []byte {
+	if bytes.HasPrefix(line, []byte(jsonTimePrefix)) {
+		const key = `,"module":"`
+		i := bytes.Index(line, []byte(key))
+		if i < 0 {
+			return nil
+		}
+		rest := line[i+len(key):]
+		if j := bytes.IndexByte(rest, '"'); j > 0 {
+			return rest[:j]
+		}
+		return nil
+	}
+	if len(line) <= timeLen || line[timeLen] != ' ' {
+		return nil
+	}
+	rest := line[timeLen+1:]
+	if j := bytes.IndexByte(rest, ' '); j > 0 {
+		return rest[:j]
+	}
+	return nil
+}
+
 // module returns the state of module, nil when its records are not read.
-func (a *Anchors) module(module string) (*anchorModule, error) {
-	if m, ok := a.mods[module]; ok {
+func (a *Anchors) module(name []byte) (*anchorModule, error) {
+	if m, ok := a.mods[string(name)]; ok {
 		if m.skip {
 			return nil, nil
 		}
 		return m, nil
+	}
+	module := string(name)
+	if !moduleRE.MatchString(module) {
+		return nil, nil
 	}
 	if len(a.mods) >= maxAnchorModules {
 		return nil, fmt.Errorf("audit: anchors: records of more than %d modules", maxAnchorModules)
@@ -269,7 +310,7 @@ func (a *Anchors) module(module string) (*anchorModule, error) {
 	if a.Key != nil {
 		key, ok = a.Key(module)
 	}
-	m := &anchorModule{skip: !ok}
+	m := &anchorModule{name: module, skip: !ok}
 	a.mods[module] = m
 	if !ok {
 		return nil, nil
@@ -282,10 +323,10 @@ func (a *Anchors) module(module string) (*anchorModule, error) {
 	return m, nil
 }
 
-// verify reports whether a record of file index whose body is body and MAC
+// verify reports whether a record of file index whose body is a and b and MAC
 // mac verifies chained to prev with one of the readings of the key; the
 // first that does is kept as the only one.
-func (m *anchorModule) verify(index uint64, prev *[macSize]byte, body []byte, mac [macSize]byte) bool {
+func (m *anchorModule) verify(index uint64, prev *[macSize]byte, a, b []byte, mac [macSize]byte) bool {
 	for i, k := range m.keys {
 		ck := m.cks[i]
 		if ck == nil || ck.index > index {
@@ -295,7 +336,7 @@ func (m *anchorModule) verify(index uint64, prev *[macSize]byte, body []byte, ma
 			ck = ck.evolve()
 		}
 		m.cks[i] = ck
-		if ck.seal(prev, body) == mac {
+		if ck.sealParts(prev, a, b) == mac {
 			m.keys, m.cks = m.keys[i:i+1], m.cks[i:i+1]
 			return true
 		}
