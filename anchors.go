@@ -32,6 +32,7 @@ import (
 // Anchor is a record of a module that was shipped off the host and that
 // verifies with the module's key (see [Anchors]).
 type Anchor struct {
+	// Module is the module that wrote the record.
 	Module string
 	// File is the index, in the module's sequence of files, of the audit
 	// file that holds the record, and Seq its sequence number there.
@@ -104,9 +105,9 @@ type anchorModule struct {
 	source     string      // where it was read: file and line
 	line       int
 
-	src      int           // the file read (Anchors.sources), and the state of the module in it:
-	file     uint64        // index of the current file, from its FILE_START
-	haveFile bool          //
+	src      int    // the file read (Anchors.sources), and the state of the module in it:
+	file     uint64 // index of the current file, from its FILE_START
+	haveFile bool
 	prev     [macSize]byte // MAC of the module's previous line
 	havePrev bool
 }
