@@ -250,7 +250,7 @@ func (a *Anchors) readLine(line []byte, name string, number int) error {
 		prev, known = m.prev, known && m.havePrev
 	}
 	m.prev, m.havePrev = stored, true
-	if !known || !m.verify(index, &prev, bodyA, bodyB, stored) {
+	if !known || index > maxFileIndex || !m.verify(index, &prev, bodyA, bodyB, stored) {
 		return nil
 	}
 	if m.found && (m.newest.File > index || m.newest.File == index && m.newest.Seq >= seq) {
@@ -332,9 +332,8 @@ func (m *anchorModule) verify(index uint64, prev *[macSize]byte, a, b []byte, ma
 		ck := m.cks[i]
 		if ck == nil || ck.index > index {
 			ck = keyAt(k, index)
-		}
-		for ck.index < index {
-			ck = ck.evolve()
+		} else {
+			ck = advanceKey(ck, k, index)
 		}
 		m.cks[i] = ck
 		if ck.sealParts(prev, a, b) == mac {

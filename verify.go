@@ -2,6 +2,7 @@ package audit
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -376,17 +377,40 @@ func verifyFiles(dir, module string, files []File, headData []byte, key []byte, 
 	return r, nil
 }
 
+// maxFileIndex is the largest file index the verifier accepts. Reaching
+// the key of file n takes n steps of SHA-256 from the original key, so a
+// forged FILE_START record or head naming an index near 2^64 would keep
+// the verifier busy for ever; no chain has this many files.
+const maxFileIndex = 1 << 24
+
 // keyAt returns the chain key of file index derived from the original key
-// orig (nil: plain SHA-256).
+// orig (nil: plain SHA-256), index at most maxFileIndex.
 func keyAt(orig []byte, index uint64) *chainKey {
 	if orig == nil {
 		return newChainKey(index, nil)
 	}
-	k := newChainKey(0, slices.Clone(orig))
-	for k.index < index {
-		k = k.evolve()
+	k := slices.Clone(orig)
+	h := sha256.New()
+	for range index {
+		h.Reset()
+		h.Write([]byte(keyLabel))
+		h.Write(k)
+		k = h.Sum(k[:0])
 	}
-	return k
+	return newChainKey(index, k)
+}
+
+// advanceKey returns the key of file index, from k (the key of an earlier
+// file of the chain started with orig).
+func advanceKey(k *chainKey, orig []byte, index uint64) *chainKey {
+	switch {
+	case k.index == index:
+		return k
+	case k.index+1 == index:
+		return k.evolve()
+	}
+	k.wipe()
+	return keyAt(orig, index)
 }
 
 // classify reads the first record of each file and returns the sealed
@@ -426,6 +450,10 @@ func (v *verifier) classify(files []File) ([]*chainFile, error) {
 		index, prev, alg, err := fileStartInfo(&head.Event)
 		if err != nil {
 			v.fail(f.Path, 1, Modified, "%v", err)
+			return nil, nil
+		}
+		if index > maxFileIndex {
+			v.fail(f.Path, 1, Modified, "file index %d is larger than %d, the most files a chain can have", index, maxFileIndex)
 			return nil, nil
 		}
 		if want := v.key.algorithm(); alg != want {
@@ -521,8 +549,8 @@ func (v *verifier) walk(cf *chainFile, last bool) error {
 // walkLines verifies the records of cf read from src. An incomplete last
 // line is a torn record, not a problem, when torn is true.
 func (v *verifier) walkLines(cf *chainFile, src lineSource, torn bool) error {
-	for v.key.index < cf.index {
-		v.key = v.key.evolve()
+	if v.key.index < cf.index {
+		v.key = advanceKey(v.key, v.orig, cf.index)
 	}
 	mac := cf.prev
 	if v.head != nil && v.head.file == cf.index && v.head.seq == 0 {
@@ -722,6 +750,10 @@ func (v *verifier) readHead(dir string, data []byte) bool {
 	}
 	if h.module != v.module {
 		v.fail(path, 0, Replaced, "head file of module %q, not %q", h.module, v.module)
+		return false
+	}
+	if h.key > maxFileIndex {
+		v.fail(path, 0, Modified, "the head names file index %d, larger than %d, the most files a chain can have", h.key, maxFileIndex)
 		return false
 	}
 	if want := v.key.algorithm(); h.chain != want {

@@ -50,3 +50,35 @@ func TestVerifyOverlongHexFields(t *testing.T) {
 		require.Empty(t, v.report.Pruned)
 	})
 }
+
+// TestVerifyHugeFileIndex: a forged FILE_START record or head naming a
+// file index near 2^64 is reported (or, among anchors, skipped) at once,
+// rather than evolving the key that many times.
+func TestVerifyHugeFileIndex(t *testing.T) {
+	keyFile, key := newKeyFile(t)
+	dir := t.TempDir()
+	writeSealed(t, dir, "AgentServer", FormatBCM, keyFile, 10, nil)
+	lines := collectorLines(t, dir, "AgentServer")
+	huge := strings.Replace(lines[0], " file=0 ", " file=18446744073709551615 ", 1)
+	require.NotEqual(t, lines[0], huge)
+
+	rep, err := VerifyReader(strings.NewReader(huge), "central", "AgentServer", key)
+	require.NoError(t, err)
+	require.NotNil(t, rep.Problem)
+	require.Equal(t, Modified, rep.Problem.Kind, "%v", rep.Problem)
+
+	for _, k := range [][]byte{key, nil} {
+		a := &Anchors{Key: func(string) ([]byte, bool) { return k, true }}
+		file0 := lines[1:fileStartLines(lines)[1]] // the rest of file 0
+		require.NoError(t, a.Read(strings.NewReader(huge+strings.Join(file0, "")), "central"))
+		_, ok := a.Newest("AgentServer")
+		require.False(t, ok, "no record after a forged FILE_START verifies")
+	}
+
+	p := plainBackups(t, dir, "AgentServer")[0]
+	editLines(t, p, func(l []string) []string { l[0] = huge; return l })
+	rep, err = Verify(dir, "AgentServer", key)
+	require.NoError(t, err)
+	require.NotNil(t, rep.Problem)
+	require.Equal(t, Modified, rep.Problem.Kind, "%v", rep.Problem)
+}

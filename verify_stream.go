@@ -141,6 +141,10 @@ func (v *verifier) streamFile(s *segments, name string, keys [][]byte, first boo
 		v.fail(name, cf.at(1), Modified, "%v", err)
 		return nil, false
 	}
+	if index > maxFileIndex {
+		v.fail(name, cf.at(1), Modified, "file index %d is larger than %d, the most files a chain can have", index, maxFileIndex)
+		return nil, false
+	}
 	cf.index, cf.prev = index, prev
 	body, _, _ := splitSeal(line)
 	if first {
@@ -172,11 +176,8 @@ func (v *verifier) streamFile(s *segments, name string, keys [][]byte, first boo
 	k := v.key
 	if index < k.index {
 		k = keyAt(v.orig, index) // out of order: link reports it
-	}
-	for k.index < index {
-		k = k.evolve()
-	}
-	if index >= v.key.index {
+	} else {
+		k = advanceKey(k, v.orig, index)
 		v.key = k
 	}
 	cf.firstOK = k.seal(&prev, body) == stored
