@@ -338,8 +338,12 @@ func fileStartInfo(e *Event) (index uint64, prev [macSize]byte, algorithm string
 			index, err = strconv.ParseUint(f.Value, 10, 64)
 			haveFile = err == nil
 		case "prev":
-			_, err = hex.Decode(prev[:], []byte(f.Value))
-			havePrev = err == nil && len(f.Value) == 2*macSize
+			// hex.Decode writes past prev for a longer value: check first.
+			havePrev = len(f.Value) == 2*macSize
+			if havePrev {
+				_, err = hex.Decode(prev[:], []byte(f.Value))
+				havePrev = err == nil
+			}
 		case "chain":
 			algorithm = f.Value
 		}

@@ -2,6 +2,7 @@ package audit
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -95,6 +96,17 @@ type VerifyReport struct {
 	LastFile string
 	LastSeq  uint64
 	Newest   time.Time
+	// FirstIndex and LastIndex are the indexes, in the module's sequence
+	// of files, of the oldest and the newest sealed file read.
+	FirstIndex uint64
+	LastIndex  uint64
+	// Stream is true for a report of [VerifyReader] or [VerifyFile]: a
+	// copy of the records of consecutive files (as a collector writes
+	// them), which has no head file. Its verdict vouches for the chain from
+	// the first record of file FirstIndex up to LastSeq of file LastIndex;
+	// records cut from its end are not detected by the chain (shipped
+	// anchors are what catches that, see [Anchors]).
+	Stream bool
 	// HeadFile and HeadSeq name the record that the head file vouches
 	// for: the newest that the writer made durable at its last rotation,
 	// sync, checkpoint or close. Every record up to it was found.
@@ -106,6 +118,15 @@ type VerifyReport struct {
 	// since no record the writer acknowledged is cut; "" when there is
 	// none.
 	Torn string
+	// Anchor is the newest record of the module that was shipped off the
+	// host and verifies with the module's key, as [VerifyWith] was given
+	// it in [VerifyOptions.Anchors]; nil when none was given. With a nil
+	// Problem, AnchorMatched tells whether the local files hold that very
+	// record (same file index, sequence number and MAC), so that no record
+	// up to it was deleted or cut; when it is false the anchor lies in
+	// files that retention removed, older than every local file.
+	Anchor        *Anchor
+	AnchorMatched bool
 	// Problem is the first problem found, nil if none.
 	Problem *Problem
 }
@@ -137,6 +158,25 @@ func (r *VerifyReport) OK() bool { return r.Problem == nil }
 // when it finds a problem and the files changed meanwhile (a rotation), it
 // verifies them again.
 func Verify(dir, module string, key []byte) (*VerifyReport, error) {
+	return VerifyWith(dir, module, key, VerifyOptions{})
+}
+
+// VerifyOptions are the further checks of [VerifyWith]. The zero value
+// adds none.
+type VerifyOptions struct {
+	// Anchors holds records shipped off the host, as a collector received
+	// them (see [Anchors]). The newest of the module's is required in the
+	// local files, with the same file index, sequence number and MAC: a
+	// local chain that lacks it (its newest files deleted, the active file
+	// cut behind it, even with an older copy of the head file put back) is
+	// reported as [FileMissing] or [Truncated], and one that holds another
+	// record in its place as [Modified]. An anchor in files that retention
+	// removed is not a problem.
+	Anchors *Anchors
+}
+
+// VerifyWith is [Verify] with further checks.
+func VerifyWith(dir, module string, key []byte, opts VerifyOptions) (*VerifyReport, error) {
 	if !moduleRE.MatchString(module) {
 		return &VerifyReport{Module: module}, fmt.Errorf("audit: verify: module %q: %w", module, ErrBadConfig)
 	}
@@ -147,7 +187,7 @@ func Verify(dir, module string, key []byte) (*VerifyReport, error) {
 	var r *VerifyReport
 	for attempt := 0; attempt < 3; attempt++ {
 		before := filesSnapshot(dir, module)
-		r, err = verifyOnce(dir, module, keys)
+		r, err = verifyOnce(dir, module, keys, opts)
 		if err == nil && r.OK() || filesSnapshot(dir, module) == before {
 			break
 		}
@@ -203,6 +243,23 @@ type chainFile struct {
 	prev    [macSize]byte
 	first   []byte // the first line
 	firstOK bool   // the first record verifies with the chain's key for index
+	base    int    // lines before the file's first line where it is read (a stream of files)
+}
+
+// at returns the line of the file's line n where the file is read: n
+// itself in an audit file, n after the lines of the files before it in a
+// stream. 0 (the file as a whole) stays 0.
+func (cf *chainFile) at(n int) int {
+	if n == 0 {
+		return 0
+	}
+	return cf.base + n
+}
+
+// lineSource is what the verifier reads a file's lines from: a
+// [LineReader], or one file's part of a stream of files.
+type lineSource interface {
+	Next() (Line, error)
 }
 
 // verifier holds the state of one verification.
@@ -223,6 +280,10 @@ type verifier struct {
 	cuts      map[uint64][macSize]byte // RetentionPrune: file index -> chain value at its end
 	ends      map[uint64][macSize]byte // chain value at the end of each file read
 	tornLine  int                      // line of an incomplete last record of the active file
+
+	anchor     *Anchor       // the newest shipped anchor, nil if none
+	anchorSeen bool          // its position was found
+	anchorMAC  [macSize]byte // the MAC found there
 }
 
 func (v *verifier) fail(file string, line int, kind ProblemKind, format string, args ...any) {
@@ -233,7 +294,7 @@ func (v *verifier) fail(file string, line int, kind ProblemKind, format string, 
 
 // verifyOnce is one verification of module's files with each reading of
 // the key, the first that is not the wrong key deciding.
-func verifyOnce(dir, module string, keys [][]byte) (*VerifyReport, error) {
+func verifyOnce(dir, module string, keys [][]byte, opts VerifyOptions) (*VerifyReport, error) {
 	headData, err := readHeadFile(dir, module)
 	if err != nil {
 		return &VerifyReport{Module: module}, err
@@ -247,7 +308,7 @@ func verifyOnce(dir, module string, keys [][]byte) (*VerifyReport, error) {
 	}
 	var r *VerifyReport
 	for _, k := range keys {
-		r, err = verifyFiles(dir, module, files, headData, k)
+		r, err = verifyFiles(dir, module, files, headData, k, opts)
 		if err != nil || r.OK() || r.Problem.Kind != WrongKey {
 			break
 		}
@@ -256,9 +317,14 @@ func verifyOnce(dir, module string, keys [][]byte) (*VerifyReport, error) {
 }
 
 // verifyFiles verifies files with one key.
-func verifyFiles(dir, module string, files []File, headData []byte, key []byte) (*VerifyReport, error) {
+func verifyFiles(dir, module string, files []File, headData []byte, key []byte, opts VerifyOptions) (*VerifyReport, error) {
 	r := &VerifyReport{Module: module}
 	v := &verifier{report: r, module: module, orig: key, key: keyAt(key, 0)}
+	if opts.Anchors != nil {
+		if a, ok := opts.Anchors.Newest(module); ok {
+			v.anchor, r.Anchor = &a, &a
+		}
+	}
 	chain, err := v.classify(files)
 	if err != nil || r.Problem != nil {
 		return r, err
@@ -301,25 +367,50 @@ func verifyFiles(dir, module string, files []File, headData []byte, key []byte) 
 		v.lastIndex, v.lastFile = cf.index, cf
 	}
 	r.Files += len(r.Unsealed)
+	r.FirstIndex = chain[0].index
 	v.checkStart(chain[0])
 	v.checkHead(dir, chain)
+	v.checkAnchor(chain)
 	if len(v.newest) > 0 {
 		r.Newest, _ = time.Parse(time.RFC3339Nano, string(v.newest))
 	}
 	return r, nil
 }
 
+// maxFileIndex is the largest file index the verifier accepts. Reaching
+// the key of file n takes n steps of SHA-256 from the original key, so a
+// forged FILE_START record or head naming an index near 2^64 would keep
+// the verifier busy for ever; no chain has this many files.
+const maxFileIndex = 1 << 24
+
 // keyAt returns the chain key of file index derived from the original key
-// orig (nil: plain SHA-256).
+// orig (nil: plain SHA-256), index at most maxFileIndex.
 func keyAt(orig []byte, index uint64) *chainKey {
 	if orig == nil {
 		return newChainKey(index, nil)
 	}
-	k := newChainKey(0, slices.Clone(orig))
-	for k.index < index {
-		k = k.evolve()
+	k := slices.Clone(orig)
+	h := sha256.New()
+	for range index {
+		h.Reset()
+		h.Write([]byte(keyLabel))
+		h.Write(k)
+		k = h.Sum(k[:0])
 	}
-	return k
+	return newChainKey(index, k)
+}
+
+// advanceKey returns the key of file index, from k (the key of an earlier
+// file of the chain started with orig).
+func advanceKey(k *chainKey, orig []byte, index uint64) *chainKey {
+	switch {
+	case k.index == index:
+		return k
+	case k.index+1 == index:
+		return k.evolve()
+	}
+	k.wipe()
+	return keyAt(orig, index)
 }
 
 // classify reads the first record of each file and returns the sealed
@@ -359,6 +450,10 @@ func (v *verifier) classify(files []File) ([]*chainFile, error) {
 		index, prev, alg, err := fileStartInfo(&head.Event)
 		if err != nil {
 			v.fail(f.Path, 1, Modified, "%v", err)
+			return nil, nil
+		}
+		if index > maxFileIndex {
+			v.fail(f.Path, 1, Modified, "file index %d is larger than %d, the most files a chain can have", index, maxFileIndex)
 			return nil, nil
 		}
 		if want := v.key.algorithm(); alg != want {
@@ -414,18 +509,25 @@ func (v *verifier) readError(path string, line int, err error) error {
 // link checks that cf continues the chain after the previous file.
 func (v *verifier) link(cf *chainFile, first bool) bool {
 	if !cf.firstOK {
-		v.fail(cf.Path, 1, Replaced, "the first record of file %d does not verify with this chain's key for file %d: the file belongs to another chain (another deployment, module or key)", cf.index, cf.index)
+		v.fail(cf.Path, cf.at(1), Replaced, "the first record of file %d does not verify with this chain's key for file %d: the file belongs to another chain (another deployment, module or key)", cf.index, cf.index)
 		return false
 	}
 	if first {
 		return true
 	}
 	switch {
+	case cf.index < v.lastIndex:
+		v.fail(cf.Path, cf.at(1), Reordered, "file %d stands after file %d", cf.index, v.lastIndex)
+		return false
 	case cf.index == v.lastIndex:
-		v.fail(cf.Path, 1, Replaced, "file %d appears twice (also as %s)", cf.index, filepath.Base(v.lastFile.Path))
+		v.fail(cf.Path, cf.at(1), Replaced, "file %d appears twice (also as %s)", cf.index, filepath.Base(v.lastFile.Path))
 		return false
 	case cf.index > v.lastIndex+1:
-		v.fail(cf.Path, 0, FileMissing, "files %d to %d of the sequence are missing before this one", v.lastIndex+1, cf.index-1)
+		line := 0 // the file as a whole; in a stream, its first line
+		if v.report.Stream {
+			line = cf.at(1)
+		}
+		v.fail(cf.Path, line, FileMissing, "files %d to %d of the sequence are missing before this one", v.lastIndex+1, cf.index-1)
 		return false
 	case cf.prev != v.lastMAC:
 		v.fail(v.lastFile.Path, v.lastLine, Truncated, "the next file's chain starts from a record that is not this file's last: records are missing at the end of this file")
@@ -436,44 +538,50 @@ func (v *verifier) link(cf *chainFile, first bool) bool {
 
 // walk verifies the records of cf, the last file of the chain when last.
 func (v *verifier) walk(cf *chainFile, last bool) error {
-	for v.key.index < cf.index {
-		v.key = v.key.evolve()
-	}
 	r, err := OpenFile(cf.File)
 	if err != nil {
 		return v.readError(cf.Path, 0, err)
 	}
 	defer r.Close()
+	return v.walkLines(cf, r, last && cf.Active)
+}
+
+// walkLines verifies the records of cf read from src. An incomplete last
+// line is a torn record, not a problem, when torn is true.
+func (v *verifier) walkLines(cf *chainFile, src lineSource, torn bool) error {
+	if v.key.index < cf.index {
+		v.key = advanceKey(v.key, v.orig, cf.index)
+	}
 	mac := cf.prev
 	if v.head != nil && v.head.file == cf.index && v.head.seq == 0 {
 		v.headSeen, v.headMAC = true, mac
 	}
 	n := 0
 	for {
-		ln, err := r.Next()
+		ln, err := src.Next()
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
-			return v.readError(cf.Path, ln.Number, err)
+			return v.readError(cf.Path, cf.at(ln.Number), err)
 		}
 		if !ln.Complete {
-			if last && cf.Active {
-				v.report.Torn = fmt.Sprintf("%s:%d: an incomplete last record of %d bytes, left by a crash during a write", cf.Path, ln.Number, len(ln.Text))
-				v.tornLine = ln.Number
+			if torn {
+				v.report.Torn = fmt.Sprintf("%s:%d: an incomplete last record of %d bytes, left by a crash during a write", cf.Path, cf.at(ln.Number), len(ln.Text))
+				v.tornLine = cf.at(ln.Number)
 				break
 			}
-			v.fail(cf.Path, ln.Number, Truncated, "last record is cut short")
+			v.fail(cf.Path, cf.at(ln.Number), Truncated, "last record is cut short")
 			return nil
 		}
 		a, b, stored, ok := sealedParts(ln.Text)
 		if !ok {
-			v.fail(cf.Path, ln.Number, Modified, "record does not parse or has no MAC")
+			v.fail(cf.Path, cf.at(ln.Number), Modified, "record does not parse or has no MAC")
 			return nil
 		}
 		seq, _ := quickSeq(ln.Text)
 		if v.key.sealParts(&mac, a, b) != stored || seq != uint64(ln.Number) {
-			return v.classifyAt(cf, ln.Number, seq, &mac, &stored)
+			return v.classifyAt(cf, src, ln.Number, seq, &mac, &stored)
 		}
 		mac = stored
 		n = ln.Number
@@ -487,14 +595,17 @@ func (v *verifier) walk(cf *chainFile, last bool) error {
 		if v.head != nil && v.head.file == cf.index && v.head.seq == seq {
 			v.headSeen, v.headMAC = true, stored
 		}
+		if v.anchor != nil && v.anchor.File == cf.index && v.anchor.Seq == seq {
+			v.anchorSeen, v.anchorMAC = true, stored
+		}
 	}
-	v.lastMAC, v.lastLine = mac, n
+	v.lastMAC, v.lastLine = mac, cf.at(n)
 	if v.ends == nil {
 		v.ends = map[uint64][macSize]byte{}
 	}
 	v.ends[cf.index] = mac
 	if n > 0 {
-		v.report.LastFile, v.report.LastSeq = cf.Path, uint64(n)
+		v.report.LastFile, v.report.LastSeq, v.report.LastIndex = cf.Path, uint64(n), cf.index
 	}
 	return nil
 }
@@ -516,8 +627,11 @@ func (v *verifier) notePrune(line []byte) {
 			index, err = strconv.ParseUint(f.Value, 10, 64)
 			okIndex = err == nil
 		case "cut":
-			n, err := hex.Decode(cut[:], []byte(f.Value))
-			okCut = err == nil && n == macSize && len(f.Value) == 2*macSize
+			// hex.Decode writes past cut for a longer value: check first.
+			if len(f.Value) == 2*macSize {
+				_, err := hex.Decode(cut[:], []byte(f.Value))
+				okCut = err == nil
+			}
 		}
 	}
 	if okIndex && okCut {
@@ -532,19 +646,15 @@ func (v *verifier) notePrune(line []byte) {
 }
 
 // classifyAt names the problem at line n of cf, whose MAC or sequence
-// number is not the expected one. It reads on from line n to tell a
-// duplicate, a reordering and a removal apart.
-func (v *verifier) classifyAt(cf *chainFile, n int, seq uint64, prev, stored *[macSize]byte) error {
+// number is not the expected one. It reads on from line n in src, the
+// file's lines after it, to tell a duplicate, a reordering and a removal
+// apart; verification stops at this problem, so nothing else needs them.
+func (v *verifier) classifyAt(cf *chainFile, src lineSource, n int, seq uint64, prev, stored *[macSize]byte) error {
 	want := uint64(n)
 	var next []byte // the line after n
 	nextSeq, found := uint64(0), false
-	r, err := OpenFile(cf.File)
-	if err != nil {
-		return v.readError(cf.Path, 0, err)
-	}
-	defer r.Close()
 	for {
-		ln, err := r.Next()
+		ln, err := src.Next()
 		if err != nil {
 			break // what could be read decides
 		}
@@ -560,27 +670,28 @@ func (v *verifier) classifyAt(cf *chainFile, n int, seq uint64, prev, stored *[m
 			break
 		}
 	}
+	line := cf.at(n)
 	switch {
 	case seq == want:
 		if next != nil && nextSeq == want {
-			v.fail(cf.Path, n, Inserted, "two records carry sequence number %d", want)
+			v.fail(cf.Path, line, Inserted, "two records carry sequence number %d", want)
 			return nil
 		}
 		if n == 1 && v.report.Records == 0 && v.chainsOn(next, stored) {
-			v.fail(cf.Path, n, WrongKey, "no record verifies with this key")
+			v.fail(cf.Path, line, WrongKey, "no record verifies with this key")
 			return nil
 		}
-		v.fail(cf.Path, n, Modified, "record %d does not match its MAC", want)
+		v.fail(cf.Path, line, Modified, "record %d does not match its MAC", want)
 	case seq < want:
 		if seq+1 == want {
-			v.fail(cf.Path, n, Inserted, "record %d appears again", seq)
+			v.fail(cf.Path, line, Inserted, "record %d appears again", seq)
 		} else {
-			v.fail(cf.Path, n, Reordered, "record %d stands after record %d", seq, want-1)
+			v.fail(cf.Path, line, Reordered, "record %d stands after record %d", seq, want-1)
 		}
 	case found:
-		v.fail(cf.Path, n, Reordered, "record %d stands before record %d", seq, want)
+		v.fail(cf.Path, line, Reordered, "record %d stands before record %d", seq, want)
 	default:
-		v.fail(cf.Path, n, Removed, "records %d to %d are missing", want, seq-1)
+		v.fail(cf.Path, line, Removed, "records %d to %d are missing", want, seq-1)
 	}
 	return nil
 }
@@ -641,6 +752,10 @@ func (v *verifier) readHead(dir string, data []byte) bool {
 		v.fail(path, 0, Replaced, "head file of module %q, not %q", h.module, v.module)
 		return false
 	}
+	if h.key > maxFileIndex {
+		v.fail(path, 0, Modified, "the head names file index %d, larger than %d, the most files a chain can have", h.key, maxFileIndex)
+		return false
+	}
 	if want := v.key.algorithm(); h.chain != want {
 		v.fail(path, 0, WrongKey, "the head is sealed with %s; verifying with %s", h.chain, want)
 		return false
@@ -693,6 +808,38 @@ func (v *verifier) checkHead(dir string, chain []*chainFile) {
 		}
 	case v.headMAC != h.mac:
 		v.fail(v.report.HeadFile, int(h.seq), Modified, "record %d is not the record the head vouches for", h.seq)
+	}
+}
+
+// checkAnchor checks that the files hold the newest shipped anchor, with
+// its MAC.
+func (v *verifier) checkAnchor(chain []*chainFile) {
+	a := v.anchor
+	if a == nil || v.report.Problem != nil {
+		return
+	}
+	newest := chain[len(chain)-1]
+	var file *chainFile
+	for _, cf := range chain {
+		if cf.index == a.File {
+			file = cf
+		}
+	}
+	switch {
+	case v.anchorSeen && v.anchorMAC == a.mac:
+		v.report.AnchorMatched = true
+	case v.anchorSeen:
+		v.fail(file.Path, int(a.Seq), Modified, "record %d is not the record shipped off the host (%s)", a.Seq, a.Source)
+	case a.File > newest.index:
+		v.fail(newest.Path, 0, FileMissing, "a record shipped off the host (%s) is record %d of file %d, but the newest file is file %d: the newest files are missing", a.Source, a.Seq, a.File, newest.index)
+	case a.File < chain[0].index:
+		// In files that retention removed: checkStart accounted for them.
+	case file == nil:
+		v.fail(newest.Path, 0, FileMissing, "a record shipped off the host (%s) is record %d of file %d, which is missing", a.Source, a.Seq, a.File)
+	case v.tornLine > 0 && file == newest:
+		v.fail(file.Path, v.tornLine, Truncated, "last record is cut short, and a record shipped off the host (%s) is record %d of this file", a.Source, a.Seq)
+	default:
+		v.fail(file.Path, 0, Truncated, "a record shipped off the host (%s) is record %d of this file (file %d), which is missing: records were cut from its end", a.Source, a.Seq, a.File)
 	}
 }
 

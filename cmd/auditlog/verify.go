@@ -15,7 +15,7 @@ import (
 // verifyCommand checks the integrity chain of audit files.
 var verifyCommand = &command{
 	name:    "verify",
-	args:    "DIR [--module M] [--key-dir D | --key-file F]",
+	args:    "DIR|FILE [--module M] [--key-dir D | --key-file F] [--anchors PATH [--anchor-host H]]",
 	summary: "check that audit files are the files that were written",
 	details: `Verify checks the audit files in DIR, for every module or for --module M:
 each record's MAC and sequence number, the chain from file to file
@@ -48,21 +48,64 @@ It prints one line per module and a one-line verdict:
 An incomplete last record of the active file, left by a crash in the
 middle of a write, is reported as such and is not tampering.
 
+A collector's copy. When the argument is a FILE rather than a directory,
+it is one file holding the records of several consecutive audit files of
+module M (--module is required), in order, as a collector writes them
+(duplicates dropped; a name ending in .gz is decompressed): each
+FILE_START record starts the next file, and the chain is checked across
+them as in the audit files; problems name the line of FILE. A copy has no
+head file, so its verdict vouches for the chain from its first file up to
+its newest record, and no further: records cut from the end of the copy
+are not detected.
+
+Anchors. With --anchors PATH, PATH is what a collector received from the
+hosts: a file, or a directory of files (read recursively), whose lines
+are audit records as written (a collector's mirror files; rsyslog writing
+the message alone) or RFC 5424 messages whose MSG is a record (as
+'auditlog ship' sends them; rsyslog's RSYSLOG_SyslogProtocol23Format).
+Every record that verifies with its module's key is an anchor: a
+FILE_START record on its own, any other record chained to the line of its
+module before it in the same file. Forged lines and records of other
+chains are not anchors. For each module the newest anchor (file index,
+then seq) must be in DIR with the same file index, seq and MAC; if it is
+not, the module is TAMPERED (file missing, truncated or modified): the
+newest files were deleted or the active file was cut behind a shipped
+record, even if an older copy of the head file was put back. The verdict
+names the anchor found. A module that PATH has anchors of and DIR has no
+file of is TAMPERED too. --anchor-host H reads only the RFC 5424 messages
+of host H (raw record lines carry no host): use it when modules of the
+same name on several hosts share a key.
+
 The exit status is 0 when every sealed module verified, 1 when one was
 tampered with, and 2 for a usage or I/O error or a module without its key.`,
 	flags: func(e *env, c *command, set *flag.FlagSet) func([]string) int {
 		module := set.String("module", "", "verify only module `M`")
 		keyFile := set.String("key-file", "", "the original integrity key `file`")
 		keyDir := set.String("key-dir", "", "a `directory` holding each module's original key as M.key")
+		anchorsPath := set.String("anchors", "", "what a collector received: a `file` or directory of records or RFC 5424 messages")
+		anchorHost := set.String("anchor-host", "", "read only the RFC 5424 messages of `host` H from --anchors")
 		return func(args []string) int {
 			if len(args) != 1 {
-				return e.usageError(c, "want one directory, got %d arguments", len(args))
+				return e.usageError(c, "want one directory or file, got %d arguments", len(args))
 			}
 			if *keyFile != "" && *keyDir != "" {
 				return e.usageError(c, "give --key-file or --key-dir, not both")
 			}
+			if *anchorHost != "" && *anchorsPath == "" {
+				return e.usageError(c, "--anchor-host goes with --anchors")
+			}
 			dir := args[0]
-			if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+			fi, err := os.Stat(dir)
+			if err == nil && fi.Mode().IsRegular() {
+				if *module == "" {
+					return e.usageError(c, "%s is a file: give the module of its records with --module", dir)
+				}
+				if *anchorsPath != "" {
+					return e.usageError(c, "--anchors checks a directory of audit files, not a collector's copy")
+				}
+				return verifyCopy(e, c, dir, *module, *keyFile, *keyDir)
+			}
+			if err != nil || !fi.IsDir() {
 				return e.errorf(c, "directory %s: %v", dir, notDirError(err))
 			}
 			mods, err := audit.Modules(dir)
@@ -86,6 +129,25 @@ tampered with, and 2 for a usage or I/O error or a module without its key.`,
 					return e.errorf(c, "%v", err)
 				}
 			}
+			var anchors *audit.Anchors
+			if *anchorsPath != "" {
+				anchors = &audit.Anchors{Host: *anchorHost, Key: func(m string) ([]byte, bool) {
+					if *module != "" && m != *module {
+						return nil, false
+					}
+					if *keyDir == "" {
+						return fileKey, true
+					}
+					key, err := audit.ReadKey(filepath.Join(*keyDir, m+".key"))
+					if errors.Is(err, os.ErrNotExist) {
+						return nil, true
+					}
+					return key, err == nil // a bad key file is reported when the module is verified
+				}}
+				if err := anchors.ReadPath(*anchorsPath); err != nil {
+					return e.errorf(c, "%v", err)
+				}
+			}
 			rep := newReporter(e)
 			out := &outWriter{w: e.stdout, rep: rep}
 			var bad *audit.Problem
@@ -104,7 +166,7 @@ tampered with, and 2 for a usage or I/O error or a module without its key.`,
 						return e.errorf(c, "%v", err)
 					}
 				}
-				r, err := audit.Verify(dir, m, key)
+				r, err := audit.VerifyWith(dir, m, key, audit.VerifyOptions{Anchors: anchors})
 				if err != nil {
 					rep.clearProgress()
 					fmt.Fprintf(e.stderr, "auditlog: verify: module %s: %v\n", m, err)
@@ -112,7 +174,7 @@ tampered with, and 2 for a usage or I/O error or a module without its key.`,
 					continue
 				}
 				records += r.Records
-				line, noKey := moduleVerdict(r, key != nil, *keyDir != "")
+				line, noKey := moduleVerdict(r, key != nil, *keyDir != "", anchors != nil)
 				fmt.Fprintln(out, line)
 				switch {
 				case noKey:
@@ -125,6 +187,20 @@ tampered with, and 2 for a usage or I/O error or a module without its key.`,
 				}
 			}
 			rep.clearProgress()
+			if anchors != nil {
+				for _, m := range anchors.Modules() {
+					if slices.Contains(mods, m) {
+						continue
+					}
+					a, _ := anchors.Newest(m)
+					p := &audit.Problem{File: dir, Kind: audit.FileMissing, Detail: fmt.Sprintf(
+						"records of module %s were shipped off the host (the newest, %s, is record %d of file %d), but this directory holds no file of it", m, a.Source, a.Seq, a.File)}
+					fmt.Fprintf(out, "%-20s TAMPERED (%s): no local file\n", m, p.Kind)
+					if bad == nil {
+						bad, badModule = p, m
+					}
+				}
+			}
 			if out.err != nil {
 				return e.errorf(c, "write standard output: %v", out.err)
 			}
@@ -147,7 +223,7 @@ tampered with, and 2 for a usage or I/O error or a module without its key.`,
 
 // moduleVerdict is the line printed for one module. noKey reports a sealed
 // module that --key-dir has no key for.
-func moduleVerdict(r *audit.VerifyReport, keyed, keyDir bool) (line string, noKey bool) {
+func moduleVerdict(r *audit.VerifyReport, keyed, keyDir, anchored bool) (line string, noKey bool) {
 	name := fmt.Sprintf("%-20s ", r.Module)
 	if !r.Sealed {
 		return name + fmt.Sprintf("not sealed: %d file(s) written without integrity protection", r.Files), false
@@ -163,14 +239,36 @@ func moduleVerdict(r *audit.VerifyReport, keyed, keyDir bool) (line string, noKe
 		return name + fmt.Sprintf("TAMPERED (%s): %d files, %d records checked, chain %s", r.Problem.Kind, r.Files, r.Records, chain), false
 	}
 	s := fmt.Sprintf("verified: %d files, %d records, chain %s", r.Files, r.Records, chain)
+	if r.Stream {
+		s = fmt.Sprintf("verified (collector's copy): files %d to %d, %d records, chain %s", r.FirstIndex, r.LastIndex, r.Records, chain)
+	}
 	if r.LastFile != "" {
-		s += fmt.Sprintf("; newest record %s seq %d", filepath.Base(r.LastFile), r.LastSeq)
+		if r.Stream {
+			s += fmt.Sprintf("; newest record file %d seq %d", r.LastIndex, r.LastSeq)
+		} else {
+			s += fmt.Sprintf("; newest record %s seq %d", filepath.Base(r.LastFile), r.LastSeq)
+		}
 		if !r.Newest.IsZero() {
 			s += " at " + r.Newest.UTC().Format(time.RFC3339)
 		}
 	}
+	if r.Stream {
+		s += "; no head file: records cut from the end of the copy are not detected"
+	}
 	if r.HeadFile != "" {
 		s += fmt.Sprintf("; head vouches up to %s seq %d", filepath.Base(r.HeadFile), r.HeadSeq)
+	}
+	switch a := r.Anchor; {
+	case a != nil && r.AnchorMatched:
+		s += fmt.Sprintf("; shipped anchor found: file %d seq %d (%s", a.File, a.Seq, a.Type)
+		if !a.Time.IsZero() {
+			s += " at " + a.Time.UTC().Format(time.RFC3339)
+		}
+		s += ", " + a.Source + ")"
+	case a != nil:
+		s += fmt.Sprintf("; the newest shipped anchor (file %d seq %d, %s) lies in files removed by retention", a.File, a.Seq, a.Source)
+	case anchored:
+		s += "; no shipped anchor for this module"
 	}
 	if n := len(r.Pruned); n > 0 {
 		s += fmt.Sprintf("; %d file(s) removed by retention", n)
@@ -182,6 +280,46 @@ func moduleVerdict(r *audit.VerifyReport, keyed, keyDir bool) (line string, noKe
 		s += "; note: " + r.Torn + " (moved aside at the next start; not tampering)"
 	}
 	return name + s, false
+}
+
+// verifyCopy verifies path, a collector's copy of module's records.
+func verifyCopy(e *env, c *command, path, module, keyFile, keyDir string) int {
+	var key []byte
+	var err error
+	switch {
+	case keyFile != "":
+		key, err = audit.ReadKey(keyFile)
+	case keyDir != "":
+		key, err = audit.ReadKey(filepath.Join(keyDir, module+".key"))
+		if errors.Is(err, os.ErrNotExist) {
+			key, err = nil, nil
+		}
+	}
+	if err != nil {
+		return e.errorf(c, "%v", err)
+	}
+	r, err := audit.VerifyFile(path, module, key)
+	if err != nil {
+		return e.errorf(c, "%v", err)
+	}
+	out := &outWriter{w: e.stdout, rep: newReporter(e)}
+	line, noKey := moduleVerdict(r, key != nil, keyDir != "", false)
+	fmt.Fprintln(out, line)
+	switch {
+	case out.err != nil:
+		return e.errorf(c, "write standard output: %v", out.err)
+	case r.Problem != nil && !noKey:
+		fmt.Fprintf(out, "TAMPERED: module %s: %v\n", module, r.Problem)
+		return exitProblem
+	case noKey:
+		fmt.Fprintln(out, "NOT VERIFIED: a module could not be checked (see above)")
+		return exitUsage
+	case !r.Sealed:
+		fmt.Fprintf(out, "OK: 1 module(s), 0 sealed, 0 records verified\n")
+		return exitOK
+	}
+	fmt.Fprintf(out, "OK: 1 module(s), 1 sealed, %d records verified\n", r.Records)
+	return exitOK
 }
 
 func notDirError(err error) error {

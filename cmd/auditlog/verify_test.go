@@ -2,14 +2,19 @@ package main
 
 import (
 	"compress/gzip"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/auditkit/audit"
+	"github.com/auditkit/audit/ship"
 	"github.com/stretchr/testify/require"
 )
 
@@ -208,4 +213,185 @@ func TestVerifyDamagedBackupChecksTheOtherModules(t *testing.T) {
 	require.Equal(t, 1, r.code, r.stdout+r.stderr)
 	require.Contains(t, r.stdout, "AgentServer          verified")
 	require.Contains(t, r.stdout, "TAMPERED: module CEMServer: "+gz[0])
+}
+
+// copyLines returns the lines of module's files in dir in chain order, as a
+// collector receives them, with the index of each line's file.
+func copyLines(t *testing.T, dir, module string) (lines []string, index []uint64) {
+	t.Helper()
+	files, err := audit.ListFiles(dir, module)
+	require.NoError(t, err)
+	var cur uint64
+	for _, f := range files {
+		r, err := audit.OpenFile(f)
+		require.NoError(t, err)
+		for {
+			ln, err := r.Next()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			require.NoError(t, err)
+			rec, err := audit.ParseRecord(ln.Text)
+			require.NoError(t, err)
+			if rec.Event.Type == audit.FileStart {
+				cur = fileField(t, rec)
+			}
+			lines = append(lines, string(ln.Text)+"\n")
+			index = append(index, cur)
+		}
+		require.NoError(t, r.Close())
+	}
+	return lines, index
+}
+
+// fileField returns the file index of a FILE_START record.
+func fileField(t *testing.T, rec audit.Record) uint64 {
+	t.Helper()
+	for i := range rec.Event.NumFields() {
+		if f := rec.Event.Field(i); f.Key == "file" {
+			n, err := strconv.ParseUint(f.Value, 10, 64)
+			require.NoError(t, err)
+			return n
+		}
+	}
+	t.Fatal("FILE_START record without a file field")
+	return 0
+}
+
+// syslogCopy renders lines as RFC 5424 messages, one a line, as package
+// ship sends them.
+func syslogCopy(t *testing.T, host string, lines []string, index []uint64) string {
+	t.Helper()
+	var b []byte
+	for i, l := range lines {
+		line := []byte(strings.TrimSuffix(l, "\n"))
+		rec, err := audit.ParseRecord(line)
+		require.NoError(t, err)
+		b, err = ship.Format{}.Append(b, &ship.Message{Host: host, Module: rec.Module, File: strconv.FormatUint(index[i], 10),
+			Seq: rec.Seq, Type: rec.Event.Type, Outcome: rec.Event.Outcome, Time: rec.Event.Time, Line: line})
+		require.NoError(t, err)
+		b = append(b, '\n')
+	}
+	return string(b)
+}
+
+func TestVerifyCollectorCopy(t *testing.T) {
+	live, original := newKey(t)
+	dir := sealedDir(t, live)
+	lines, index := copyLines(t, dir, "CEMServer") // from compressed backups
+	require.Greater(t, index[len(index)-1], uint64(1))
+	path := filepath.Join(t.TempDir(), "central-CEMServer.log")
+	require.NoError(t, os.WriteFile(path, []byte(strings.Join(lines, "")), 0o640))
+
+	r := auditlog(t, "verify", path, "--module", "CEMServer", "--key-file", original)
+	require.Equal(t, 0, r.code, r.stdout+r.stderr)
+	require.Contains(t, r.stdout, fmt.Sprintf("verified (collector's copy): files 0 to %d, %d records", index[len(index)-1], len(lines)))
+	require.Contains(t, r.stdout, "no head file")
+	require.True(t, strings.HasPrefix(lastLine(r.stdout), "OK: 1 module(s), 1 sealed"), r.stdout)
+
+	keyDir := t.TempDir()
+	data, err := os.ReadFile(original)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(keyDir, "CEMServer.key"), data, 0o600))
+	r = auditlog(t, "verify", "--key-dir", keyDir, "--module", "CEMServer", path)
+	require.Equal(t, 0, r.code, r.stdout+r.stderr)
+
+	lines[7] = strings.Replace(lines[7], "user", "usef", 1)
+	require.NoError(t, os.WriteFile(path, []byte(strings.Join(lines, "")), 0o640))
+	r = auditlog(t, "verify", path, "--module", "CEMServer", "--key-file", original)
+	require.Equal(t, 1, r.code, r.stdout+r.stderr)
+	require.Contains(t, r.stdout, "TAMPERED: module CEMServer: "+path+":8: modified")
+
+	r = auditlog(t, "verify", path, "--key-file", original)
+	require.Equal(t, 2, r.code)
+	require.Contains(t, r.stderr, "--module")
+	r = auditlog(t, "verify", path, "--module", "CEMServer", "--anchors", path)
+	require.Equal(t, 2, r.code)
+	r = auditlog(t, "verify", dir, "--anchor-host", "h")
+	require.Equal(t, 2, r.code)
+}
+
+func TestVerifyAnchors(t *testing.T) {
+	live, original := newKey(t)
+	dir := t.TempDir()
+	cfg := config(dir, "AgentServer", "BCM")
+	cfg.Integrity, cfg.IntegrityKeyFile, cfg.MaxSize = true, live, 1000
+	login := func(n int) []audit.Event {
+		var events []audit.Event
+		for i := range n {
+			events = append(events, audit.Event{Type: audit.Logon, Actor: fmt.Sprint("user", i), Client: "10.0.0.1"})
+		}
+		return events
+	}
+	logAll(t, cfg, login(15)...)
+	headPath := filepath.Join(dir, "AgentServer.audit.head")
+	oldHead, err := os.ReadFile(headPath)
+	require.NoError(t, err)
+	before, err := audit.Verify(dir, "AgentServer", mustReadKey(t, original))
+	require.NoError(t, err)
+	cfg.Now = fakeClock(base.Add(time.Hour))
+	logAll(t, cfg, login(30)...)
+	lines, index := copyLines(t, dir, "AgentServer")
+	require.Greater(t, index[len(index)-1], before.LastIndex+1)
+
+	anchors := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(anchors, "syslog.log"), []byte(syslogCopy(t, "agent01", lines, index)), 0o640))
+	r := auditlog(t, "verify", dir, "--key-file", original, "--anchors", anchors)
+	require.Equal(t, 0, r.code, r.stdout+r.stderr)
+	require.Contains(t, r.stdout, fmt.Sprintf("shipped anchor found: file %d seq %d", index[len(index)-1], len(lines)-slices.Index(index, index[len(index)-1])))
+
+	// Roll back: the newest files deleted, the older head put back.
+	files, err := audit.ListFiles(dir, "AgentServer")
+	require.NoError(t, err)
+	for _, f := range files {
+		data, err := os.ReadFile(f.Path)
+		require.NoError(t, err)
+		first, _, _ := strings.Cut(string(data), "\n")
+		rec, err := audit.ParseRecord([]byte(first))
+		require.NoError(t, err)
+		if fileField(t, rec) > before.LastIndex {
+			require.NoError(t, os.Remove(f.Path))
+		}
+	}
+	require.NoError(t, os.WriteFile(headPath, oldHead, 0o640))
+	r = auditlog(t, "verify", dir, "--key-file", original)
+	require.Equal(t, 0, r.code, "without anchors the rollback looks like an older state: "+r.stdout+r.stderr)
+	r = auditlog(t, "verify", dir, "--key-file", original, "--anchors", anchors, "--anchor-host", "agent01")
+	require.Equal(t, 1, r.code, r.stdout+r.stderr)
+	require.Contains(t, r.stdout, "TAMPERED: module AgentServer:")
+	require.Contains(t, r.stdout, "file missing: a record shipped off the host")
+
+	// Another host's messages are not this host's anchors.
+	r = auditlog(t, "verify", dir, "--key-file", original, "--anchors", anchors, "--anchor-host", "agent02")
+	require.Equal(t, 0, r.code, r.stdout+r.stderr)
+	require.Contains(t, r.stdout, "no shipped anchor for this module")
+
+	// A module that has anchors and no file: here, a directory of
+	// another module (unkeyed) checked with the anchors of both.
+	other := t.TempDir()
+	ocfg := config(other, "CEMServer", "BCM")
+	ocfg.Integrity = true
+	logAll(t, ocfg, login(3)...)
+	olines, _ := copyLines(t, other, "CEMServer")
+	require.NoError(t, os.WriteFile(filepath.Join(anchors, "cem.log"), []byte(strings.Join(olines, "")), 0o640))
+	keyDir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(keyDir, "AgentServer.key"), mustRead(t, original), 0o600))
+	r = auditlog(t, "verify", other, "--key-dir", keyDir, "--anchors", anchors)
+	require.Equal(t, 1, r.code, r.stdout+r.stderr)
+	require.Contains(t, r.stdout, "CEMServer            verified")
+	require.Contains(t, r.stdout, "AgentServer          TAMPERED (file missing): no local file")
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	return data
+}
+
+func mustReadKey(t *testing.T, path string) []byte {
+	t.Helper()
+	k, err := audit.ReadKey(path)
+	require.NoError(t, err)
+	return k
 }
