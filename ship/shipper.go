@@ -41,6 +41,12 @@ type ShipperConfig struct {
 	CursorFile string
 	// Batch is the most records handed to one Ship call. Zero means 256.
 	Batch int
+	// CursorInterval is how often, at most, the cursor file is written
+	// while records keep coming: it is written after a batch when no
+	// more records are waiting, or when CursorInterval passed since the
+	// last write, and when the shipper closes. A crash resends the
+	// records acknowledged since (at least once). Zero means 500 ms.
+	CursorInterval time.Duration
 	// Poll is how often the active file is checked for new records. Zero
 	// means 200 ms.
 	Poll time.Duration
@@ -149,9 +155,10 @@ func (e *SkipError) Error() string {
 func (e *SkipError) Unwrap() error { return e.Err }
 
 const (
-	defaultBatch         = 256
-	defaultPoll          = 200 * time.Millisecond
-	defaultStatsInterval = time.Second
+	defaultBatch          = 256
+	defaultCursorInterval = 500 * time.Millisecond
+	defaultPoll           = 200 * time.Millisecond
+	defaultStatsInterval  = time.Second
 )
 
 // NewShipper checks cfg, reads the cursor file (a missing one means
@@ -188,6 +195,9 @@ func NewShipper(cfg ShipperConfig) (*Shipper, error) {
 	}
 	if cfg.Poll <= 0 {
 		cfg.Poll = defaultPoll
+	}
+	if cfg.CursorInterval <= 0 {
+		cfg.CursorInterval = defaultCursorInterval
 	}
 	if cfg.MinBackoff <= 0 {
 		cfg.MinBackoff = defaultMinBackoff
@@ -355,7 +365,8 @@ func (s *Shipper) newRetry() retry {
 func (s *Shipper) ship(ctx context.Context, in <-chan item) {
 	items := make([]item, 0, s.cfg.Batch)
 	msgs := make([]Message, 0, s.cfg.Batch)
-	cr := s.newRetry()
+	w := cursorWriter{s: s, r: s.newRetry()}
+	defer w.flush(ctx) // what was acknowledged before Close
 	for {
 		items = items[:0]
 		select {
@@ -384,7 +395,7 @@ func (s *Shipper) ship(ctx context.Context, in <-chan item) {
 			n, err := s.dest.Ship(ctx, msgs)
 			if n > 0 {
 				s.shipped.Add(uint64(n))
-				s.advance(ctx, &cr, items[n-1].next, msgs[n-1].Seq)
+				w.acked(items[n-1].next, msgs[n-1].Seq)
 			}
 			if err != nil && !errors.Is(err, ErrBadMessage) {
 				return // ctx is done: Ship retries every other failure
@@ -401,32 +412,56 @@ func (s *Shipper) ship(ctx context.Context, in <-chan item) {
 				if n < len(msgs) {
 					seq = msgs[n].Seq
 				}
-				s.advance(ctx, &cr, bad.next, seq)
+				w.acked(bad.next, seq)
 				n++
 			}
 			items = items[n:]
 		}
+		if len(in) == 0 || time.Since(w.written) >= s.cfg.CursorInterval {
+			w.flush(ctx)
+		}
 	}
 }
 
-// advance makes next the durable cursor, retrying the write until it
-// succeeds or ctx is done (then the next shipper resends from the cursor
-// before: at least once).
-func (s *Shipper) advance(ctx context.Context, r *retry, next audit.Cursor, seq uint64) {
-	c := Cursor{Module: s.cfg.Module, Destination: s.destURL, File: next.File, Offset: next.Offset, Line: next.Line, Seq: seq}
+// cursorWriter writes the cursor file: the durable cursor moves to what
+// was acknowledged when flush succeeds.
+type cursorWriter struct {
+	s       *Shipper
+	r       retry
+	pending *Cursor // acknowledged, not yet written
+	written time.Time
+}
+
+func (w *cursorWriter) acked(next audit.Cursor, seq uint64) {
+	w.pending = &Cursor{Module: w.s.cfg.Module, Destination: w.s.destURL, File: next.File, Offset: next.Offset, Line: next.Line, Seq: seq}
+}
+
+// flush writes the pending cursor, retrying with backoff until it is
+// written or ctx is done (then one last attempt is made, and a failure
+// leaves the earlier cursor: the records after it are sent again).
+func (w *cursorWriter) flush(ctx context.Context) {
+	if w.pending == nil {
+		return
+	}
 	for {
-		err := WriteCursor(s.cursor, c)
+		err := WriteCursor(w.s.cursor, *w.pending)
 		if err == nil {
-			r.succeeded()
+			w.r.succeeded()
 			break
 		}
-		if r.failed(ctx, err) != nil {
+		if ctx.Err() != nil {
+			w.s.report(err)
+			return
+		}
+		if w.r.failed(ctx, err) != nil {
 			return
 		}
 	}
-	s.mu.Lock()
-	s.acked = c
-	s.mu.Unlock()
+	w.s.mu.Lock()
+	w.s.acked = *w.pending
+	w.s.mu.Unlock()
+	w.pending = nil
+	w.written = time.Now()
 }
 
 // message makes the message of a record: the line as it is, with the
