@@ -39,8 +39,8 @@ duplicates by host, module, file and seq. While the cursor file is there,
 the logger's retention keeps every file not yet shipped to its end; delete
 the cursor file when the destination is retired.
 
-It runs until SIGINT or SIGTERM, then finishes the batch in flight and
-exits with status 0. Errors go to standard error once per streak of
+It runs until SIGINT or SIGTERM, then writes the cursor past what was
+acknowledged and exits with status 0. Errors go to standard error once per streak of
 failures, not once per retry; a record that cannot be shipped is named
 (file and line) and skipped. Exit status 2 for a usage error or a
 destination or cursor file that cannot be used.`,
