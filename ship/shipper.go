@@ -160,6 +160,7 @@ const (
 	defaultCursorInterval = 500 * time.Millisecond
 	defaultPoll           = 200 * time.Millisecond
 	defaultStatsInterval  = time.Second
+	slabSize              = 64 << 10
 )
 
 // NewShipper checks cfg, reads the cursor file (a missing one means
@@ -316,6 +317,7 @@ func (s *Shipper) read(ctx context.Context, c Cursor, out chan<- item) {
 	r := s.newRetry()
 	cur := audit.Cursor{File: c.File, Offset: c.Offset, Line: c.Line}
 	var fl *audit.Follower
+	var slab []byte
 	defer func() {
 		if fl != nil {
 			fl.Close()
@@ -345,7 +347,15 @@ func (s *Shipper) read(ctx context.Context, c Cursor, out chan<- item) {
 			r.failed(ctx, fmt.Errorf("audit: ship %s: %w", s.cfg.Module, err))
 			continue
 		default:
-			it.line = append([]byte(nil), e.Line...)
+			// Lines are copied into a shared slab, one allocation for
+			// many records; a slab is never written again once a line
+			// is in it, and goes when its last record is shipped.
+			if cap(slab)-len(slab) < len(e.Line) {
+				slab = make([]byte, 0, max(slabSize, len(e.Line)))
+			}
+			start := len(slab)
+			slab = append(slab, e.Line...)
+			it.line = slab[start:len(slab):len(slab)]
 		}
 		r.succeeded()
 		cur = e.Next
@@ -367,6 +377,7 @@ func (s *Shipper) ship(ctx context.Context, in <-chan item) {
 	items := make([]item, 0, s.cfg.Batch)
 	msgs := make([]Message, 0, s.cfg.Batch)
 	w := cursorWriter{s: s, r: s.newRetry()}
+	sr := s.newRetry()
 	defer w.flush(ctx) // what was acknowledged before Close
 	for {
 		items = items[:0]
@@ -399,8 +410,19 @@ func (s *Shipper) ship(ctx context.Context, in <-chan item) {
 				w.acked(items[n-1].next, msgs[n-1].Seq)
 			}
 			if err != nil && !errors.Is(err, ErrBadMessage) {
-				return // ctx is done: Ship retries every other failure
+				if ctx.Err() != nil {
+					return
+				}
+				// Ship retries delivery failures itself; a destination
+				// that returns anyway (closed, or of another package)
+				// is tried again after a backoff.
+				if sr.failed(ctx, fmt.Errorf("audit: ship %s: %w", s.cfg.Module, err)) != nil {
+					return
+				}
+				items = items[n:]
+				continue
 			}
+			sr.succeeded()
 			if n < len(items) && (err != nil || n == k) {
 				// items[n] cannot be shipped: skip it, and say so.
 				bad := items[n]
@@ -514,17 +536,36 @@ func bcmHeader(line []byte, m *Message) bool {
 	if err != nil {
 		return false
 	}
-	typ, err := audit.ParseEventType(string(f[2]))
-	if err != nil {
-		return false
+	typ, ok := eventTypes()[string(f[2])]
+	if !ok {
+		var err error
+		if typ, err = audit.ParseEventType(string(f[2])); err != nil {
+			return false
+		}
 	}
-	out, err := audit.ParseOutcome(string(f[3]))
-	if err != nil {
+	var out audit.Outcome
+	switch string(f[3]) {
+	case "SUCCESS":
+		out = audit.Succeeded
+	case "FAILURE":
+		out = audit.Failed
+	default:
 		return false
 	}
 	m.Seq, m.Type, m.Outcome, m.Time = n, typ, out, t
 	return true
 }
+
+// eventTypes maps the names of the event types callers log to the types,
+// so that a name is looked up without allocating; the library's own types
+// are looked up with ParseEventType.
+var eventTypes = sync.OnceValue(func() map[string]audit.EventType {
+	m := map[string]audit.EventType{}
+	for _, t := range audit.EventTypes() {
+		m[t.String()] = t
+	}
+	return m
+})
 
 // monitor measures the backlog every StatsInterval and reports it when it
 // passes a limit.

@@ -24,6 +24,7 @@ type memDestination struct {
 	msgs    []Message
 	blocked chan struct{} // closed when unblocked; nil means not blocked
 	bad     string
+	fail    int // calls of Ship that fail before any succeeds
 	closed  bool
 }
 
@@ -43,6 +44,10 @@ func (d *memDestination) Ship(ctx context.Context, msgs []Message) (int, error) 
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if d.fail > 0 {
+		d.fail--
+		return 0, errors.New("audit: collector.test: refused for now")
+	}
 	for i, m := range msgs {
 		if d.bad != "" && bytes.HasSuffix(m.Line, []byte(d.bad)) {
 			return i, fmt.Errorf("audit: record %d: refused: %w", m.Seq, ErrBadMessage)
@@ -448,5 +453,32 @@ func TestShipperCursorLost(t *testing.T) {
 	defer mu.Unlock()
 	if len(errs) != 1 || !errors.Is(errs[0], audit.ErrCursorLost) {
 		t.Fatalf("reported %v, want ErrCursorLost once", errs)
+	}
+}
+
+// TestShipperDestinationFails checks that a destination whose Ship
+// returns a failure (rather than retrying it) is tried again after a
+// backoff, reported once for the streak, and loses nothing.
+func TestShipperDestinationFails(t *testing.T) {
+	dir := t.TempDir()
+	l := newTestLogger(t, dir, nil)
+	logRecords(t, l, 0, 100)
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	want := localLines(t, dir, "AgentServer")
+	d := &memDestination{fail: 5}
+	var mu sync.Mutex
+	var errs []error
+	s := newTestShipper(t, ShipperConfig{Dir: dir, MinBackoff: time.Millisecond, MaxBackoff: time.Millisecond,
+		OnError: func(err error) { mu.Lock(); errs = append(errs, err); mu.Unlock() }}, d)
+	s.Start()
+	waitFor(t, "the records", func() bool { return len(d.received()) == len(want) })
+	s.Close()
+	checkCentralCopy(t, d.received(), want)
+	mu.Lock()
+	defer mu.Unlock()
+	if len(errs) != 1 || !strings.Contains(errs[0].Error(), "refused for now") {
+		t.Fatalf("reported %v, want the streak once", errs)
 	}
 }
