@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -186,4 +187,27 @@ func TestIsShipCursorName(t *testing.T) {
 	for _, tt := range tests {
 		require.Equal(t, tt.want, isShipCursorName("AgentServer", tt.name), tt.name)
 	}
+}
+
+// FuzzReadShipCursorFile checks that the cursor reader of retention never
+// accepts a file whose checksum does not match, and that what it accepts
+// names the module and file the file holds.
+func FuzzReadShipCursorFile(f *testing.F) {
+	good := "audit-ship-cursor 1\nmodule \"AgentServer\"\ndestination \"relp://h:1\"\nfile \"ab\"\noffset 3\nline 1\nseq 1\n"
+	f.Add([]byte(good + fmt.Sprintf("crc32 %08x\n", crc32.ChecksumIEEE([]byte(good)))))
+	f.Add([]byte("audit-ship-cursor 1\nmodule \"m\"\n"))
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		path := filepath.Join(dir, "AgentServer.ship-0123456789abcdef.cursor")
+		require.NoError(t, os.WriteFile(path, data, 0o640))
+		module, file, err := readShipCursorFile(path)
+		if err != nil {
+			return
+		}
+		body, sum, ok := strings.Cut(string(data), "crc32 ")
+		require.True(t, ok)
+		require.Equal(t, fmt.Sprintf("%08x\n", crc32.ChecksumIEEE([]byte(body))), sum)
+		require.Contains(t, body, "module "+strconv.Quote(module)+"\n")
+		require.Contains(t, body, "file "+strconv.Quote(file)+"\n")
+	})
 }

@@ -327,7 +327,7 @@ func (s *Shipper) read(ctx context.Context, c Cursor, out chan<- item) {
 		if fl == nil {
 			var err error
 			if fl, err = audit.Follow(s.cfg.Dir, s.cfg.Module, cur, s.cfg.Poll); err != nil {
-				r.failed(ctx, fmt.Errorf("audit: ship %s: %w", s.cfg.Module, err))
+				r.failed(ctx, err)
 				continue
 			}
 		}
@@ -344,7 +344,7 @@ func (s *Shipper) read(ctx context.Context, c Cursor, out chan<- item) {
 			// new one from the last record read.
 			fl.Close()
 			fl = nil
-			r.failed(ctx, fmt.Errorf("audit: ship %s: %w", s.cfg.Module, err))
+			r.failed(ctx, err)
 			continue
 		default:
 			// Lines are copied into a shared slab, one allocation for
@@ -416,7 +416,7 @@ func (s *Shipper) ship(ctx context.Context, in <-chan item) {
 				// Ship retries delivery failures itself; a destination
 				// that returns anyway (closed, or of another package)
 				// is tried again after a backoff.
-				if sr.failed(ctx, fmt.Errorf("audit: ship %s: %w", s.cfg.Module, err)) != nil {
+				if sr.failed(ctx, err) != nil {
 					return
 				}
 				items = items[n:]

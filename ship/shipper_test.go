@@ -421,38 +421,52 @@ func TestNewShipperErrors(t *testing.T) {
 }
 
 // TestShipperCursorLost checks that a file removed by hand before it was
-// shipped is reported once, naming what is gone, however often the
-// shipper retries.
+// shipped, or a cursor that points past the end of its file, is reported
+// once, naming what is wrong, however often the shipper retries.
 func TestShipperCursorLost(t *testing.T) {
-	dir := t.TempDir()
-	l := newTestLogger(t, dir, func(c *audit.Config) { c.Compress = false })
-	logRecords(t, l, 0, 200)
-	if err := l.Close(); err != nil {
-		t.Fatal(err)
-	}
-	files, err := audit.ListFiles(dir, "AgentServer")
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := CursorPath(dir, "AgentServer", "relp://collector.test:2514")
-	if err := WriteCursor(path, Cursor{Module: "AgentServer", Destination: "relp://collector.test:2514", File: fingerprintOf(t, files[0]), Offset: 1, Line: 1, Seq: 1}); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Remove(files[0].Path); err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var errs []error
-	s := newTestShipper(t, ShipperConfig{Dir: dir, MinBackoff: time.Millisecond, MaxBackoff: 2 * time.Millisecond,
-		OnError: func(err error) { mu.Lock(); errs = append(errs, err); mu.Unlock() }}, &memDestination{})
-	s.Start()
-	waitFor(t, "the report", func() bool { mu.Lock(); defer mu.Unlock(); return len(errs) > 0 })
-	time.Sleep(50 * time.Millisecond) // many retries
-	s.Close()
-	mu.Lock()
-	defer mu.Unlock()
-	if len(errs) != 1 || !errors.Is(errs[0], audit.ErrCursorLost) {
-		t.Fatalf("reported %v, want ErrCursorLost once", errs)
+	for _, tt := range []struct{ name, want string }{
+		{"file removed", "is not in"},
+		{"offset past the end", "the cursor points at"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			l := newTestLogger(t, dir, func(c *audit.Config) { c.Compress = false })
+			logRecords(t, l, 0, 200)
+			if err := l.Close(); err != nil {
+				t.Fatal(err)
+			}
+			files, err := audit.ListFiles(dir, "AgentServer")
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := Cursor{Module: "AgentServer", Destination: "relp://collector.test:2514", File: fingerprintOf(t, files[0]), Offset: 1, Line: 1, Seq: 1}
+			if tt.name == "file removed" {
+				if err := os.Remove(files[0].Path); err != nil {
+					t.Fatal(err)
+				}
+			} else {
+				c.Offset = 1 << 30
+			}
+			if err := WriteCursor(CursorPath(dir, "AgentServer", c.Destination), c); err != nil {
+				t.Fatal(err)
+			}
+			var mu sync.Mutex
+			var errs []error
+			s := newTestShipper(t, ShipperConfig{Dir: dir, MinBackoff: time.Millisecond, MaxBackoff: 2 * time.Millisecond,
+				OnError: func(err error) { mu.Lock(); errs = append(errs, err); mu.Unlock() }}, &memDestination{})
+			s.Start()
+			waitFor(t, "the report", func() bool { mu.Lock(); defer mu.Unlock(); return len(errs) > 0 })
+			time.Sleep(50 * time.Millisecond) // many retries
+			s.Close()
+			mu.Lock()
+			defer mu.Unlock()
+			if len(errs) != 1 || !errors.Is(errs[0], audit.ErrCursorLost) || !strings.Contains(errs[0].Error(), tt.want) {
+				t.Fatalf("reported %v, want ErrCursorLost once, saying %q", errs, tt.want)
+			}
+			if st := s.Stats(); st.Shipped != 0 || st.Cursor != c {
+				t.Errorf("stats %+v: nothing may be shipped or skipped past a lost cursor", st)
+			}
+		})
 	}
 }
 
