@@ -185,6 +185,14 @@ func (l *Logger) prune() {
 			olderThan = t
 		}
 	}
+	// A file not yet shipped to its end stays while a shipper is
+	// configured for the module (it keeps a cursor file beside the files).
+	if keepFrom, held, err := shippingHold(l.dir, l.module); err != nil {
+		l.backgroundError(fmt.Errorf("audit: retention in %s: %w", l.dir, err))
+		return
+	} else if held && keepFrom.Before(olderThan) {
+		olderThan = keepFrom
+	}
 	if !l.cfg.Integrity { // l.key is guarded by l.mu; the setting is not
 		removed, err := pruneBackups(nil, l.dir, l.module, olderThan)
 		if err != nil {

@@ -24,12 +24,16 @@ type Cursor struct {
 	Module string
 	// Destination is the destination's URL as given to [CursorPath].
 	Destination string
-	// File identifies the audit file of the last acknowledged record, as
-	// the reader gives it (its index in the chain, or its name).
+	// File identifies the audit file of the last acknowledged record by
+	// its fingerprint ([audit.Fingerprint] of its first line), which stays
+	// the same when the file is rotated or compressed. Empty means nothing
+	// was acknowledged yet: shipping starts at the module's oldest file.
 	File string
-	// Offset is the byte offset in File just past the last acknowledged
-	// record's newline: where reading resumes.
+	// Offset is the byte offset in File (in its uncompressed contents) just
+	// past the last acknowledged record's newline: where reading resumes.
 	Offset int64
+	// Line is the number of lines in File up to Offset.
+	Line int
 	// Seq is the sequence number of the last acknowledged record.
 	Seq uint64
 }
@@ -49,7 +53,10 @@ const maxCursorSize = 64 << 10
 // <Module>.ship-<16 hex digits>.cursor, the digits naming the destination
 // (its scheme, host and port, so that other options of the URL can change
 // without losing the position). The name never matches the module's audit
-// files, so retention and readers leave it alone.
+// files, so readers leave it alone; retention reads it and keeps every
+// file from the one the least advanced cursor of the module points into,
+// so a file goes only once every destination has its records. A cursor
+// file elsewhere, or under another name, holds nothing back.
 func CursorPath(dir, module, destination string) string {
 	key := destination
 	if u, err := url.Parse(destination); err == nil && u.Scheme != "" && u.Host != "" {
@@ -73,6 +80,8 @@ func (c Cursor) AppendText(dst []byte) ([]byte, error) {
 	dst = strconv.AppendQuote(dst, c.File)
 	dst = append(dst, "\noffset "...)
 	dst = strconv.AppendInt(dst, c.Offset, 10)
+	dst = append(dst, "\nline "...)
+	dst = strconv.AppendInt(dst, int64(c.Line), 10)
 	dst = append(dst, "\nseq "...)
 	dst = strconv.AppendUint(dst, c.Seq, 10)
 	dst = append(dst, '\n')
@@ -86,8 +95,9 @@ func (c Cursor) AppendText(dst []byte) ([]byte, error) {
 func (c Cursor) MarshalText() ([]byte, error) { return c.AppendText(nil) }
 
 // UnmarshalText implements [encoding.TextUnmarshaler]: it accepts exactly
-// what MarshalText writes, with a matching checksum, a non-empty module,
-// destination and file, and an offset that is not negative.
+// what MarshalText writes, with a matching checksum, a non-empty module
+// and destination, an offset and a line count that are not negative, and
+// an empty file only with offset, line and seq zero.
 func (c *Cursor) UnmarshalText(text []byte) error {
 	rest, ok := bytes.CutPrefix(text, []byte(cursorMagic))
 	if !ok {
@@ -108,25 +118,32 @@ func (c *Cursor) UnmarshalText(text []byte) error {
 		rest = after
 		return string(val)
 	}
-	str := func(key string) string {
+	str := func(key string, empty bool) string {
 		s := field(key)
 		if err != nil {
 			return ""
 		}
 		u, uerr := strconv.Unquote(s)
-		if uerr != nil || u == "" || strconv.Quote(u) != s {
+		if uerr != nil || (u == "" && !empty) || strconv.Quote(u) != s {
 			err = fmt.Errorf("%s %s: want a quoted non-empty string: %w", key, s, ErrBadCursor)
 		}
 		return u
 	}
-	v.Module = str("module")
-	v.Destination = str("destination")
-	v.File = str("file")
+	v.Module = str("module", false)
+	v.Destination = str("destination", false)
+	v.File = str("file", true)
 	if s := field("offset"); err == nil {
 		var perr error
 		if v.Offset, perr = strconv.ParseInt(s, 10, 64); perr != nil || v.Offset < 0 {
 			err = fmt.Errorf("offset %q: want a number of bytes: %w", s, ErrBadCursor)
 		}
+	}
+	if s := field("line"); err == nil {
+		n, perr := strconv.ParseInt(s, 10, 0)
+		if perr != nil || n < 0 {
+			err = fmt.Errorf("line %q: want a number of lines: %w", s, ErrBadCursor)
+		}
+		v.Line = int(n)
 	}
 	if s := field("seq"); err == nil {
 		var perr error
@@ -140,6 +157,9 @@ func (c *Cursor) UnmarshalText(text []byte) error {
 		if s != want {
 			err = fmt.Errorf("checksum %s, content sums to %s: %w", s, want, ErrBadCursor)
 		}
+	}
+	if err == nil && v.File == "" && (v.Offset != 0 || v.Line != 0 || v.Seq != 0) {
+		err = fmt.Errorf("no file but offset %d, line %d, seq %d: %w", v.Offset, v.Line, v.Seq, ErrBadCursor)
 	}
 	if err == nil && len(rest) != 0 {
 		err = fmt.Errorf("%d bytes after the checksum: %w", len(rest), ErrBadCursor)

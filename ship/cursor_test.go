@@ -2,6 +2,8 @@ package ship
 
 import (
 	"errors"
+	"fmt"
+	"hash/crc32"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -13,9 +15,10 @@ func TestCursorRoundTrip(t *testing.T) {
 	dir := t.TempDir()
 	path := CursorPath(dir, "AgentServer", "relp://logs:2514?window=64")
 	for _, c := range []Cursor{
-		{Module: "AgentServer", Destination: "relp://logs:2514?window=64", File: "7", Offset: 123456, Seq: 42},
+		{Module: "AgentServer", Destination: "relp://logs:2514?window=64", File: "7", Offset: 123456, Line: 41, Seq: 42},
 		{Module: "AgentServer", Destination: "relp://logs:2514", File: "AgentServer.audit-2026-03-14T09-26-53.log\n\"x\"", Offset: 0, Seq: 0},
-		{Module: "m", Destination: "d", File: "\xff", Offset: 1<<63 - 1, Seq: 1<<64 - 1},
+		{Module: "m", Destination: "d", File: "\xff", Offset: 1<<63 - 1, Line: 1<<31 - 1, Seq: 1<<64 - 1},
+		{Module: "m", Destination: "d"},
 	} {
 		if err := WriteCursor(path, c); err != nil {
 			t.Fatal(err)
@@ -81,9 +84,11 @@ func TestReadCursorCorrupt(t *testing.T) {
 		{"truncated", string(good[:len(good)-10]), "crc32"},
 		{"no checksum", strings.Split(string(good), "crc32")[0], "want crc32"},
 		{"altered offset", strings.Replace(string(good), "offset 10", "offset 11", 1), "checksum"},
-		{"negative offset", "audit-ship-cursor 1\nmodule \"m\"\ndestination \"d\"\nfile \"f\"\noffset -1\nseq 2\ncrc32 0\n", "offset \"-1\""},
-		{"bad seq", "audit-ship-cursor 1\nmodule \"m\"\ndestination \"d\"\nfile \"f\"\noffset 1\nseq x\ncrc32 0\n", "seq \"x\""},
-		{"empty file", "audit-ship-cursor 1\nmodule \"m\"\ndestination \"d\"\nfile \"\"\noffset 1\nseq 1\ncrc32 0\n", "file \"\""},
+		{"negative offset", "audit-ship-cursor 1\nmodule \"m\"\ndestination \"d\"\nfile \"f\"\noffset -1\nline 0\nseq 2\ncrc32 0\n", "offset \"-1\""},
+		{"negative line", "audit-ship-cursor 1\nmodule \"m\"\ndestination \"d\"\nfile \"f\"\noffset 1\nline -1\nseq 2\ncrc32 0\n", "line \"-1\""},
+		{"bad seq", "audit-ship-cursor 1\nmodule \"m\"\ndestination \"d\"\nfile \"f\"\noffset 1\nline 1\nseq x\ncrc32 0\n", "seq \"x\""},
+		{"empty file with offset", withCRC("audit-ship-cursor 1\nmodule \"m\"\ndestination \"d\"\nfile \"\"\noffset 1\nline 1\nseq 1\n"), "no file but offset 1"},
+		{"empty module", "audit-ship-cursor 1\nmodule \"\"\n", "module \"\""},
 		{"unquoted", "audit-ship-cursor 1\nmodule m\n", "module m"},
 		{"trailing bytes", string(good) + "x", "after the checksum"},
 		{"version 2", strings.Replace(string(good), "cursor 1", "cursor 2", 1), "not a cursor file of version 1"},
@@ -103,6 +108,11 @@ func TestReadCursorCorrupt(t *testing.T) {
 			}
 		})
 	}
+}
+
+// withCRC appends the checksum line a cursor file ends with.
+func withCRC(body string) string {
+	return body + fmt.Sprintf("crc32 %08x\n", crc32.ChecksumIEEE([]byte(body)))
 }
 
 func TestWriteCursorUnwritable(t *testing.T) {

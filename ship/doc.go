@@ -39,9 +39,21 @@
 // [Config.MinBackoff] up to [Config.MaxBackoff], and reports the first
 // error of each streak of failures to [Config.OnError], not every retry.
 //
+// # Shipper
+//
+// [NewShipper] puts it together: a [Shipper] follows one module's files
+// with [audit.Follow] from the cursor, ships the records in batches, and
+// writes the cursor past what the destination acknowledged. It runs beside
+// a Logger (Start and Close, no goroutine left after Close) or as the
+// command "auditlog ship". A record that cannot be shipped is skipped and
+// reported as a [*SkipError]; [Shipper.Stats] gives what was shipped and
+// the backlog, whose limits are reported through OnError ([ErrBacklog]).
+//
 // # Cursor
 //
 // The position of one module's shipping to one destination is a [Cursor]
 // in a small file beside the audit files ([CursorPath]), replaced
-// atomically by [WriteCursor] and checked by [ReadCursor].
+// atomically by [WriteCursor] and checked by [ReadCursor]. While it is
+// there, the logger's retention keeps every file not yet shipped to its
+// end.
 package ship

@@ -25,8 +25,10 @@ type Message struct {
 	// Module names the server module that wrote the record; it is the
 	// APP-NAME, so printable US-ASCII without spaces, at most 48 bytes.
 	Module string
-	// File identifies the audit file that holds the record: its index in
-	// the module's chain or its name, as the reader gives it. Valid UTF-8.
+	// File identifies the audit file that holds the record. The [Shipper]
+	// sends the file's fingerprint ([audit.Fingerprint] of its first
+	// line), which stays the same when the file is rotated or compressed.
+	// Valid UTF-8.
 	File string
 	// Seq is the record's sequence number in its file.
 	Seq uint64

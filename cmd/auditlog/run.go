@@ -40,7 +40,7 @@ type command struct {
 
 // commands returns the subcommands in the order of the usage text.
 func commands() []*command {
-	return []*command{verifyCommand, queryCommand, tailCommand, convertCommand, statsCommand, reportCommand, serveCommand, maskCommand, keyCommand}
+	return []*command{verifyCommand, queryCommand, tailCommand, convertCommand, statsCommand, reportCommand, serveCommand, shipCommand, maskCommand, keyCommand}
 }
 
 func lookupCommand(name string) *command {

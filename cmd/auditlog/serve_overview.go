@@ -267,7 +267,7 @@ func (s *server) verdictOf(module string) integrity {
 	if err != nil {
 		return integrity{State: "error", Detail: err.Error()}
 	}
-	line, _ := moduleVerdict(r, key != nil, s.keys.dir != "")
+	line, _ := moduleVerdict(r, key != nil, s.keys.dir != "", false)
 	detail := strings.TrimSpace(strings.TrimPrefix(line, r.Module))
 	switch {
 	case !r.Sealed:
