@@ -52,7 +52,7 @@ func writeRecords(t *testing.T, dir, module, keyFile string, now func() time.Tim
 		IntegrityKeyFile: keyFile, EventMask: audit.AllEvents, Now: now})
 	require.NoError(t, err)
 	for i := range n {
-		require.NoError(t, l.Log(context.Background(), audit.Event{Type: audit.DataRead, Actor: "alice",
+		require.NoError(t, l.Log(context.Background(), audit.Event{Outcome: audit.Succeeded, Type: audit.DataRead, Actor: "alice",
 			Subject: fmt.Sprint("customer-", i), Object: `history] "x" \y`}))
 	}
 	require.NoError(t, l.Close())
@@ -268,7 +268,7 @@ func TestAnchorsCatchCutBehindCheckpoint(t *testing.T) {
 			EventMask: audit.AllEvents, CheckpointInterval: time.Minute, Sync: audit.SyncInterval})
 		require.NoError(t, err)
 		for range 5 {
-			require.NoError(t, l.Log(context.Background(), audit.Event{Type: audit.DataRead, Actor: "alice", Subject: "c", Object: "o"}))
+			require.NoError(t, l.Log(context.Background(), audit.Event{Outcome: audit.Succeeded, Type: audit.DataRead, Actor: "alice", Subject: "c", Object: "o"}))
 		}
 		require.NoError(t, l.Sync())
 		headPath := filepath.Join(dir, anchorModule+".audit.head")
@@ -278,7 +278,7 @@ func TestAnchorsCatchCutBehindCheckpoint(t *testing.T) {
 		synctest.Wait()
 		shippedRecs := receivedLines(t, dir, anchorModule) // what the shipper sent up to the checkpoint
 		for range 3 {
-			require.NoError(t, l.Log(context.Background(), audit.Event{Type: audit.DataRead, Actor: "bob", Subject: "c", Object: "o"}))
+			require.NoError(t, l.Log(context.Background(), audit.Event{Outcome: audit.Succeeded, Type: audit.DataRead, Actor: "bob", Subject: "c", Object: "o"}))
 		}
 		require.NoError(t, l.Close())
 

@@ -52,7 +52,7 @@ func ExampleVerifyWith() {
 		l, _ := audit.New(audit.Config{Module: "AgentServer", AuditLogPath: logs, Integrity: true,
 			IntegrityKeyFile: keyFile, MaxSize: 1000, Now: clock, EventMask: audit.ReadEvents})
 		for range 10 {
-			l.Log(context.Background(), audit.Event{Type: audit.DataRead, Actor: "agent7", Subject: "customer-42", Object: "email-history"})
+			l.Log(context.Background(), audit.Event{Outcome: audit.Succeeded, Type: audit.DataRead, Actor: "agent7", Subject: "customer-42", Object: "email-history"})
 		}
 		l.Close()
 		if run == 0 {

@@ -53,7 +53,7 @@ func ExampleNewShipper() {
 	}
 	s.Start()
 	l.Log(context.Background(), audit.Event{Type: audit.Logon, Outcome: audit.Failed, Actor: "alice"})
-	l.Log(context.Background(), audit.Event{Type: audit.Logon, Actor: "alice"})
+	l.Log(context.Background(), audit.Event{Outcome: audit.Succeeded, Type: audit.Logon, Actor: "alice"})
 	for s.Stats().Shipped < 2 {
 		time.Sleep(10 * time.Millisecond)
 	}

@@ -150,7 +150,7 @@ func newTestShipper(t testing.TB, cfg ShipperConfig, d Destination) *Shipper {
 func logRecords(t testing.TB, l *audit.Logger, from, n int) {
 	t.Helper()
 	for i := from; i < from+n; i++ {
-		if err := l.Log(context.Background(), audit.Event{Type: audit.Logon, Actor: fmt.Sprint("user", i)}); err != nil {
+		if err := l.Log(context.Background(), audit.Event{Outcome: audit.Succeeded, Type: audit.Logon, Actor: fmt.Sprint("user", i)}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -77,7 +77,7 @@ func TestShipRunsUntilStopped(t *testing.T) {
 	l, err := audit.New(config(dir, "AgentServer", "bcm"))
 	require.NoError(t, err)
 	for i := range 200 {
-		require.NoError(t, l.Log(context.Background(), audit.Event{Type: audit.Logon, Actor: fmt.Sprint("user", i)}))
+		require.NoError(t, l.Log(context.Background(), audit.Event{Outcome: audit.Succeeded, Type: audit.Logon, Actor: fmt.Sprint("user", i)}))
 	}
 	require.NoError(t, l.Close())
 	r := newFrameReceiver(t)
