@@ -48,7 +48,7 @@ func anchorClock() func() time.Time {
 // ("" for no key), in small files.
 func writeRecords(t *testing.T, dir, module, keyFile string, now func() time.Time, n int) {
 	t.Helper()
-	l, err := audit.New(audit.Config{Module: module, AuditLogPath: dir, MaxSize: 1200, Integrity: true,
+	l, err := audit.New(audit.Config{Module: module, AuditLogPath: dir, MaxSize: audit.MinFileSize, Integrity: true,
 		IntegrityKeyFile: keyFile, EventMask: audit.AllEvents, Now: now})
 	require.NoError(t, err)
 	for i := range n {
@@ -398,7 +398,7 @@ func TestAnchorsPruned(t *testing.T) {
 	recs := receivedLines(t, dir, anchorModule)
 	writeRecords(t, dir, anchorModule, keyFile, now, 60)
 	// Retention runs when the logger starts.
-	l, err := audit.New(audit.Config{Module: anchorModule, AuditLogPath: dir, MaxSize: 1200, Integrity: true,
+	l, err := audit.New(audit.Config{Module: anchorModule, AuditLogPath: dir, MaxSize: audit.MinFileSize, Integrity: true,
 		IntegrityKeyFile: keyFile, EventMask: audit.AllEvents, Now: now, MaxBackups: 2})
 	require.NoError(t, err)
 	require.NoError(t, l.Close())

@@ -24,7 +24,7 @@ func benchCopy(b *testing.B, n int) (dir string, copy []byte, key []byte) {
 		MaxSize: 1 << 20, EventMask: AllEvents, Now: fixedClock(day1, time.Millisecond)})
 	require.NoError(b, err)
 	for i := range n {
-		require.NoError(b, l.Log(context.Background(), Event{Type: DataRead, Actor: "alice", Subject: fmt.Sprint("customer-", i), Object: "history"}))
+		require.NoError(b, l.Log(context.Background(), Event{Type: DataRead, Outcome: Succeeded, Actor: "alice", Subject: fmt.Sprint("customer-", i), Object: "history"}))
 	}
 	require.NoError(b, l.Close())
 	return dir + "/logs", []byte(strings.Join(collectorLines(b, dir+"/logs", "AgentServer"), "")), key

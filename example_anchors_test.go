@@ -50,7 +50,7 @@ func ExampleVerifyWith() {
 	var oldHead []byte
 	for run := range 2 {
 		l, _ := audit.New(audit.Config{Module: "AgentServer", AuditLogPath: logs, Integrity: true,
-			IntegrityKeyFile: keyFile, MaxSize: 1000, Now: clock, EventMask: audit.ReadEvents})
+			IntegrityKeyFile: keyFile, MaxSize: audit.MinFileSize, Now: clock, EventMask: audit.ReadEvents})
 		for range 10 {
 			l.Log(context.Background(), audit.Event{Outcome: audit.Succeeded, Type: audit.DataRead, Actor: "agent7", Subject: "customer-42", Object: "email-history"})
 		}
@@ -78,8 +78,8 @@ func ExampleVerifyWith() {
 	r, _ = audit.VerifyWith(logs, "AgentServer", key, audit.VerifyOptions{Anchors: anchors})
 	fmt.Println("host with anchors:", r.Problem.Kind)
 	// Output:
-	// copy: ok=true files 0 to 4, newest seq 5
-	// host: ok=true anchored at file 4 seq 5: true
+	// copy: ok=true files 0 to 2, newest seq 3
+	// host: ok=true anchored at file 2 seq 3: true
 	// host without anchors: ok = true
 	// host with anchors: file missing
 }

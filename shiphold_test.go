@@ -30,14 +30,14 @@ func writeShipCursor(t *testing.T, path, module, file string) {
 // first.
 func rotatedDir(t *testing.T, integrity bool) (string, Config, []File) {
 	t.Helper()
-	cfg := Config{AuditLogPath: t.TempDir(), MaxSize: 600, Now: fixedClock(day1, time.Second)}
+	cfg := Config{AuditLogPath: t.TempDir(), MaxSize: MinFileSize, Now: fixedClock(day1, time.Second)}
 	if integrity {
 		cfg.Integrity = true
 		cfg.IntegrityKeyFile, _ = newKeyFile(t)
 	}
 	l := newTestLogger(t, cfg)
-	for i := range 40 {
-		require.NoError(t, l.Log(context.Background(), Event{Type: Logon, Actor: fmt.Sprint("user", i)}))
+	for i := range 160 { // several files at MinFileSize
+		require.NoError(t, l.Log(context.Background(), Event{Type: Logon, Outcome: Succeeded, Actor: fmt.Sprint("user", i)}))
 	}
 	require.NoError(t, l.Close())
 	files, err := ListFiles(cfg.AuditLogPath, "AgentServer")

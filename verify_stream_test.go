@@ -262,11 +262,11 @@ func TestVerifyReaderErrors(t *testing.T) {
 // reports an edited copy as verified from the same records.
 func FuzzVerifyReader(f *testing.F) {
 	dir := f.TempDir()
-	l, err := New(Config{Module: "AgentServer", AuditLogPath: dir, MaxSize: 1200, Integrity: true,
+	l, err := New(Config{Module: "AgentServer", AuditLogPath: dir, MaxSize: MinFileSize, Integrity: true,
 		EventMask: AllEvents, Now: fixedClock(day1, time.Minute)})
 	require.NoError(f, err)
 	for range 12 {
-		require.NoError(f, l.Log(context.Background(), Event{Type: DataRead, Actor: "alice", Subject: "customer-1", Object: "history"}))
+		require.NoError(f, l.Log(context.Background(), Event{Type: DataRead, Outcome: Succeeded, Actor: "alice", Subject: "customer-1", Object: "history"}))
 	}
 	require.NoError(f, l.Close())
 	lines := collectorLines(f, dir, "AgentServer")

@@ -315,11 +315,11 @@ func TestVerifyAnchors(t *testing.T) {
 	live, original := newKey(t)
 	dir := t.TempDir()
 	cfg := config(dir, "AgentServer", "BCM")
-	cfg.Integrity, cfg.IntegrityKeyFile, cfg.MaxSize = true, live, 1000
+	cfg.Integrity, cfg.IntegrityKeyFile, cfg.MaxSize = true, live, audit.MinFileSize
 	login := func(n int) []audit.Event {
 		var events []audit.Event
 		for i := range n {
-			events = append(events, audit.Event{Type: audit.Logon, Actor: fmt.Sprint("user", i), Client: "10.0.0.1"})
+			events = append(events, audit.Event{Type: audit.Logon, Outcome: audit.Succeeded, Actor: fmt.Sprint("user", i), Client: "10.0.0.1"})
 		}
 		return events
 	}
