@@ -1,8 +1,9 @@
 package kafka
 
 import (
+	"context"
+	"errors"
 	"fmt"
-	"path/filepath"
 	"testing"
 )
 
@@ -44,5 +45,84 @@ func TestManyHostsAndModules(t *testing.T) {
 	if st := c.Stats(); st.Bad != 0 {
 		t.Errorf("stats %+v", st)
 	}
-	_ = filepath.Join
+}
+
+// crash ends a collector as a kill would: its client goes without
+// committing, its files are closed without flushing what it buffered.
+func crash(c *Collector) {
+	c.mu.Lock()
+	for k, m := range c.mirrors {
+		if m.f != nil {
+			m.f.Close()
+		}
+		delete(c.mirrors, k)
+	}
+	c.mu.Unlock()
+	c.cl.CloseAllowingRebalance()
+}
+
+// TestCollectorKilled kills the collector after it wrote a batch and
+// before it synced and committed it, with half a record at the end of a
+// mirror file, twice; the restarted collectors re-read from the last
+// commit, cut the torn record and drop what the mirror already has.
+func TestCollectorKilled(t *testing.T) {
+	_, url := newCluster(t, 3)
+	root, mirror := t.TempDir(), t.TempDir()
+	var srcs []*source
+	for m := range 3 {
+		srcs = append(srcs, newSource(t, root, "host0", fmt.Sprintf("Module%d", m), true))
+	}
+	srcs = append(srcs, newSource(t, root, "host1", "Plain", false))
+	r := newRunner()
+	defer r.stop(t)
+	for _, s := range srcs {
+		startShipper(t, r, s, url)
+	}
+	for _, s := range srcs {
+		s.log(t, 60)
+	}
+	for kill := range 2 {
+		c, err := NewCollector(url, "mirror", mirror, Config{Options: groupOptions})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		batches := 0
+		c.afterWrite = func() {
+			if batches++; batches < 2 {
+				return
+			}
+			// Half a record at the end of a mirror file, as a crash in
+			// the middle of a write leaves it.
+			for _, m := range c.mirrors {
+				if m.f != nil {
+					m.w.Flush()
+					m.f.WriteString(`2026-11-30T14:00:00.000000Z Module0 LOGON SUCC`)
+					break
+				}
+			}
+			cancel()
+		}
+		if err := c.Run(ctx); !errors.Is(err, context.Canceled) {
+			t.Fatalf("kill %d: Run: %v", kill, err)
+		}
+		crash(c)
+		for _, s := range srcs {
+			s.log(t, 30)
+		}
+	}
+	for _, s := range srcs {
+		s.close(t)
+	}
+	c := startCollector(t, r, url, mirror)
+	for _, s := range srcs {
+		waitFor(t, s.host+"/"+s.module, func() bool { return s.mirrored(t, mirror) })
+	}
+	r.stop(t)
+	for _, s := range srcs {
+		s.checkMirror(t, mirror)
+	}
+	if st := c.Stats(); st.Duplicates == 0 {
+		t.Errorf("no duplicate dropped after the kills: %+v", st)
+	}
 }

@@ -34,8 +34,19 @@ func newCluster(t testing.TB, partitions int32) (*kfake.Cluster, string) {
 	return c, "kafka://" + strings.Join(c.ListenAddrs(), ",") + "/" + topic
 }
 
+// fastOptions make the client retry and refresh its metadata soon, so
+// that faults pass quickly.
+var fastOptions = []kgo.Opt{
+	kgo.RetryBackoffFn(func(int) time.Duration { return 10 * time.Millisecond }),
+	kgo.MetadataMinAge(10 * time.Millisecond),
+	kgo.MetadataMaxAge(500 * time.Millisecond),
+}
+
 // groupOptions make a killed member leave the group soon.
 var groupOptions = []kgo.Opt{
+	kgo.RetryBackoffFn(func(int) time.Duration { return 10 * time.Millisecond }),
+	kgo.MetadataMinAge(10 * time.Millisecond),
+	kgo.MetadataMaxAge(500 * time.Millisecond),
 	kgo.SessionTimeout(time.Second),
 	kgo.HeartbeatInterval(100 * time.Millisecond),
 	kgo.RebalanceTimeout(5 * time.Second),
@@ -232,7 +243,7 @@ func (r *runner) stop(t testing.TB) {
 // startShipper ships s to url until r stops.
 func startShipper(t testing.TB, r *runner, s *source, url string, opts ...kgo.Opt) {
 	t.Helper()
-	d, err := Open(url, Config{MinBackoff: time.Millisecond, MaxBackoff: 50 * time.Millisecond, Options: opts})
+	d, err := Open(url, Config{MinBackoff: time.Millisecond, MaxBackoff: 50 * time.Millisecond, Options: append(fastOptions, opts...)})
 	if err != nil {
 		t.Fatal(err)
 	}
