@@ -36,7 +36,7 @@ func TestManyHostsAndModules(t *testing.T) {
 		s.close(t)
 	}
 	for _, s := range srcs {
-		waitFor(t, s.host+"/"+s.module, func() bool { return s.mirrored(t, mirror) })
+		s.waitMirrored(t, mirror)
 	}
 	r.stop(t)
 	for _, s := range srcs {
@@ -116,7 +116,7 @@ func TestCollectorKilled(t *testing.T) {
 	}
 	c := startCollector(t, r, url, mirror)
 	for _, s := range srcs {
-		waitFor(t, s.host+"/"+s.module, func() bool { return s.mirrored(t, mirror) })
+		s.waitMirrored(t, mirror)
 	}
 	r.stop(t)
 	for _, s := range srcs {

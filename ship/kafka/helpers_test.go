@@ -114,15 +114,25 @@ func (s *source) close(t testing.TB) {
 // files returns the complete lines of module's files in dir, file by file.
 func files(t testing.TB, dir, module string) [][]string {
 	t.Helper()
-	fs, err := audit.ListFiles(dir, module)
+	out, err := readFiles(dir, module)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return out
+}
+
+// readFiles is files for directories being written: the caller tries
+// again on an error.
+func readFiles(dir, module string) ([][]string, error) {
+	fs, err := audit.ListFiles(dir, module)
+	if err != nil {
+		return nil, err
 	}
 	var out [][]string
 	for _, f := range fs {
 		r, err := audit.OpenFile(f)
 		if err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 		var lines []string
 		for {
@@ -131,7 +141,8 @@ func files(t testing.TB, dir, module string) [][]string {
 				break
 			}
 			if err != nil {
-				t.Fatal(err)
+				r.Close()
+				return nil, err
 			}
 			lines = append(lines, string(ln.Text))
 		}
@@ -140,7 +151,7 @@ func files(t testing.TB, dir, module string) [][]string {
 			out = append(out, lines)
 		}
 	}
-	return out
+	return out, nil
 }
 
 // mirrored reports whether the mirror of s under root holds exactly the
@@ -148,8 +159,9 @@ func files(t testing.TB, dir, module string) [][]string {
 func (s *source) mirrored(t testing.TB, root string) bool {
 	t.Helper()
 	dir := filepath.Join(root, s.host)
-	src, dst := files(t, s.dir, s.module), files(t, dir, s.module)
-	if fmt.Sprint(src) != fmt.Sprint(dst) {
+	src, err1 := readFiles(s.dir, s.module)
+	dst, err2 := readFiles(dir, s.module)
+	if err1 != nil || err2 != nil || fmt.Sprint(src) != fmt.Sprint(dst) {
 		return false
 	}
 	if s.key == nil {
@@ -158,6 +170,26 @@ func (s *source) mirrored(t testing.TB, root string) bool {
 	a, _ := os.ReadFile(filepath.Join(s.dir, s.module+".audit.head"))
 	b, _ := os.ReadFile(filepath.Join(dir, s.module+".audit.head"))
 	return bytes.Equal(a, b)
+}
+
+// waitMirrored waits until the mirror of s under root holds it all.
+func (s *source) waitMirrored(t testing.TB, root string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !s.mirrored(t, root) {
+		if time.Now().After(deadline) {
+			cursors, _ := filepath.Glob(filepath.Join(s.dir, s.module+".ship-*.cursor"))
+			for _, c := range cursors {
+				data, _ := os.ReadFile(c)
+				t.Logf("%s/%s: cursor %s", s.host, s.module, data)
+			}
+			s.checkMirror(t, root)
+			a, _ := os.ReadFile(filepath.Join(s.dir, s.module+".audit.head"))
+			b, _ := os.ReadFile(filepath.Join(root, s.host, s.module+".audit.head"))
+			t.Fatalf("%s/%s: the mirror's head is %q, the source's %q", s.host, s.module, b, a)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // checkMirror checks that the mirror of s holds every record exactly once,
@@ -222,6 +254,7 @@ func (r *runner) go_(f func(ctx context.Context) error) {
 	go func() {
 		defer r.wg.Done()
 		if err := f(r.ctx); err != nil && !errors.Is(err, context.Canceled) {
+			fmt.Fprintln(os.Stderr, "runner:", err)
 			r.mu.Lock()
 			r.errs = append(r.errs, err)
 			r.mu.Unlock()
