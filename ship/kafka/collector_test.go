@@ -126,3 +126,42 @@ func TestCollectorKilled(t *testing.T) {
 		t.Errorf("no duplicate dropped after the kills: %+v", st)
 	}
 }
+
+// TestShipperRestart stops shippers and starts new ones while modules go
+// on logging: each resumes from its cursor, and the mirror holds every
+// record once.
+func TestShipperRestart(t *testing.T) {
+	_, url := newCluster(t, 2)
+	root, mirror := t.TempDir(), t.TempDir()
+	srcs := []*source{newSource(t, root, "host0", "Sealed", true), newSource(t, root, "host0", "Plain", false)}
+	collectors := newRunner()
+	defer collectors.stop(t)
+	c := startCollector(t, collectors, url, mirror)
+	for range 3 {
+		shippers := newRunner()
+		for _, s := range srcs {
+			startShipper(t, shippers, s, url)
+		}
+		for _, s := range srcs {
+			s.log(t, 50)
+		}
+		waitFor(t, "some records shipped", func() bool { return c.Stats().Written > 0 })
+		shippers.stop(t)
+	}
+	for _, s := range srcs {
+		s.close(t)
+	}
+	shippers := newRunner()
+	defer shippers.stop(t)
+	for _, s := range srcs {
+		startShipper(t, shippers, s, url)
+	}
+	for _, s := range srcs {
+		s.waitMirrored(t, mirror)
+	}
+	shippers.stop(t)
+	collectors.stop(t)
+	for _, s := range srcs {
+		s.checkMirror(t, mirror)
+	}
+}
