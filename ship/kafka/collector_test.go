@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"time"
 )
 
 // TestManyHostsAndModules ships many modules of several simulated hosts at
@@ -86,14 +87,15 @@ func TestCollectorKilled(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ctx, cancel := context.WithCancel(context.Background())
-		batches := 0
+		// A minute bounds the run if the kill never comes.
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		c.afterWrite = func() {
-			if batches++; batches < 2 {
+			if c.stats.Written == 0 {
 				return
 			}
-			// Half a record at the end of a mirror file, as a crash in
-			// the middle of a write leaves it.
+			// Kill after the first batch that wrote records, with half a
+			// record at the end of a mirror file, as a crash in the
+			// middle of a write leaves it.
 			for _, m := range c.mirrors {
 				if m.f != nil {
 					m.w.Flush()
@@ -106,6 +108,7 @@ func TestCollectorKilled(t *testing.T) {
 		if err := c.Run(ctx); !errors.Is(err, context.Canceled) {
 			t.Fatalf("kill %d: Run: %v", kill, err)
 		}
+		cancel()
 		crash(c)
 		for _, s := range srcs {
 			s.log(t, 30)
