@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -50,6 +51,9 @@ type Collector struct {
 	// before it is synced and committed (tests).
 	afterWrite func()
 }
+
+// commitTimeout bounds a commit of offsets.
+const commitTimeout = 5 * time.Second
 
 // Stats counts what a [Collector] did with the records it consumed.
 type Stats struct {
@@ -130,7 +134,13 @@ func (c *Collector) Run(ctx context.Context) error {
 		if err := c.syncAll(); err != nil {
 			return err
 		}
-		if err := c.cl.CommitUncommittedOffsets(ctx); err != nil {
+		// A commit can wait on a rebalance that waits on AllowRebalance
+		// below: bound it. A commit that did not happen only means
+		// re-reading records that the mirror already has.
+		cctx, cancel := context.WithTimeout(ctx, commitTimeout)
+		err := c.cl.CommitUncommittedOffsets(cctx)
+		cancel()
+		if err != nil {
 			if cerr := ctx.Err(); cerr != nil {
 				return cerr
 			}
