@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"syscall"
 	"testing"
+
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // The test binary runs a collector when these are set, so that a test can
@@ -28,7 +30,11 @@ func TestMain(m *testing.M) {
 func collectChild(url, dir string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
 	defer stop()
-	c, err := NewCollector(url, "mirror", dir, Config{Options: groupOptions,
+	// What the child was given shows in the test's output on a failure.
+	assigned := kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, m map[string][]int32) {
+		fmt.Fprintf(os.Stderr, "collector %d: assigned %v\n", os.Getpid(), m)
+	})
+	c, err := NewCollector(url, "mirror", dir, Config{Options: append(groupOptions[:len(groupOptions):len(groupOptions)], assigned),
 		OnError: func(err error) { fmt.Fprintln(os.Stderr, err) }})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
