@@ -1,0 +1,35 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+)
+
+func TestRunUsage(t *testing.T) {
+	tests := []struct {
+		args   []string
+		status int
+		want   string
+	}{
+		{args: nil, status: 2, want: "usage:"},
+		{args: []string{"help"}, status: 0, want: "usage:"},
+		{args: []string{"nosuch"}, status: 2, want: `unknown command "nosuch"`},
+		{args: []string{"ship", "dir", "--to", "kafka://b/t"}, status: 2, want: "--module and --to are required"},
+		{args: []string{"ship", "--module", "M", "--to", "kafka://b/t"}, status: 2, want: "want one directory, got 0"},
+		{args: []string{"ship", "a", "b", "--module", "M", "--to", "kafka://b/t"}, status: 2, want: "want one directory, got 2"},
+		{args: []string{"ship", "dir", "--module", "M", "--to", "tcp://b:1"}, status: 1, want: "bad destination"},
+		{args: []string{"collect", "dir"}, status: 2, want: "--from is required"},
+		{args: []string{"collect", "dir", "--from", "kafka://b"}, status: 1, want: "missing topic"},
+		{args: []string{"collect", "dir", "--from", "kafka://b/t", "--group", ""}, status: 1, want: "consumer group is required"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			var stderr bytes.Buffer
+			if got := run(context.Background(), tt.args, &stderr); got != tt.status || !strings.Contains(stderr.String(), tt.want) {
+				t.Fatalf("status %d, stderr %q; want %d and %q", got, stderr.String(), tt.status, tt.want)
+			}
+		})
+	}
+}
