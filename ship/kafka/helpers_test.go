@@ -94,7 +94,7 @@ func (s *source) log(t testing.TB, n int) {
 	t.Helper()
 	for range n {
 		s.n++
-		e := audit.Event{Type: audit.Logon, Actor: fmt.Sprintf("user%d", s.n), Client: "10.0.0.1"}
+		e := audit.Event{Type: audit.Logon, Outcome: audit.Succeeded, Actor: fmt.Sprintf("user%d", s.n), Client: "10.0.0.1"}
 		if s.n%7 == 0 {
 			e.Outcome, e.Reason = audit.Failed, "bad \"password\"\\ ]"
 		}
