@@ -14,7 +14,9 @@
 //	auditlog stats DIR [--since T] [--until T] [--module M] [--output text|json]
 //	auditlog serve DIR [--addr 127.0.0.1:8080] [--key-dir D | --key-file F] [--token-file F]
 //	auditlog mask MASK
-//	auditlog verify DIR [--module M] [--key-file F]
+//	auditlog verify DIR [--module M] [--key-dir D | --key-file F] [--anchors PATH]
+//	auditlog verify FILE --module M [--key-dir D | --key-file F]
+//	auditlog ship DIR --module M --to URL [--ca-file F] [--cert-file F] [--key-file F]
 //	auditlog key FILE
 //	auditlog help [COMMAND]
 //
@@ -27,8 +29,10 @@
 // ignored. Files of both built-in formats, BCM and JSON, are read, even
 // mixed in one file: each line is read by the format it is in.
 //
-// A module's files are read oldest backup first, by the time in their
-// names, and its active file last, each module by a goroutine of its own.
+// A module's files are listed by the library (audit.ListFiles): oldest
+// backup first, by the time in their names, which the writer never lets go
+// back, and its active file last; each module is read by a goroutine of its
+// own.
 // The records of several modules are merged by record time. A --module
 // that DIR does not hold is an error (exit status 2) that lists the
 // modules it holds.
