@@ -253,10 +253,15 @@ func filterArgs(f *filter) []string {
 	}
 	if f.typeIn != nil || f.typeOut != nil {
 		var names []string
+		// Both sets as they are, so that the arguments parse back to the
+		// same filter: a type both selected and left out selects nothing.
 		for _, t := range allTypes {
-			if f.typeIn[t] && !f.typeOut[t] {
+			if f.typeIn[t] {
 				names = append(names, t.String())
-			} else if f.typeIn == nil && f.typeOut[t] {
+			}
+		}
+		for _, t := range allTypes {
+			if f.typeOut[t] {
 				names = append(names, "!"+t.String())
 			}
 		}
