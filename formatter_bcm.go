@@ -149,28 +149,7 @@ func appendBCMQuoted(dst []byte, s string) []byte {
 			start = i
 			continue
 		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'x', lowerHex[c>>4], lowerHex[c&0xf])
-			i++
-			start = i
-			continue
-		}
-		if isPrintRune(r) {
-			i += size
-			continue
-		}
-		dst = append(dst, s[start:i]...)
-		if r <= 0xffff {
-			dst = append(dst, '\\', 'u')
-			dst = appendHexRune(dst, r, 4)
-		} else {
-			dst = append(dst, '\\', 'U')
-			dst = appendHexRune(dst, r, 8)
-		}
-		i += size
-		start = i
+		dst, i, start = appendEscapedRune(dst, s, start, i)
 	}
 	dst = append(dst, s[start:]...)
 	return append(dst, '"')
@@ -587,4 +566,31 @@ func parseLowerHex(s string, i, n int) (uint32, bool) {
 		}
 	}
 	return v, true
+}
+
+// appendEscapedRune handles the byte s[i] >= utf8.RuneSelf inside a quoted
+// BCM or CEF value, whose text since start is still to be copied: a
+// printable rune is left in place; a byte of invalid UTF-8 is written as
+// \xHH and any other rune as \uHHHH or \UHHHHHHHH, after the pending text.
+// It returns dst and the new i and start.
+func appendEscapedRune(dst []byte, s string, start, i int) ([]byte, int, int) {
+	r, size := utf8.DecodeRuneInString(s[i:])
+	if r == utf8.RuneError && size == 1 {
+		c := s[i]
+		dst = append(dst, s[start:i]...)
+		dst = append(dst, '\\', 'x', lowerHex[c>>4], lowerHex[c&0xf])
+		return dst, i + 1, i + 1
+	}
+	if isPrintRune(r) {
+		return dst, i + size, start
+	}
+	dst = append(dst, s[start:i]...)
+	if r <= 0xffff {
+		dst = append(dst, '\\', 'u')
+		dst = appendHexRune(dst, r, 4)
+	} else {
+		dst = append(dst, '\\', 'U')
+		dst = appendHexRune(dst, r, 8)
+	}
+	return dst, i + size, i + size
 }

@@ -376,28 +376,7 @@ func appendCEFValue(dst []byte, s string) []byte {
 			start = i
 			continue
 		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'x', lowerHex[c>>4], lowerHex[c&0xf])
-			i++
-			start = i
-			continue
-		}
-		if isPrintRune(r) {
-			i += size
-			continue
-		}
-		dst = append(dst, s[start:i]...)
-		if r <= 0xffff {
-			dst = append(dst, '\\', 'u')
-			dst = appendHexRune(dst, r, 4)
-		} else {
-			dst = append(dst, '\\', 'U')
-			dst = appendHexRune(dst, r, 8)
-		}
-		i += size
-		start = i
+		dst, i, start = appendEscapedRune(dst, s, start, i)
 	}
 	return append(dst, s[start:]...)
 }
