@@ -329,13 +329,20 @@ func enabled(m Mask, t EventType, o Outcome) bool {
 // returns nil then, as for a write error. A ctx whose Done channel is nil,
 // such as [context.Background], costs nothing.
 func (l *Logger) Log(ctx context.Context, e Event) error {
-	// The filtered-out path: small enough to be inlined into the caller,
-	// so that the event is not copied, and writing no shared memory.
+	// Small enough to be inlined into the caller, so that the event is
+	// built once in the caller's frame and passed by address rather than
+	// copied into a call's arguments.
+	return l.logAt(ctx, &e)
+}
+
+// logAt is Log for the event at e. Its filtered-out path writes no shared
+// memory and calls nothing.
+func (l *Logger) logAt(ctx context.Context, e *Event) error {
 	g := filterGate[e.Type]
-	if l.mask.Load()&g == 0 && e.Outcome == Succeeded && e.nFront == 0 && e.Time.IsZero() && hasRequired(&e, g) {
+	if l.mask.Load()&g == 0 && e.Outcome == Succeeded && e.nFront == 0 && e.Time.IsZero() && hasRequired(e, g) {
 		return nil
 	}
-	return l.logEvent(ctx, &e)
+	return l.logEvent(ctx, e)
 }
 
 // filterGate holds, for every value of an EventType, what the filtered-out
