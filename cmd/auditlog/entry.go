@@ -57,8 +57,15 @@ func compareTime(a, b *entry) int {
 	return a.when().Compare(b.when())
 }
 
-// isJSON reports whether the line of en is JSON.
-func (en *entry) isJSON() bool { return len(en.line) > 0 && en.line[0] == '{' }
+// inFormat reports whether the line of en is a record in the library's
+// JSON format (json) or in BCM (!json): a JSON record starts with its time
+// member, a BCM record with its time. A CEF or OCSF line is neither.
+func (en *entry) inFormat(json bool) bool {
+	if json {
+		return bytes.HasPrefix(en.line, []byte(jsonStart))
+	}
+	return len(en.line) > 0 && en.line[0] >= '0' && en.line[0] <= '9'
+}
 
 // typ returns the event type of en, from its leading fields if read.
 func (en *entry) typ() audit.EventType {

@@ -105,6 +105,9 @@ func (lr *lines) next() (line []byte, complete bool, err error) {
 	}
 }
 
+// jsonStart starts every record of the library's JSON format.
+const jsonStart = `{"time":"`
+
 // skipLines passes over the complete lines in the buffer that hold none
 // of the needles of the file's format (skipBCM or skipJSON, by the first
 // line), up to the first that holds one. A line of the other format stops
@@ -131,9 +134,13 @@ func (lr *lines) skipLines() {
 		}
 		region := buf[:last+1]
 		if lr.needles == nil {
-			// The first line tells the format.
-			lr.needles, lr.json = lr.skip.bcm, false
-			if region[0] == '{' {
+			// The first line tells the format: the needles are those of
+			// BCM and of the library's JSON; CEF and OCSF lines are
+			// decided one by one.
+			switch {
+			case region[0] >= '0' && region[0] <= '9':
+				lr.needles, lr.json = lr.skip.bcm, false
+			case bytes.HasPrefix(region, []byte(jsonStart)):
 				lr.needles, lr.json = lr.skip.json, true
 			}
 			if lr.needles == nil {
@@ -142,18 +149,24 @@ func (lr *lines) skipLines() {
 			}
 		}
 		if lr.plain < len(region) {
-			// Every line start in region[from:] must be of the format.
+			// Every line start in region[from:] must be of the format:
+			// a line of JSON starts with jsonStart, and no line of BCM
+			// starts like a record of another format ('{' or "CEF:").
 			from := max(lr.plain-1, 0)
 			seg := region[from:]
 			starts := bytes.Count(seg[:len(seg)-1], []byte("\n"))
-			json := bytes.Count(seg, []byte("\n{"))
+			json := bytes.Count(seg, []byte("\n"+jsonStart))
+			other := bytes.Count(seg, []byte("\n{")) + bytes.Count(seg, []byte("\nCEF:"))
 			if from == 0 {
 				starts++
-				if seg[0] == '{' {
+				if bytes.HasPrefix(seg, []byte(jsonStart)) {
 					json++
 				}
+				if seg[0] == '{' || bytes.HasPrefix(seg, []byte("CEF:")) {
+					other++
+				}
 			}
-			if lr.json && json != starts || !lr.json && json != 0 {
+			if lr.json && json != starts || !lr.json && other != 0 {
 				lr.skip = nil // mixed formats: the rest of the file line by line
 				return
 			}

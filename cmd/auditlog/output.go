@@ -120,7 +120,7 @@ type formatPrinter struct {
 }
 
 func (p *formatPrinter) print(en *entry) error {
-	if len(en.line) > 0 && en.isJSON() == p.json {
+	if en.inFormat(p.json) {
 		p.w.Write(en.line)
 		return p.w.WriteByte('\n')
 	}
