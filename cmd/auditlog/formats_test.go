@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -56,4 +57,38 @@ func TestQueryEveryFormat(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestConvertToEveryFormat: a sealed BCM file converted to each built-in
+// format and back to BCM is the file again, byte for byte, MACs included.
+func TestConvertToEveryFormat(t *testing.T) {
+	dir := t.TempDir()
+	key := filepath.Join(t.TempDir(), "k")
+	require.NoError(t, audit.NewKey(key))
+	cfg := config(dir, "AgentServer", "BCM")
+	cfg.Integrity, cfg.IntegrityKeyFile = true, key
+	logAll(t, cfg,
+		audit.Event{Time: at(1), Type: audit.Logon, Outcome: audit.Failed, Actor: "mallory", Client: "203.0.113.9", Reason: "bad \"password\"|=\\"},
+		audit.Event{Time: at(2), Type: audit.AccessChange, Outcome: audit.Succeeded, Actor: "admin", Subject: "bob", Object: "role", OldValue: "agent", NewValue: "supervisor"},
+		audit.Event{Time: at(3), Type: audit.DataRead, Outcome: audit.Succeeded, Actor: "alice", Subject: "carol", Object: "recording-42", Session: "S-1"},
+	)
+	original := filepath.Join(dir, "AgentServer.audit.log")
+	want := readFile(t, original)
+	for _, format := range []string{"json", "cef", "ocsf"} {
+		t.Run(format, func(t *testing.T) {
+			there := auditlog(t, "convert", "--to", format, original)
+			require.Equal(t, 0, there.code, there.stderr)
+			for line := range strings.Lines(there.stdout) {
+				r, err := audit.ParseRecord([]byte(line))
+				require.NoError(t, err, "%q", line)
+				require.NotEmpty(t, r.MAC, "%q", line)
+			}
+			back := auditlogIn(t, there.stdout, "convert", "--to", "bcm")
+			require.Equal(t, 0, back.code, back.stderr)
+			require.Equal(t, want, back.stdout)
+		})
+	}
+	bad := auditlog(t, "convert", "--to", "xml", original)
+	require.Equal(t, exitUsage, bad.code)
+	require.Contains(t, bad.stderr, "want json, bcm, cef or ocsf")
 }
