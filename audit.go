@@ -119,6 +119,11 @@ func New(cfg Config) (*Logger, error) {
 	}
 	l.mask.Store(uint32(cfg.EventMask))
 	l.file.cur.day = -1 // unknown until the first record, or the last record of an existing file
+	if cfg.IntegrityKeyFile != "" && !cfg.Integrity {
+		// A key file alone would leave the files unsealed while whoever
+		// set it believes they are sealed.
+		return nil, fmt.Errorf("audit: parameter %s: %w: a key file is set but integrity protection is off (set %s=true, or remove the key file)", ParamKeyFile, ErrBadConfig, ParamIntegrity)
+	}
 	if cfg.Integrity {
 		if !l.trusted {
 			return nil, fmt.Errorf("audit: integrity: %w: needs the BCM or JSON format, not %s", ErrBadConfig, cfg.Formatter)

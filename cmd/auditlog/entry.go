@@ -57,14 +57,10 @@ func compareTime(a, b *entry) int {
 	return a.when().Compare(b.when())
 }
 
-// inFormat reports whether the line of en is a record in the library's
-// JSON format (json) or in BCM (!json): a JSON record starts with its time
-// member, a BCM record with its time. A CEF or OCSF line is neither.
-func (en *entry) inFormat(json bool) bool {
-	if json {
-		return bytes.HasPrefix(en.line, []byte(jsonStart))
-	}
-	return len(en.line) > 0 && en.line[0] >= '0' && en.line[0] <= '9'
+// inFormat reports whether the line of en is a record in format (see
+// formatOf).
+func (en *entry) inFormat(format int) bool {
+	return len(en.line) > 0 && formatOf(en.line) == format
 }
 
 // typ returns the event type of en, from its leading fields if read.

@@ -105,8 +105,31 @@ func (lr *lines) next() (line []byte, complete bool, err error) {
 	}
 }
 
-// jsonStart starts every record of the library's JSON format.
-const jsonStart = `{"time":"`
+// The formats of record lines, told apart by their first bytes as
+// audit.ParseRecord does: CEF starts with cefStart, OCSF with ocsfStart,
+// JSON with any other '{', and BCM is anything else.
+const (
+	formatBCM = iota
+	formatJSON
+	formatCEF
+	formatOCSF
+
+	cefStart  = "CEF:"
+	ocsfStart = `{"class_uid":`
+)
+
+// formatOf returns the format of the record line that starts line.
+func formatOf(line []byte) int {
+	switch {
+	case bytes.HasPrefix(line, []byte(cefStart)):
+		return formatCEF
+	case bytes.HasPrefix(line, []byte(ocsfStart)):
+		return formatOCSF
+	case len(line) > 0 && line[0] == '{':
+		return formatJSON
+	}
+	return formatBCM
+}
 
 // skipLines passes over the complete lines in the buffer that hold none
 // of the needles of the file's format (skipBCM or skipJSON, by the first
@@ -137,10 +160,10 @@ func (lr *lines) skipLines() {
 			// The first line tells the format: the needles are those of
 			// BCM and of the library's JSON; CEF and OCSF lines are
 			// decided one by one.
-			switch {
-			case region[0] >= '0' && region[0] <= '9':
+			switch formatOf(region) {
+			case formatBCM:
 				lr.needles, lr.json = lr.skip.bcm, false
-			case bytes.HasPrefix(region, []byte(jsonStart)):
+			case formatJSON:
 				lr.needles, lr.json = lr.skip.json, true
 			}
 			if lr.needles == nil {
@@ -149,24 +172,28 @@ func (lr *lines) skipLines() {
 			}
 		}
 		if lr.plain < len(region) {
-			// Every line start in region[from:] must be of the format:
-			// a line of JSON starts with jsonStart, and no line of BCM
-			// starts like a record of another format ('{' or "CEF:").
+			// Every line start in region[from:] must be of the format
+			// (see formatOf): a JSON line starts with '{' but not as
+			// OCSF does, a BCM line like neither JSON, OCSF nor CEF.
 			from := max(lr.plain-1, 0)
 			seg := region[from:]
 			starts := bytes.Count(seg[:len(seg)-1], []byte("\n"))
-			json := bytes.Count(seg, []byte("\n"+jsonStart))
-			other := bytes.Count(seg, []byte("\n{")) + bytes.Count(seg, []byte("\nCEF:"))
+			json := bytes.Count(seg, []byte("\n{"))
+			ocsf := bytes.Count(seg, []byte("\n"+ocsfStart))
+			cef := bytes.Count(seg, []byte("\n"+cefStart))
 			if from == 0 {
 				starts++
-				if bytes.HasPrefix(seg, []byte(jsonStart)) {
+				switch formatOf(seg) {
+				case formatJSON:
 					json++
-				}
-				if seg[0] == '{' || bytes.HasPrefix(seg, []byte("CEF:")) {
-					other++
+				case formatOCSF:
+					json++
+					ocsf++
+				case formatCEF:
+					cef++
 				}
 			}
-			if lr.json && json != starts || !lr.json && other != 0 {
+			if lr.json && (json != starts || ocsf != 0) || !lr.json && json+cef != 0 {
 				lr.skip = nil // mixed formats: the rest of the file line by line
 				return
 			}

@@ -110,9 +110,9 @@ func newPrinter(format string, w io.Writer, v *view) (printer, error) {
 	p := &formatPrinter{w: bufio.NewWriterSize(w, 64<<10), f: f}
 	switch format {
 	case "bcm":
-		p.keep = func(en *entry) bool { return en.inFormat(false) }
+		p.keep = func(en *entry) bool { return en.inFormat(formatBCM) }
 	case "json":
-		p.keep = func(en *entry) bool { return en.inFormat(true) }
+		p.keep = func(en *entry) bool { return en.inFormat(formatJSON) }
 	}
 	return p, nil
 }
