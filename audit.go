@@ -38,7 +38,7 @@ type Logger struct {
 	batches batching      // group commit (batching.go, commit.go)
 	file    activeFile    // the active file's state (activefile.go)
 	key     *chainKey     // the integrity chain's key, nil when integrity is off (chainkey.go)
-	replace replacedCheck // the active file removed or replaced from outside (replaced.go)
+	replace replacedCheck // the active file removed or replaced from outside (inplace.go)
 	bg      background    // periodic work and its errors (background.go)
 	stats   counters      // Stats' counters that need no lock (stats.go)
 
