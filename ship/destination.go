@@ -146,6 +146,8 @@ func parseConfig(cfg Config) (*config, error) {
 	case "tcp", "tls", "relp", "relp+tls":
 	case "":
 		return nil, bad("no scheme: want tcp://, tls://, relp:// or relp+tls://")
+	case "kafka", "kafka+tls":
+		return nil, bad("scheme %q: Kafka is shipped to by package github.com/auditkit/audit/ship/kafka and its command auditlog-kafka", u.Scheme)
 	default:
 		return nil, bad("unknown scheme %q: want tcp, tls, relp or relp+tls", u.Scheme)
 	}

@@ -40,6 +40,7 @@ func TestOpenBadConfig(t *testing.T) {
 		{"path", Config{URL: "tcp://127.0.0.1:514/x"}, "nothing else"},
 		{"user", Config{URL: "tcp://u@127.0.0.1:514"}, "nothing else"},
 		{"unknown option", Config{URL: "tcp://127.0.0.1:514?ca=x"}, `unknown option "ca" for tcp://`},
+		{"kafka", Config{URL: "kafka://b1:9092,b2:9092/audit"}, "command auditlog-kafka"},
 		{"window on tcp", Config{URL: "tcp://127.0.0.1:514", Window: 3}, "window applies to relp:// and relp+tls:// only"},
 		{"ca on relp", Config{URL: "relp://127.0.0.1:514", CAFile: "x"}, "tls:// and relp+tls:// only"},
 		{"window not a number", Config{URL: "relp://127.0.0.1:514?window=x"}, `window "x" is not a number`},
