@@ -35,7 +35,8 @@ type auditFile struct {
 	// after it completed) is read from the plain one, or from gz if the
 	// plain one has gone meanwhile.
 	gz    string
-	plain bool // the plain form was listed
+	plain bool       // the plain form was listed
+	file  audit.File // as the library lists it
 }
 
 // moduleFiles are the audit files of one module: backups oldest first, by
@@ -73,7 +74,7 @@ func listAuditFiles(dir, module string) ([]*moduleFiles, error) {
 		mf := &moduleFiles{module: m}
 		for _, f := range files {
 			af := &auditFile{path: f.Path, module: m, active: f.Active, time: f.Rotated,
-				stem: strings.TrimSuffix(f.Path, ".gz"), plain: !f.Compressed}
+				stem: strings.TrimSuffix(f.Path, ".gz"), plain: !f.Compressed, file: f}
 			if f.Compressed {
 				af.gz = f.Path
 			}
@@ -167,7 +168,7 @@ func (lr *lineReader) next() (line []byte, complete bool, err error) {
 			if tooLong {
 				return nil, true, errLineTooLong
 			}
-			return trimEOL(lr.buf), true, nil
+			return trimCR(bytes.TrimSuffix(lr.buf, []byte("\n"))), true, nil
 		case errors.Is(err, io.EOF):
 			if !got {
 				return nil, false, io.EOF
@@ -176,17 +177,30 @@ func (lr *lineReader) next() (line []byte, complete bool, err error) {
 			if tooLong {
 				return nil, false, errLineTooLong
 			}
-			return trimEOL(lr.buf), false, nil
+			return trimCR(lr.buf), false, nil
 		default:
 			return nil, false, err
 		}
 	}
 }
 
-// trimEOL removes a final "\n" or "\r\n", and a lone final "\r".
-func trimEOL(b []byte) []byte {
-	b = bytes.TrimSuffix(b, []byte("\n"))
-	return bytes.TrimSuffix(b, []byte("\r"))
+// readError returns the cause of an error of an audit.LineReader that is
+// not about a line: a read error, or the decompressor's complaint about a
+// damaged file. The commands name the file and line themselves.
+func readError(err error) error {
+	if c := errors.Unwrap(err); c != nil {
+		return cleanErr(c)
+	}
+	return err
+}
+
+// trimCR removes a final "\r" from a line read without its newline: the
+// lines of a file that went through a Windows editor end in "\r\n".
+func trimCR(line []byte) []byte {
+	if n := len(line); n > 0 && line[n-1] == '\r' {
+		return line[:n-1]
+	}
+	return line
 }
 
 // compareFiles orders the files of a module: backups by time, then the

@@ -124,6 +124,78 @@ func newNeedles(f *filter) *needles {
 	return n
 }
 
+// skipper passes over the lines of a file that hold none of the needles
+// of its format (see [needles]), for an [audit.LineReader]'s SetSkip. The
+// format is that of the file's first line; a line of the other format, or
+// a file where most lines hold a needle (where searching costs more than
+// it saves), stops the passing over for the rest of the file: skip then
+// passes over nothing, and off is set.
+type skipper struct {
+	needles *needles
+	these   [][]byte // the needles of the file's format, once known
+	json    bool     // the file is JSON
+	off     bool
+	// checked is how many bytes at the start of the lines given next are
+	// known to be lines of the file's format.
+	checked int
+	// The bytes of the lines returned as holding a needle, of how many,
+	// and of those passed over.
+	found, foundLines, passed int
+}
+
+// skip is the skip function of an audit.LineReader (see SetSkip).
+func (k *skipper) skip(lines []byte) int {
+	if k.off {
+		return 0
+	}
+	if k.these == nil {
+		k.these, k.json = k.needles.bcm, false
+		if lines[0] == '{' {
+			k.these, k.json = k.needles.json, true
+		}
+	}
+	if k.checked < len(lines) {
+		// Every line start in lines[from:] must be of the format.
+		from := max(k.checked-1, 0)
+		seg := lines[from:]
+		starts := bytes.Count(seg[:len(seg)-1], []byte("\n"))
+		json := bytes.Count(seg, []byte("\n{"))
+		if from == 0 {
+			starts++
+			if seg[0] == '{' {
+				json++
+			}
+		}
+		if k.json && json != starts || !k.json && json != 0 {
+			k.off = true // mixed formats
+			return 0
+		}
+		k.checked = len(lines)
+	}
+	region := lines
+	p := -1
+	for _, s := range k.these {
+		if i := bytes.Index(region, s); i >= 0 && (p < 0 || i < p) {
+			p = i
+			region = region[:i+len(s)] // search no further for the others
+		}
+	}
+	if p < 0 {
+		k.checked = 0
+		k.passed += len(lines)
+		return len(lines)
+	}
+	start := bytes.LastIndexByte(region[:p], '\n') + 1
+	end := start + bytes.IndexByte(lines[start:], '\n') + 1
+	k.checked = len(lines) - end // the reader returns lines[start:end]
+	k.passed += start
+	k.found += end - start
+	if k.foundLines++; k.foundLines >= 256 && k.passed < 2*k.found {
+		k.off = true // most lines hold a needle
+	}
+	return start
+}
+
 // canonicalBound returns t as a record time would be written, rounded up
 // to the microsecond, or nil for the zero time or one outside the years
 // 0000 to 9999.

@@ -319,7 +319,7 @@ func (t *tailer) consume(b []byte, emit func(no int, line []byte)) {
 			t.partial = append(t.partial, chunk...)
 			line = t.partial
 		}
-		line = trimEOL(line)
+		line = trimCR(line)
 		if t.line == 1 {
 			t.first = bytes.Clone(line)
 		}
