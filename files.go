@@ -324,11 +324,24 @@ func (r *LineReader) Next() (Line, error) {
 	if r.skip != nil {
 		r.skipLines()
 	}
+	chunk, err := r.br.ReadSlice('\n')
+	if err == nil && len(chunk) <= MaxRecordSize {
+		// The whole line is in the buffer: no copy.
+		start := r.offset
+		r.offset += int64(len(chunk))
+		r.number++
+		return Line{Text: chunk[:len(chunk)-1], Number: r.number, Offset: start, Complete: true}, nil
+	}
+	return r.nextSlow(chunk, err)
+}
+
+// nextSlow is Next for a line that is not whole in the buffer, or at the
+// end or an error: chunk and err are what ReadSlice returned first.
+func (r *LineReader) nextSlow(chunk []byte, err error) (Line, error) {
 	r.buf = r.buf[:0]
 	start := r.offset
 	tooLong, got := false, false
 	for {
-		chunk, err := r.br.ReadSlice('\n')
 		r.offset += int64(len(chunk))
 		if len(chunk) > 0 {
 			got = true
@@ -336,16 +349,13 @@ func (r *LineReader) Next() (Line, error) {
 		if !tooLong {
 			if len(r.buf)+len(chunk) > MaxRecordSize {
 				tooLong, r.buf = true, r.buf[:0]
-			} else if err == nil && len(r.buf) == 0 {
-				// The whole line is in the buffer: no copy.
-				r.number++
-				return Line{Text: chunk[:len(chunk)-1], Number: r.number, Offset: start, Complete: true}, nil
 			} else {
 				r.buf = append(r.buf, chunk...)
 			}
 		}
 		switch {
 		case errors.Is(err, bufio.ErrBufferFull):
+			chunk, err = r.br.ReadSlice('\n')
 			continue
 		case err == nil || errors.Is(err, io.EOF) && got:
 			r.number++
