@@ -60,7 +60,10 @@ const maxAnchorModules = 4096
 // written in the audit files (a collector's mirror files, or rsyslog's
 // output with a template that writes the message alone) or RFC 5424
 // messages whose MSG is a record line, as package ship sends them (rsyslog's
-// RSYSLOG_SyslogProtocol23Format, for example). Other lines are skipped.
+// RSYSLOG_SyslogProtocol23Format, for example). Other lines are skipped. A
+// source that starts with an RFC 6587 octet-counted frame is read as a
+// stream of such frames instead (a capture of what the shipper sent over
+// TCP); a frame cut short at its end is left out.
 //
 // Every record that verifies is an anchor, and the newest (the highest
 // file index, then sequence number) is kept. The shipper sends a CHECKPOINT
@@ -176,9 +179,13 @@ func (a *Anchors) readFile(path string) error {
 	return a.readLines(r, path)
 }
 
-// readLines reads the lines of lr, named name.
+// readLines reads the lines of lr, named name, or its frames if it holds
+// RFC 6587 octet-counted messages (a capture of what a shipper sent).
 func (a *Anchors) readLines(lr *LineReader, name string) error {
 	a.sources++
+	if head, _ := lr.br.Peek(maxFrameDigits + 2); octetCounted(head) {
+		return a.readFrames(lr.br, name)
+	}
 	for {
 		ln, err := lr.Next()
 		if errors.Is(err, io.EOF) {
@@ -194,6 +201,62 @@ func (a *Anchors) readLines(lr *LineReader, name string) error {
 			continue // a collector stopped in the middle of a write
 		}
 		if err := a.readLine(ln.Text, name, ln.Number); err != nil {
+			return err
+		}
+	}
+}
+
+// maxFrameDigits is the most digits of an octet-counted frame's length
+// that anchors read: a message holds one record, at most MaxRecordSize
+// bytes, and its syslog header.
+const maxFrameDigits = 8
+
+// maxFrameSize bounds an octet-counted frame read for anchors.
+const maxFrameSize = MaxRecordSize + 64<<10
+
+// octetCounted reports whether head starts an RFC 6587 octet-counted
+// frame of a syslog message: a length without leading zero, a space and
+// the message's "<".
+func octetCounted(head []byte) bool {
+	i := 0
+	for i < len(head) && i < maxFrameDigits && head[i] >= '0' && head[i] <= '9' {
+		i++
+	}
+	return i > 0 && head[0] != '0' && i+1 < len(head) && head[i] == ' ' && head[i+1] == '<'
+}
+
+// readFrames reads the octet-counted frames of br, named name; their
+// numbers stand for line numbers in the anchors' sources. A frame cut
+// short at the end (a capture stopped in the middle of a message) is
+// left out; a frame that is not one is an error naming its number.
+func (a *Anchors) readFrames(br *bufio.Reader, name string) error {
+	var buf []byte
+	for n := 1; ; n++ {
+		digits, err := br.ReadSlice(' ')
+		if err == io.EOF && len(digits) == 0 {
+			return nil
+		}
+		if err == io.EOF {
+			return nil // cut in the length
+		}
+		if err != nil && err != bufio.ErrBufferFull {
+			return fmt.Errorf("audit: anchors: %s: %w", name, err)
+		}
+		size, perr := strconv.Atoi(string(bytes.TrimSuffix(digits, []byte(" "))))
+		if err != nil || perr != nil || size <= 0 || size > maxFrameSize || digits[0] == '0' {
+			return fmt.Errorf("audit: anchors: %s: frame %d: %w: not an octet-counted syslog frame (RFC 6587)", name, n, ErrBadRecord)
+		}
+		if cap(buf) < size {
+			buf = make([]byte, size)
+		}
+		buf = buf[:size]
+		if _, err := io.ReadFull(br, buf); err != nil {
+			if err == io.ErrUnexpectedEOF || err == io.EOF {
+				return nil // cut in the message
+			}
+			return fmt.Errorf("audit: anchors: %s: %w", name, err)
+		}
+		if err := a.readLine(bytes.TrimSuffix(buf, []byte("\n")), name, n); err != nil {
 			return err
 		}
 	}

@@ -82,7 +82,7 @@ func FuzzParseSyslog(f *testing.F) {
 }
 
 // FuzzAnchorsRead: whatever a collector's file holds, reading it neither
-// panics nor makes an anchor of a line that does not verify with the key.
+// panics, nor fails but on a malformed capture of frames, nor makes an anchor of a line that does not verify with the key.
 func FuzzAnchorsRead(f *testing.F) {
 	dir := f.TempDir()
 	path := dir + "/k"
@@ -91,9 +91,14 @@ func FuzzAnchorsRead(f *testing.F) {
 	require.NoError(f, err)
 	f.Add([]byte("2026-11-25T09:14:40.123456Z AgentServer FILE_START SUCCESS seq=1 object=\"audit file\" file=0 prev=" + strings.Repeat("0", 64) + " chain=hmac-sha256 mac=" + strings.Repeat("1", 64) + "\n"))
 	f.Add([]byte("<13>1 - h AgentServer - - - x\n\n<"))
+	f.Add([]byte("12 <13>1 - h A - 7 <13>1 - h"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		a := &Anchors{Key: func(string) ([]byte, bool) { return key, true }}
-		require.NoError(t, a.Read(bytes.NewReader(data), "f"))
+		if err := a.Read(bytes.NewReader(data), "f"); err != nil {
+			// Only a capture of octet-counted frames can be malformed.
+			require.ErrorIs(t, err, ErrBadRecord)
+			require.True(t, octetCounted(data), "%v", err)
+		}
 		// Random bytes cannot carry an HMAC of this fresh key.
 		require.Empty(t, a.Modules())
 	})

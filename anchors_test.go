@@ -124,6 +124,21 @@ func syslogLines(t *testing.T, host string, recs []shipped) string {
 	return string(b)
 }
 
+// octetCounted renders records as a capture of what package ship sent
+// over TCP: RFC 5424 messages in RFC 6587 octet-counted frames, with no
+// newline between them, cut in the middle of one more frame.
+func octetCounted(t *testing.T, host string, recs []shipped) string {
+	t.Helper()
+	var b strings.Builder
+	for _, m := range strings.SplitAfter(syslogLines(t, host, recs), "\n") {
+		if m = strings.TrimSuffix(m, "\n"); m != "" {
+			fmt.Fprintf(&b, "%d %s", len(m), m)
+		}
+	}
+	fmt.Fprintf(&b, "%d <13>1 cut", 300)
+	return b.String()
+}
+
 // keyFor returns an Anchors.Key that knows the keys given.
 func keyFor(keys map[string][]byte) func(string) ([]byte, bool) {
 	return func(m string) ([]byte, bool) {
@@ -166,6 +181,9 @@ func TestAnchorsIntact(t *testing.T) {
 			sources := map[string]func(a *audit.Anchors){
 				"raw records": func(a *audit.Anchors) { readAnchors(t, a, rawLines(recs)) },
 				"rfc5424":     func(a *audit.Anchors) { readAnchors(t, a, syslogLines(t, "agent01", recs)) },
+				"octet-counted capture": func(a *audit.Anchors) {
+					readAnchors(t, a, octetCounted(t, "agent01", recs))
+				},
 				"mirror directory": func(a *audit.Anchors) {
 					require.NoError(t, a.ReadPath(mirror))
 				},
@@ -425,4 +443,15 @@ func TestAnchorsReadErrors(t *testing.T) {
 	writeRecords(t, dir, anchorModule, "", anchorClock(), 3)
 	err := evolved.Read(bytes.NewReader([]byte(rawLines(receivedLines(t, dir, anchorModule)))), "x")
 	require.ErrorIs(t, err, audit.ErrBadKey)
+
+	capture := octetCounted(t, "agent01", receivedLines(t, dir, anchorModule)[:2])
+	for _, bad := range []string{"40 <13>1 - - - - - -", "999999999 <13>1", "5x <13>1"} {
+		err := a.Read(strings.NewReader(capture[:strings.LastIndex(capture, "300 ")]+bad), "capture")
+		if strings.HasPrefix(bad, "40 ") {
+			require.NoError(t, err, "a frame cut at the end of the capture is left out")
+			continue
+		}
+		require.ErrorIs(t, err, audit.ErrBadRecord, "%q", bad)
+		require.ErrorContains(t, err, "capture: frame 3")
+	}
 }

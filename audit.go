@@ -15,12 +15,13 @@ import (
 // start-up, call [Logger.Log] as events happen, and [Logger.Close] at
 // shutdown. A Logger is safe for concurrent use by many goroutines.
 //
-// Records are formatted one at a time, in the order they will stand in the
-// file (each carries the next sequence number), and concurrent records are
+// Concurrent records are formatted in parallel, then take their sequence
+// numbers (and MACs) in the order they will stand in the file, and are
 // written together: while one goroutine writes a batch, the records of the
 // others gather into the next one (group commit). Log returns only when its
 // record's batch has been written, and synced if the [SyncPolicy] asks.
 type Logger struct {
+	// What the logger is: set by New, read-only after it (but the mask).
 	mask    atomic.Uint32 // current Mask in the low byte, and closingBit and closedBit
 	module  string
 	format  Formatter
@@ -29,46 +30,20 @@ type Logger struct {
 	cfg     Config // copy, with defaults filled in
 	dir     string
 
-	mu   sync.Mutex
-	cond sync.Cond // broadcast when busy clears, for Sync and Close
-	// idleWaiters counts the goroutines waiting on cond.
-	idleWaiters int
-	closed      bool
-	out         sink
-	busy        bool     // a goroutine owns out (writing a batch, syncing, closing)
-	pending     *batch   // records formatted but not yet handed to a writer
-	free        []*batch // batches for reuse
-	rec         Record   // scratch record for formatting, guarded by mu
-	// Counters kept under mu rather than as atomics, since the write path
-	// holds mu anyway.
-	written, dropped, bytes uint64
-	// cur and size are the logical state of the active file: as it will be
-	// once every formatted record is written.
-	cur  fileState
-	size int64
-	// phys is what out really holds. Written by the owner of busy and read
-	// under mu to resynchronise after a failure.
-	phys fileState
-	// key is the integrity chain's key for the newest file, nil when
-	// integrity protection is off.
-	key         *chainKey
-	jsonFormat  bool // format is the built-in JSON (for sealing records)
-	forceRotate bool // the next record must start a new file
-	woken       int  // goroutines the last written batch woke (see gather)
-	// replaced is set when a sync or the periodic check finds that the
-	// audit file was removed or replaced from outside; the next record then
-	// starts a new file with a FileReplaced record.
-	replaced atomic.Bool
+	// What it does, one concern each (see the types' own files). mu
+	// guards closed, rec, batches, file and key.
+	mu      sync.Mutex
+	closed  bool          // Close began
+	rec     Record        // scratch record for formatting
+	batches batching      // group commit (batching.go, commit.go)
+	file    activeFile    // the active file's state (activefile.go)
+	key     *chainKey     // the integrity chain's key, nil when integrity is off (chainkey.go)
+	replace replacedCheck // the active file removed or replaced from outside (inplace.go)
+	bg      background    // periodic work and its errors (background.go)
+	stats   counters      // Stats' counters that need no lock (stats.go)
 
-	setMaskMu sync.Mutex // serialises SetMask
-
-	// abandoned are records whose Log call stopped waiting, not yet
-	// accounted for (see settleAbandoned). Guarded by mu.
-	abandoned []abandonedRecord
-
-	stats counters
-
-	bg background // periodic work and its errors
+	jsonFormat bool       // format is the built-in JSON (for sealing records)
+	setMaskMu  sync.Mutex // serialises SetMask
 }
 
 // Defaults of Config fields.
@@ -134,7 +109,7 @@ func New(cfg Config) (*Logger, error) {
 		now:    cfg.Now,
 		cfg:    cfg,
 	}
-	l.cond.L = &l.mu
+	l.batches.idle.L = &l.mu
 	l.bg.init()
 	switch format.(type) {
 	case bcmFormatter:
@@ -143,7 +118,12 @@ func New(cfg Config) (*Logger, error) {
 		l.trusted, l.jsonFormat = true, true
 	}
 	l.mask.Store(uint32(cfg.EventMask))
-	l.cur.day = -1 // unknown until the first record, or the last record of an existing file
+	l.file.cur.day = -1 // unknown until the first record, or the last record of an existing file
+	if cfg.IntegrityKeyFile != "" && !cfg.Integrity {
+		// A key file alone would leave the files unsealed while whoever
+		// set it believes they are sealed.
+		return nil, fmt.Errorf("audit: parameter %s: %w: a key file is set but integrity protection is off (set %s=true, or remove the key file)", ParamKeyFile, ErrBadConfig, ParamIntegrity)
+	}
 	if cfg.Integrity {
 		if !l.trusted {
 			return nil, fmt.Errorf("audit: integrity: %w: needs the BCM or JSON format, not %s", ErrBadConfig, cfg.Formatter)
@@ -155,26 +135,26 @@ func New(cfg Config) (*Logger, error) {
 		} else {
 			l.key = newChainKey(0, nil)
 		}
-		l.cur.index = l.key.index
+		l.file.cur.index = l.key.index
 	}
 
 	if cfg.Output != nil {
-		l.out = streamSink{cfg.Output}
+		l.file.out = streamSink{cfg.Output}
 		l.cfg.Daily = DailyOff
 	} else {
 		if err := l.openFile(); err != nil {
 			return nil, err
 		}
 	}
-	l.phys = l.cur
+	l.file.phys = l.file.cur
 	if cfg.Output == nil && l.key != nil {
 		// The head names where the chain stands now.
-		err := l.out.Sync()
+		err := l.file.out.Sync()
 		if err == nil {
-			err = l.writeHead(l.headData(l.phys, l.phys.index))
+			err = l.writeHead(l.headData(l.file.phys, l.file.phys.index))
 		}
 		if err != nil {
-			l.out.Close()
+			l.file.out.Close()
 			return nil, err
 		}
 	}
@@ -215,8 +195,8 @@ func (l *Logger) openFile() error {
 	if err != nil {
 		return err
 	}
-	l.out = w
-	l.size = w.Size()
+	l.file.out = w
+	l.file.size = w.Size()
 	if err := l.checkFreshKey(); err != nil {
 		w.Close()
 		return err
@@ -329,13 +309,20 @@ func enabled(m Mask, t EventType, o Outcome) bool {
 // returns nil then, as for a write error. A ctx whose Done channel is nil,
 // such as [context.Background], costs nothing.
 func (l *Logger) Log(ctx context.Context, e Event) error {
-	// The filtered-out path: small enough to be inlined into the caller,
-	// so that the event is not copied, and writing no shared memory.
+	// Small enough to be inlined into the caller, so that the event is
+	// built once in the caller's frame and passed by address rather than
+	// copied into a call's arguments.
+	return l.logAt(ctx, &e)
+}
+
+// logAt is Log for the event at e. Its filtered-out path writes no shared
+// memory and calls nothing.
+func (l *Logger) logAt(ctx context.Context, e *Event) error {
 	g := filterGate[e.Type]
-	if l.mask.Load()&g == 0 && e.Outcome == Succeeded && e.nFront == 0 && e.Time.IsZero() && hasRequired(&e, g) {
+	if l.mask.Load()&g == 0 && e.Outcome == Succeeded && e.nFront == 0 && e.Time.IsZero() && hasRequired(e, g) {
 		return nil
 	}
-	return l.logEvent(ctx, &e)
+	return l.logEvent(ctx, e)
 }
 
 // filterGate holds, for every value of an EventType, what the filtered-out
@@ -395,7 +382,7 @@ func (l *Logger) log(ctx context.Context, e *Event) error {
 // writeError counts and reports a failed write, sync or rotation.
 func (l *Logger) writeError(err error) error {
 	if errors.Is(err, errFileReplaced) {
-		l.replaced.Store(true)
+		l.replace.note()
 	}
 	l.stats.writeErrors.Add(1)
 	l.reportError(err)
@@ -437,22 +424,6 @@ func (l *Logger) Sync() error {
 	return l.syncOwned()
 }
 
-// checkInPlace checks that the active file is still at its path; if it was
-// removed or replaced from outside, the next record starts a new file.
-func (l *Logger) checkInPlace() {
-	w := l.out.(*fileWriter)
-	l.mu.Lock()
-	l.acquire()
-	l.mu.Unlock()
-	replaced := w.Replaced()
-	l.mu.Lock()
-	l.release()
-	l.mu.Unlock()
-	if replaced && !l.replaced.Swap(true) {
-		l.backgroundError(fmt.Errorf("audit: %s: %w; the next record starts a new file", w.Path(), errFileReplaced))
-	}
-}
-
 // SetMask changes the event mask at run time. It first writes an
 // [AuditConfigChange] record with actor, the old and the new mask, and
 // switches to the new mask only once that record is written, so that no
@@ -485,7 +456,7 @@ func (l *Logger) Mask() Mask { return Mask(l.mask.Load()) }
 
 // Path returns the path of the active audit file, or "" when the logger
 // writes to [Config.Output].
-func (l *Logger) Path() string { return l.out.Path() }
+func (l *Logger) Path() string { return l.file.out.Path() }
 
 // Close writes what is pending, syncs the file, stops every goroutine the
 // Logger started and closes the file. It returns write and sync errors and
@@ -502,12 +473,12 @@ func (l *Logger) Close() error {
 	}
 	l.closed = true
 	l.mask.Or(closingBit)
-	for l.pending != nil {
-		if l.busy {
+	for l.batches.pending != nil {
+		if l.batches.busy {
 			l.waitIdle()
 			continue
 		}
-		l.busy = true
+		l.batches.busy = true
 		l.flushPending(0)
 		l.settleAbandoned()
 		l.release()
@@ -518,15 +489,15 @@ func (l *Logger) Close() error {
 
 	l.mu.Lock()
 	l.acquire()
-	head := l.headData(l.phys, l.phys.index)
+	head := l.headData(l.file.phys, l.file.phys.index)
 	l.mu.Unlock()
 	var errs []error
-	if err := l.out.Sync(); err != nil {
+	if err := l.file.out.Sync(); err != nil {
 		errs = append(errs, err)
 	} else if err := l.writeHead(head); err != nil {
 		errs = append(errs, err)
 	}
-	if err := l.out.Close(); err != nil {
+	if err := l.file.out.Close(); err != nil {
 		errs = append(errs, err)
 	}
 	// Wake whoever waits to own the output (a Sync that raced with Close):

@@ -1,8 +1,10 @@
 package audit
 
-// The write path: each record is formatted under Logger.mu into the pending
-// batch, in the order of the file, and the batch is written by one of its
-// own callers (group commit) while the next batch gathers. See Logger.
+// The write path: each record is formatted before Logger.mu is taken; under
+// it the record takes its sequence number and MAC and is copied into the
+// pending batch, in the order of the file, and the batch is written by one
+// of its own callers (group commit) while the next batch gathers. See
+// Logger and batching.
 
 import (
 	"bytes"
@@ -12,73 +14,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
-	"sync"
 	"time"
 )
-
-// batch is a run of formatted records written together. segments split it
-// where the file must be rotated before the rest is written.
-type batch struct {
-	cond    sync.Cond // on Logger.mu: the batch is done, or may be written
-	buf     []byte
-	segs    []segment
-	done    bool  // written (or failed); err and acked are final
-	err     error // why the records past acked were not written
-	acked   int   // bytes of buf whose records succeeded
-	waiters int   // goroutines that still have to read the result
-	records int   // records in buf
-}
-
-// segment is a run of a batch's records bound for one file.
-type segment struct {
-	end    int       // offset in buf where the segment ends
-	rotate bool      // rotate the file before writing this segment
-	last   fileState // the file's state after the segment
-}
-
-// fileState is where the active file stands after a record.
-type fileState struct {
-	seq   uint64        // sequence number of the last record
-	day   int64         // day number (see dayOf) of the last record; -1 if unknown
-	index uint64        // the file's index in the integrity chain
-	mac   [macSize]byte // the chain value: the last record's MAC
-}
-
-// maxGatherYields bounds how often a writer yields to let records join its
-// batch (see gather).
-const maxGatherYields = 64
-
-// Batches are reused through a free list on the Logger, under its mutex: at
-// most maxFreeBatches (two are in use at a time: one written, one
-// gathering), each with a buffer of at most maxPooledBatch bytes.
-const (
-	maxFreeBatches = 4
-	maxPooledBatch = 256 << 10
-)
-
-// newBatch returns an empty batch. Called with l.mu held.
-func (l *Logger) newBatch() *batch {
-	if n := len(l.free); n > 0 {
-		b := l.free[n-1]
-		l.free = l.free[:n-1]
-		return b
-	}
-	b := &batch{buf: make([]byte, 0, 4096)}
-	b.cond.L = &l.mu
-	return b
-}
-
-// freeBatch keeps b for reuse. Called with l.mu held, when no goroutine
-// waits on b any more.
-func (l *Logger) freeBatch(b *batch) {
-	if cap(b.buf) > maxPooledBatch || len(l.free) == maxFreeBatches {
-		return
-	}
-	b.buf = b.buf[:0]
-	b.segs = b.segs[:0]
-	b.done, b.err, b.acked, b.waiters, b.records = false, nil, 0, 0, 0
-	l.free = append(l.free, b)
-}
 
 // write formats e as the next record and waits until its batch is written,
 // applying the failure policy.
@@ -111,16 +48,16 @@ func (l *Logger) writeCtx(ctx context.Context, e *Event, policy bool) error {
 		l.mu.Unlock()
 		return fmt.Errorf("audit: %s event: %w", e.Type, ErrClosed)
 	}
-	b := l.pending
+	b := l.batches.pending
 	if b == nil {
-		b = l.newBatch()
-		l.pending = b
+		b = l.batches.newBatch(&l.mu)
+		l.batches.pending = b
 	}
 	end, err := l.appendRecord(b, e, &pr, stamped)
 	if err != nil {
 		if len(b.buf) == 0 {
-			l.pending = nil
-			l.freeBatch(b)
+			l.batches.pending = nil
+			l.batches.freeBatch(b)
 		}
 		if errors.Is(err, ErrInvalidEvent) || errors.Is(err, ErrRecordTooLarge) {
 			l.mu.Unlock()
@@ -129,7 +66,7 @@ func (l *Logger) writeCtx(ctx context.Context, e *Event, policy bool) error {
 		}
 		// The record could not be placed (the integrity key file could
 		// not be written): a write error like any other.
-		l.dropped++
+		l.batches.dropped++
 		l.mu.Unlock()
 		return l.failed(policy, e.Type, l.writeError(err))
 	}
@@ -137,7 +74,7 @@ func (l *Logger) writeCtx(ctx context.Context, e *Event, policy bool) error {
 	b.records++
 	var stop func() bool // stops the AfterFunc that wakes us when ctx is done
 	for !b.done {
-		if l.busy {
+		if l.batches.busy {
 			if ctx != nil {
 				if err := ctx.Err(); err != nil {
 					return l.abandon(b, end, e.Type, err, stop, policy)
@@ -152,8 +89,8 @@ func (l *Logger) writeCtx(ctx context.Context, e *Event, policy bool) error {
 		// b is still pending (a batch leaves pending only to be written or
 		// failed), so write it, whatever ctx says. The batch after it
 		// gathers meanwhile.
-		l.busy = true
-		if l.woken > 0 {
+		l.batches.busy = true
+		if l.batches.woken > 0 {
 			l.gather(b)
 		}
 		l.flushPending(1)
@@ -166,13 +103,13 @@ func (l *Logger) writeCtx(ctx context.Context, e *Event, policy bool) error {
 	err = b.err
 	acked := end <= b.acked
 	if acked {
-		l.written++
+		l.batches.written++
 	} else {
-		l.dropped++
+		l.batches.dropped++
 	}
 	b.waiters--
 	if b.waiters == 0 {
-		l.freeBatch(b)
+		l.batches.freeBatch(b)
 	}
 	l.mu.Unlock()
 
@@ -200,8 +137,8 @@ func (l *Logger) failed(policy bool, t EventType, err error) error {
 // caller stamped ahead of the clock; stamped says the caller set e.Time. It returns the offset in b.buf
 // where the record ends. Called with l.mu held.
 func (l *Logger) appendRecord(b *batch, e *Event, pr *prerendered, stamped bool) (int, error) {
-	_, isFile := l.out.(*fileWriter)
-	day := l.cur.day
+	_, isFile := l.file.out.(*fileWriter)
+	day := l.file.cur.day
 	if l.cfg.Daily != DailyOff {
 		// A record's time says which day's file it belongs to, but a time
 		// ahead of the clock cannot move the file's day forward: one event
@@ -212,25 +149,25 @@ func (l *Logger) appendRecord(b *batch, e *Event, pr *prerendered, stamped bool)
 				t = now
 			}
 		}
-		day = max(l.dayOf(t), l.cur.day)
+		day = max(l.dayOf(t), l.file.cur.day)
 	}
 	start := len(b.buf)
-	noteReplaced := l.replaced.Load() && l.replaced.Swap(false)
+	noteReplaced := l.replace.take()
 	if noteReplaced {
-		l.forceRotate = true
+		l.file.forceRotate = true
 	}
-	if l.key != nil && l.key.index != l.cur.index {
+	if l.key != nil && l.key.index != l.file.cur.index {
 		// A failed record evolved the key for a file it did not start: the
 		// current file's key is gone, so the next record starts that file.
-		if l.size > 0 {
-			l.forceRotate = true
+		if l.file.size > 0 {
+			l.file.forceRotate = true
 		} else {
-			l.cur.index = l.key.index
+			l.file.cur.index = l.key.index
 		}
 	}
-	rotate := isFile && l.size > 0 && (l.forceRotate ||
-		(l.cfg.Daily != DailyOff && l.cur.day >= 0 && day > l.cur.day))
-	st, size, buf := l.cur, l.size, b.buf
+	rotate := isFile && l.file.size > 0 && (l.file.forceRotate ||
+		(l.cfg.Daily != DailyOff && l.file.cur.day >= 0 && day > l.file.cur.day))
+	st, size, buf := l.file.cur, l.file.size, b.buf
 	var n int
 	var err error
 	placed := false
@@ -241,7 +178,7 @@ func (l *Logger) appendRecord(b *batch, e *Event, pr *prerendered, stamped bool)
 			return 0, err
 		}
 		if isFile && size > 0 && size+int64(n) > l.cfg.MaxSize {
-			rotate, buf, st = true, buf[:start], l.cur
+			rotate, buf, st = true, buf[:start], l.file.cur
 		} else {
 			placed, size = true, size+int64(n)
 		}
@@ -266,7 +203,7 @@ func (l *Logger) appendRecord(b *batch, e *Event, pr *prerendered, stamped bool)
 			size += int64(n)
 		}
 		if noteReplaced {
-			r := Event{Type: FileReplaced, Outcome: Failed, Time: e.Time, Object: filepath.Base(l.out.Path()),
+			r := Event{Type: FileReplaced, Outcome: Failed, Time: e.Time, Object: filepath.Base(l.file.out.Path()),
 				Reason: "the active audit file was removed or replaced from outside; records written to it since the last check may be lost"}
 			if buf, n, err = l.formatRecord(buf, &st, &r, nil); err != nil {
 				b.buf = buf[:start]
@@ -282,7 +219,7 @@ func (l *Logger) appendRecord(b *batch, e *Event, pr *prerendered, stamped bool)
 	}
 	if n > MaxRecordSize || (isFile && size > l.cfg.MaxSize) {
 		if noteReplaced {
-			l.replaced.Store(true) // note it with the next record
+			l.replace.note() // note it with the next record
 		}
 		b.buf = buf[:start]
 		return 0, tooLargeError(e.Type, n, size-int64(n), l.cfg.MaxSize)
@@ -294,9 +231,9 @@ func (l *Logger) appendRecord(b *batch, e *Event, pr *prerendered, stamped bool)
 	}
 	sg := &b.segs[len(b.segs)-1]
 	sg.end, sg.last = len(buf), st
-	l.cur, l.size = st, size
+	l.file.cur, l.file.size = st, size
 	if rotate {
-		l.forceRotate = false
+		l.file.forceRotate = false
 	}
 	return len(buf), nil
 }
@@ -388,7 +325,7 @@ func (l *Logger) formatRecord(dst []byte, st *fileState, e *Event, pr *prerender
 // out; returns likewise.
 func (l *Logger) gather(b *batch) {
 	for range maxGatherYields {
-		if b.records > l.woken || l.pending != b {
+		if b.records > l.batches.woken || l.batches.pending != b {
 			return
 		}
 		n := b.records
@@ -406,39 +343,39 @@ func (l *Logger) gather(b *batch) {
 // condition), else 0. Called with l.mu held and owning out (busy); returns
 // with l.mu held, still owning out.
 func (l *Logger) flushPending(writer int) {
-	b := l.pending
-	l.pending = nil
+	b := l.batches.pending
+	l.batches.pending = nil
 	l.mu.Unlock()
 
 	written, phys := l.writeBatch(b)
 
 	l.mu.Lock()
 	b.done = true
-	l.phys = phys
-	l.bytes += uint64(written)
+	l.file.phys = phys
+	l.batches.bytes += uint64(written)
 	if written < len(b.buf) {
 		// The file holds less than the logical state assumed: go back to
 		// what it really holds, and fail the records formatted meanwhile,
 		// since their sequence numbers assumed this batch was written.
-		l.cur, l.size = phys, l.out.Size()
+		l.file.cur, l.file.size = phys, l.file.out.Size()
 		if l.key != nil {
-			if l.size == 0 {
-				l.cur.index = l.key.index // an empty file takes the current key
-			} else if l.key.index != l.cur.index {
-				l.forceRotate = true // this file's key is gone
+			if l.file.size == 0 {
+				l.file.cur.index = l.key.index // an empty file takes the current key
+			} else if l.key.index != l.file.cur.index {
+				l.file.forceRotate = true // this file's key is gone
 			}
 		}
-		if p := l.pending; p != nil {
+		if p := l.batches.pending; p != nil {
 			p.done = true
 			p.err = fmt.Errorf("audit: not written after an earlier failure: %w", unprefixed(b.err))
-			l.pending = nil
+			l.batches.pending = nil
 			p.cond.Broadcast()
 		}
 	}
 	if sleepers := b.waiters - writer; sleepers > 0 {
 		b.cond.Broadcast() // its waiters read their results
 	}
-	l.woken = b.waiters - writer
+	l.batches.woken = b.waiters - writer
 }
 
 // writeBatch writes b to out, rotating where its segments say, and syncs
@@ -446,7 +383,7 @@ func (l *Logger) flushPending(writer int) {
 // b.buf are in the files and the state of the file they leave. Called by the
 // owner of busy, without l.mu.
 func (l *Logger) writeBatch(b *batch) (written int, phys fileState) {
-	phys = l.phys
+	phys = l.file.phys
 	start := 0
 	var closed *fileState // the end of the last file this batch closed
 	var closedEnd fileState
@@ -464,7 +401,7 @@ func (l *Logger) writeBatch(b *batch) (written int, phys fileState) {
 				break
 			}
 		}
-		if err := l.out.Write(b.buf[start:s.end]); err != nil {
+		if err := l.file.out.Write(b.buf[start:s.end]); err != nil {
 			b.err = l.writeError(err) // the sink names the operation and file
 			break
 		}
@@ -473,7 +410,7 @@ func (l *Logger) writeBatch(b *batch) (written int, phys fileState) {
 	}
 	b.acked = written
 	if l.cfg.Sync == SyncEveryEvent && written > 0 {
-		if err := l.out.Sync(); err != nil {
+		if err := l.file.out.Sync(); err != nil {
 			b.err = l.writeError(err)
 			b.acked = 0
 		} else {
@@ -498,7 +435,7 @@ func (l *Logger) writeBatch(b *batch) (written int, phys fileState) {
 // new file could not be opened; the next write opens it). Called by the
 // owner of busy.
 func (l *Logger) rotate() (rotated bool, err error) {
-	if backup, err := l.out.Rotate(); err != nil {
+	if backup, err := l.file.out.Rotate(); err != nil {
 		return backup != "", l.writeError(err)
 	}
 	l.stats.rotations.Add(1)
@@ -517,20 +454,20 @@ func (l *Logger) acquire() error {
 		if l.mask.Load()&closedBit != 0 {
 			return ErrClosed
 		}
-		if !l.busy {
+		if !l.batches.busy {
 			break
 		}
 		l.waitIdle()
 	}
-	l.busy = true
+	l.batches.busy = true
 	return nil
 }
 
 // waitIdle waits until busy may have cleared. Called with l.mu held.
 func (l *Logger) waitIdle() {
-	l.idleWaiters++
-	l.cond.Wait()
-	l.idleWaiters--
+	l.batches.idleWaiters++
+	l.batches.idle.Wait()
+	l.batches.idleWaiters--
 }
 
 // release gives up out and wakes one waiter of the pending batch to write
@@ -539,16 +476,16 @@ func (l *Logger) waitIdle() {
 // batch whose waiters all stopped waiting (see abandon) has nobody to wake:
 // release writes it first. Called with l.mu held, by the owner of out.
 func (l *Logger) release() {
-	for l.pending != nil && l.deserted(l.pending) {
+	for l.batches.pending != nil && l.deserted(l.batches.pending) {
 		l.flushPending(0)
 		l.settleAbandoned()
 	}
-	l.busy = false
-	if l.pending != nil {
-		l.pending.cond.Signal()
+	l.batches.busy = false
+	if l.batches.pending != nil {
+		l.batches.pending.cond.Signal()
 	}
-	if l.idleWaiters > 0 {
-		l.cond.Broadcast()
+	if l.batches.idleWaiters > 0 {
+		l.batches.idle.Broadcast()
 	}
 }
 
@@ -566,7 +503,7 @@ type abandonedRecord struct {
 // caller, whose ctx ended with cause, and returns Log's error. Called with
 // l.mu held; returns without it.
 func (l *Logger) abandon(b *batch, end int, typ EventType, cause error, stop func() bool, policy bool) error {
-	l.abandoned = append(l.abandoned, abandonedRecord{b: b, end: end, typ: typ})
+	l.batches.abandoned = append(l.batches.abandoned, abandonedRecord{b: b, end: end, typ: typ})
 	l.mu.Unlock()
 	if stop != nil {
 		stop()
@@ -591,11 +528,11 @@ func (l *Logger) wakeWhenDone(ctx context.Context, b *batch) (stop func() bool) 
 
 // deserted reports whether every waiter of b stopped waiting.
 func (l *Logger) deserted(b *batch) bool {
-	if len(l.abandoned) == 0 {
+	if len(l.batches.abandoned) == 0 {
 		return false
 	}
 	n := 0
-	for _, a := range l.abandoned {
+	for _, a := range l.batches.abandoned {
 		if a.b == b {
 			n++
 		}
@@ -608,29 +545,29 @@ func (l *Logger) deserted(b *batch) bool {
 // record reported through OnError. Called with l.mu held by the owner of
 // out, after flushPending; it unlocks l.mu while it reports.
 func (l *Logger) settleAbandoned() {
-	if len(l.abandoned) == 0 {
+	if len(l.batches.abandoned) == 0 {
 		return
 	}
 	var errs []error
-	kept := l.abandoned[:0]
-	for _, a := range l.abandoned {
+	kept := l.batches.abandoned[:0]
+	for _, a := range l.batches.abandoned {
 		b := a.b
 		if !b.done {
 			kept = append(kept, a)
 			continue
 		}
 		if a.end <= b.acked {
-			l.written++
+			l.batches.written++
 		} else {
-			l.dropped++
+			l.batches.dropped++
 			errs = append(errs, fmt.Errorf("audit: %s event dropped after its Log call stopped waiting: %w", a.typ, unprefixed(b.err)))
 		}
 		if b.waiters--; b.waiters == 0 {
-			l.freeBatch(b)
+			l.batches.freeBatch(b)
 		}
 	}
-	clear(l.abandoned[len(kept):])
-	l.abandoned = kept
+	clear(l.batches.abandoned[len(kept):])
+	l.batches.abandoned = kept
 	if errs != nil {
 		l.mu.Unlock()
 		for _, err := range errs {
@@ -653,9 +590,9 @@ func (l *Logger) syncLocked() error {
 // releases out. Called with l.mu held by the owner of out; returns with
 // l.mu held.
 func (l *Logger) syncOwned() error {
-	head := l.headData(l.phys, l.phys.index)
+	head := l.headData(l.file.phys, l.file.phys.index)
 	l.mu.Unlock()
-	err := l.out.Sync()
+	err := l.file.out.Sync()
 	if err == nil {
 		err = l.writeHead(head)
 	}

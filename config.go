@@ -86,7 +86,8 @@ type Config struct {
 	// the key in the file with the next one at each new audit file (forward
 	// security), so the process must be able to write it, and the auditor
 	// must keep a copy of the original (see [NewKey]). When empty, the chain
-	// is plain SHA-256, which detects accidents but not a forger.
+	// is plain SHA-256, which detects accidents but not a forger. It needs
+	// Integrity: [New] refuses a key file without it.
 	IntegrityKeyFile string `json:"AuditLogKeyFile,omitempty"`
 	// CheckpointInterval, when positive and Integrity is on, writes a
 	// [Checkpoint] record at that period, so that a verifier can tell how

@@ -56,7 +56,7 @@ type Entry struct {
 // ErrCursorLost is returned by [Follower.Next] when the file a cursor points
 // into is no longer among the module's files (it was removed by hand, or by
 // retention before it was read), or is shorter than the cursor's offset.
-var ErrCursorLost = errors.New("audit: the file the cursor points into is gone")
+var ErrCursorLost = errors.New("audit: cursor lost")
 
 // Follower reads a module's records in the order written, from a [Cursor]
 // on, and follows the active file across rotations without losing or

@@ -211,12 +211,12 @@ func (l *Logger) headData(pos fileState, keyIndex uint64) []byte {
 }
 
 // writeHead writes the head file data made by headData (nothing for nil).
-// Called by the owner of l.out, without l.mu.
+// Called by the owner of l.file.out, without l.mu.
 func (l *Logger) writeHead(data []byte) error {
 	if data == nil {
 		return nil
 	}
-	w, ok := l.out.(*fileWriter)
+	w, ok := l.file.out.(*fileWriter)
 	if !ok {
 		return nil
 	}

@@ -2,13 +2,11 @@ package audit
 
 import (
 	"bytes"
-	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"io/fs"
 	"os"
@@ -42,70 +40,6 @@ const (
 // ErrBadKey is wrapped by errors about an integrity key file that cannot be
 // read, parsed or used.
 var ErrBadKey = errors.New("bad integrity key")
-
-// chainKey is the key of one file of the chain. A nil key means the plain
-// SHA-256 chain.
-type chainKey struct {
-	index uint64 // the file index this key belongs to
-	key   []byte
-	mac   hash.Hash // HMAC-SHA256 with key, or SHA-256
-	sum   []byte    // scratch for mac.Sum, so that sealing allocates nothing
-	prev  []byte    // scratch copy of the previous MAC, likewise
-}
-
-func newChainKey(index uint64, key []byte) *chainKey {
-	k := &chainKey{index: index, key: key, sum: make([]byte, 0, macSize), prev: make([]byte, macSize)}
-	if key != nil {
-		k.mac = hmac.New(sha256.New, key)
-	} else {
-		k.mac = sha256.New()
-	}
-	return k
-}
-
-// evolve returns the key of the next file and wipes k's key from memory.
-func (k *chainKey) evolve() *chainKey {
-	next := k.next()
-	k.wipe()
-	return next
-}
-
-// next returns the key of the next file, leaving k as it is.
-func (k *chainKey) next() *chainKey {
-	if k.key == nil {
-		return newChainKey(k.index+1, nil)
-	}
-	h := sha256.New()
-	h.Write([]byte(keyLabel))
-	h.Write(k.key)
-	return newChainKey(k.index+1, h.Sum(nil))
-}
-
-// wipe clears k's key from memory; k cannot seal any more.
-func (k *chainKey) wipe() {
-	if k.key != nil {
-		clear(k.key)
-		k.mac = nil
-	}
-}
-
-// algorithm names the chain in FileStart records.
-func (k *chainKey) algorithm() string {
-	if k.key == nil {
-		return chainSHA256
-	}
-	return chainHMAC
-}
-
-// sum returns the MAC of a record body chained to prev.
-func (k *chainKey) seal(prev *[macSize]byte, body []byte) (out [macSize]byte) {
-	k.mac.Reset()
-	copy(k.prev, prev[:]) // a slice of *prev would make every caller's state escape
-	k.mac.Write(k.prev)
-	k.mac.Write(body)
-	copy(out[:], k.mac.Sum(k.sum[:0]))
-	return out
-}
 
 // maxKeyFileSize is the largest key file read: a key file holds one short
 // line (or a raw key), so anything larger is not a key file.
@@ -380,7 +314,7 @@ func ReadKey(path string) ([]byte, error) {
 // its chain would start in the middle, which verifying reports as missing
 // files. Each module needs a key file of its own.
 func (l *Logger) checkFreshKey() error {
-	if l.key == nil || l.key.key == nil || l.key.index == 0 || l.size > 0 {
+	if l.key == nil || l.key.key == nil || l.key.index == 0 || l.file.size > 0 {
 		return nil
 	}
 	backups, err := listBackups(osFS{}, l.dir, l.module)
@@ -462,17 +396,6 @@ func sealedParts(line []byte) (a, b []byte, mac [macSize]byte, ok bool) {
 }
 
 var closingBrace = []byte("}")
-
-// sealParts is seal of the body a followed by b.
-func (k *chainKey) sealParts(prev *[macSize]byte, a, b []byte) (out [macSize]byte) {
-	k.mac.Reset()
-	copy(k.prev, prev[:])
-	k.mac.Write(k.prev)
-	k.mac.Write(a)
-	k.mac.Write(b)
-	copy(out[:], k.mac.Sum(k.sum[:0]))
-	return out
-}
 
 // jsonTimePrefix starts every record of the JSON format.
 const jsonTimePrefix = `{"time":"`

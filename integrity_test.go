@@ -304,6 +304,18 @@ func TestIntegrityConfigErrors(t *testing.T) {
 	require.ErrorIs(t, err, ErrBadConfig)
 	require.Error(t, NewKey(bad), "NewKey does not overwrite")
 
+	// A key file without integrity protection would leave the files
+	// unsealed while the operator believes them sealed; from the
+	// product's parameters too.
+	key, _ := newKeyFile(t)
+	_, err = New(Config{Module: "A", AuditLogPath: t.TempDir(), IntegrityKeyFile: key})
+	require.ErrorIs(t, err, ErrBadConfig)
+	require.ErrorContains(t, err, "AuditLogKeyFile")
+	cfg, err := ConfigFromParams("A", map[string]string{"AuditLogPath": t.TempDir(), "AuditLogKeyFile": key})
+	require.NoError(t, err)
+	_, err = New(cfg)
+	require.ErrorIs(t, err, ErrBadConfig)
+
 	// A key file that another module's chain has moved on is refused.
 	shared, _ := newKeyFile(t)
 	dir := t.TempDir()

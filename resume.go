@@ -29,11 +29,11 @@ func (l *Logger) recover(w *fileWriter) error {
 		if _, err := w.Rotate(); err != nil {
 			return err
 		}
-		l.size = 0
+		l.file.size = 0
 		l.stats.rotations.Add(1)
 	}
-	l.cur = fileState{day: -1}
-	l.forceRotate = false
+	l.file.cur = fileState{day: -1}
+	l.file.forceRotate = false
 	if l.key == nil {
 		return nil
 	}
@@ -44,19 +44,19 @@ func (l *Logger) recover(w *fileWriter) error {
 	if err != nil {
 		return err
 	}
-	l.cur.index = l.key.index
+	l.file.cur.index = l.key.index
 	if found {
-		l.cur.index, l.cur.mac = last.index+1, last.mac
+		l.file.cur.index, l.file.cur.mac = last.index+1, last.mac
 	}
 	switch {
 	case l.key.key == nil:
-		l.key = newChainKey(l.cur.index, nil)
-	case l.key.index > l.cur.index:
+		l.key = newChainKey(l.file.cur.index, nil)
+	case l.key.index > l.file.cur.index:
 		// The key is ahead of the files: some are missing. Go on with the
 		// key's file, which verification reports as the gap it is.
-		l.cur.index = l.key.index
+		l.file.cur.index = l.key.index
 	default:
-		return l.useKey(l.cur.index)
+		return l.useKey(l.file.cur.index)
 	}
 	return nil
 }
@@ -74,17 +74,17 @@ func (l *Logger) resume(tail []byte) bool {
 	if err != nil || rec.Module != l.module || (rec.MAC != "") != (l.key != nil) {
 		return false
 	}
-	l.cur.seq, l.cur.day = rec.Seq, l.dayOf(rec.Event.Time)
+	l.file.cur.seq, l.file.cur.day = rec.Seq, l.dayOf(rec.Event.Time)
 	if l.key == nil {
 		return true
 	}
 	if len(rec.MAC) != 2*macSize {
 		return false
 	}
-	if _, err := hex.Decode(l.cur.mac[:], []byte(rec.MAC)); err != nil {
+	if _, err := hex.Decode(l.file.cur.mac[:], []byte(rec.MAC)); err != nil {
 		return false
 	}
-	first, err := firstLine(File{Path: l.out.Path(), Module: l.module, Active: true})
+	first, err := firstLine(File{Path: l.file.out.Path(), Module: l.module, Active: true})
 	if err != nil || first == nil {
 		return false
 	}
@@ -96,14 +96,14 @@ func (l *Logger) resume(tail []byte) bool {
 	if err != nil || alg != l.key.algorithm() {
 		return false
 	}
-	l.cur.index = index
+	l.file.cur.index = index
 	switch {
 	case l.key.key == nil:
 		l.key = newChainKey(index, nil)
 	case l.key.index > index:
 		// The key already moved on (a crash between evolving the key and
 		// starting the next file): the next record starts that file.
-		l.forceRotate = true
+		l.file.forceRotate = true
 	case l.key.index < index:
 		if err := l.useKey(index); err != nil {
 			return false

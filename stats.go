@@ -52,7 +52,7 @@ func (c *counters) setLast(err error, t time.Time) {
 // call while other goroutines log, and after Close.
 func (l *Logger) Stats() Stats {
 	l.mu.Lock()
-	written, dropped, bytes := l.written, l.dropped, l.bytes
+	written, dropped, bytes := l.batches.written, l.batches.dropped, l.batches.bytes
 	l.mu.Unlock()
 	c := &l.stats
 	c.lastMu.Lock()

@@ -14,7 +14,7 @@ import (
 
 var convertCommand = &command{
 	name:    "convert",
-	args:    "--to json|bcm [FILE...]",
+	args:    "--to json|bcm|cef|ocsf [FILE...]",
 	summary: "re-render the records of audit files in another format",
 	details: `Convert reads every record of the files given, plain or gzipped and in any
 built-in format, and writes it to standard output in the format named by
@@ -23,13 +23,13 @@ that does not parse is reported on standard error as FILE:LINE and skipped;
 the exit status is then 1.`,
 	flags: func(e *env, c *command, set *flag.FlagSet) func([]string) int {
 		to := ""
-		set.Func("to", "output `format`: json or bcm", func(s string) error {
+		set.Func("to", "output `format`: json, bcm, cef or ocsf", func(s string) error {
 			switch v := strings.ToLower(strings.TrimSpace(s)); v {
-			case "json", "bcm":
+			case "json", "bcm", "cef", "ocsf":
 				to = v
 				return nil
 			}
-			return errors.New("want json or bcm")
+			return errors.New("want json, bcm, cef or ocsf")
 		})
 		return func(args []string) int {
 			if to == "" {

@@ -5,12 +5,12 @@
 //
 // Usage:
 //
-//	auditlog query DIR [filters] [--output table|csv|json|bcm] [--columns C,...]
+//	auditlog query DIR [filters] [--output table|csv|json|bcm|cef|ocsf] [--columns C,...]
 //	                   [--local | --tz ZONE] [--strict]
 //	auditlog report logons|failures|changes|sessions|daily DIR [filters]
 //	                   [--output table|csv|json] [--local]
 //	auditlog tail [-f] DIR [--module M] [-n N] [--poll D] [--for D] [--output F]
-//	auditlog convert --to json|bcm FILE...
+//	auditlog convert --to json|bcm|cef|ocsf FILE...
 //	auditlog stats DIR [--since T] [--until T] [--module M] [--output text|json]
 //	auditlog serve DIR [--addr 127.0.0.1:8080] [--key-dir D | --key-file F] [--token-file F]
 //	auditlog mask MASK

@@ -57,8 +57,11 @@ func compareTime(a, b *entry) int {
 	return a.when().Compare(b.when())
 }
 
-// isJSON reports whether the line of en is JSON.
-func (en *entry) isJSON() bool { return len(en.line) > 0 && en.line[0] == '{' }
+// inFormat reports whether the line of en is a record in format (see
+// formatOf).
+func (en *entry) inFormat(format int) bool {
+	return len(en.line) > 0 && formatOf(en.line) == format
+}
 
 // typ returns the event type of en, from its leading fields if read.
 func (en *entry) typ() audit.EventType {

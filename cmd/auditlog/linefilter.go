@@ -124,12 +124,39 @@ func newNeedles(f *filter) *needles {
 	return n
 }
 
+// The formats of record lines, told apart by their first bytes as
+// audit.ParseRecord does: CEF starts with cefStart, OCSF with ocsfStart,
+// JSON with any other '{', and BCM is anything else.
+const (
+	formatBCM = iota
+	formatJSON
+	formatCEF
+	formatOCSF
+
+	cefStart  = "CEF:"
+	ocsfStart = `{"class_uid":`
+)
+
+// formatOf returns the format of the record line that starts line.
+func formatOf(line []byte) int {
+	switch {
+	case bytes.HasPrefix(line, []byte(cefStart)):
+		return formatCEF
+	case bytes.HasPrefix(line, []byte(ocsfStart)):
+		return formatOCSF
+	case len(line) > 0 && line[0] == '{':
+		return formatJSON
+	}
+	return formatBCM
+}
+
 // skipper passes over the lines of a file that hold none of the needles
 // of its format (see [needles]), for an [audit.LineReader]'s SetSkip. The
-// format is that of the file's first line; a line of the other format, or
-// a file where most lines hold a needle (where searching costs more than
-// it saves), stops the passing over for the rest of the file: skip then
-// passes over nothing, and off is set.
+// format is that of the file's first line (CEF and OCSF files are read
+// line by line); a line of another format, or a file where most lines hold
+// a needle (where searching costs more than it saves), stops the passing
+// over for the rest of the file: skip then passes over nothing, and off is
+// set.
 type skipper struct {
 	needles *needles
 	these   [][]byte // the needles of the file's format, once known
@@ -149,24 +176,42 @@ func (k *skipper) skip(lines []byte) int {
 		return 0
 	}
 	if k.these == nil {
-		k.these, k.json = k.needles.bcm, false
-		if lines[0] == '{' {
+		// The first line tells the format: the needles are those of BCM
+		// and of the library's JSON; CEF and OCSF lines are decided one
+		// by one.
+		switch formatOf(lines) {
+		case formatBCM:
+			k.these, k.json = k.needles.bcm, false
+		case formatJSON:
 			k.these, k.json = k.needles.json, true
+		default:
+			k.off = true
+			return 0
 		}
 	}
 	if k.checked < len(lines) {
-		// Every line start in lines[from:] must be of the format.
+		// Every line start in lines[from:] must be of the format (see
+		// formatOf): a JSON line starts with '{' but not as OCSF does, a
+		// BCM line like neither JSON, OCSF nor CEF.
 		from := max(k.checked-1, 0)
 		seg := lines[from:]
 		starts := bytes.Count(seg[:len(seg)-1], []byte("\n"))
 		json := bytes.Count(seg, []byte("\n{"))
+		ocsf := bytes.Count(seg, []byte("\n"+ocsfStart))
+		cef := bytes.Count(seg, []byte("\n"+cefStart))
 		if from == 0 {
 			starts++
-			if seg[0] == '{' {
+			switch formatOf(seg) {
+			case formatJSON:
 				json++
+			case formatOCSF:
+				json++
+				ocsf++
+			case formatCEF:
+				cef++
 			}
 		}
-		if k.json && json != starts || !k.json && json != 0 {
+		if k.json && (json != starts || ocsf != 0) || !k.json && json+cef != 0 {
 			k.off = true // mixed formats
 			return 0
 		}

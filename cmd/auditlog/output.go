@@ -16,25 +16,26 @@ import (
 	"github.com/auditkit/audit"
 )
 
-// outputFlag is the value of --output: "table", "csv", "json", "bcm", or
-// "" for the default (table on a terminal, bcm otherwise).
+// outputFlag is the value of --output: "table", "csv", "json", "bcm",
+// "cef", "ocsf", or "" for the default (table on a terminal, bcm
+// otherwise).
 type outputFlag struct{ name string }
 
 func (o *outputFlag) String() string { return o.name }
 
 func (o *outputFlag) Set(s string) error {
 	switch v := strings.ToLower(strings.TrimSpace(s)); v {
-	case "table", "csv", "json", "bcm":
+	case "table", "csv", "json", "bcm", "cef", "ocsf":
 		o.name = v
 		return nil
 	}
-	return fmt.Errorf("want table, csv, json or bcm")
+	return fmt.Errorf("want table, csv, json, bcm, cef or ocsf")
 }
 
 // defineOutput defines --output and its short form -o on fs.
 func defineOutput(fs *flag.FlagSet) *outputFlag {
 	o := &outputFlag{}
-	const usage = "output `format`: table, csv, json or bcm (default table on a terminal, bcm otherwise)"
+	const usage = "output `format`: table, csv, json, bcm, cef or ocsf (default table on a terminal, bcm otherwise)"
 	fs.Var(o, "output", usage)
 	fs.Var(o, "o", "same as --output `format`")
 	return o
@@ -106,21 +107,28 @@ func newPrinter(format string, w io.Writer, v *view) (printer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &formatPrinter{w: bufio.NewWriterSize(w, 64<<10), f: f, json: format == "json"}, nil
+	p := &formatPrinter{w: bufio.NewWriterSize(w, 64<<10), f: f}
+	switch format {
+	case "bcm":
+		p.keep = func(en *entry) bool { return en.inFormat(formatBCM) }
+	case "json":
+		p.keep = func(en *entry) bool { return en.inFormat(formatJSON) }
+	}
+	return p, nil
 }
 
 // formatPrinter renders records with one of the library's formatters. A
-// record read from a line already in that format is printed as the line,
-// byte for byte.
+// record read from a line already in BCM or JSON, when that is the format,
+// is printed as the line, byte for byte.
 type formatPrinter struct {
 	w    *bufio.Writer
 	f    audit.Formatter
-	json bool // f is the JSON formatter
+	keep func(en *entry) bool // the line of en is in f's format; nil: never known
 	buf  []byte
 }
 
 func (p *formatPrinter) print(en *entry) error {
-	if len(en.line) > 0 && en.isJSON() == p.json {
+	if p.keep != nil && p.keep(en) {
 		p.w.Write(en.line)
 		return p.w.WriteByte('\n')
 	}

@@ -7,7 +7,7 @@ import (
 
 var queryCommand = &command{
 	name:    "query",
-	args:    "DIR [filters] [--output table|csv|json|bcm] [--columns C,...] [--local|--tz Z]",
+	args:    "DIR [filters] [--output table|csv|json|bcm|cef|ocsf] [--columns C,...] [--local|--tz Z]",
 	summary: "print the records of an audit directory that match filters",
 	details: `Query prints the records of the audit files in DIR (active files, rotated
 and compressed backups, in any built-in format) that match every filter

@@ -233,7 +233,7 @@ func TestQueryBadFlags(t *testing.T) {
 		{[]string{"query", dir, "--grep", ""}, `want a non-empty text`},
 		{[]string{"query", dir, "--until", "-5h"}, `invalid value "-5h" for flag -until`},
 		{[]string{"query", dir, "--since", "1h", "--until", "2h"}, "is not before --until"},
-		{[]string{"query", dir, "--output", "xml"}, `invalid value "xml" for flag -output: want table, csv, json or bcm`},
+		{[]string{"query", dir, "--output", "xml"}, `invalid value "xml" for flag -output: want table, csv, json, bcm, cef or ocsf`},
 		{[]string{"query", dir, "--module", "../etc"}, `invalid value "../etc" for flag -module`},
 		{[]string{"query", dir, "--color"}, "flag provided but not defined: -color"},
 		{[]string{"query"}, "want one directory, got 0 arguments"},
@@ -243,7 +243,7 @@ func TestQueryBadFlags(t *testing.T) {
 		{[]string{"tail", dir, "--module", "AgentServer", "-n", "ten"}, `invalid value "ten" for flag -n`},
 		{[]string{"tail", dir, "-f", "--module", "AgentServer", "--poll", "0s"}, "flag -poll"},
 		{[]string{"convert", "x.log"}, "--to is required"},
-		{[]string{"convert", "--to", "xml", "x.log"}, `invalid value "xml" for flag -to: want json or bcm`},
+		{[]string{"convert", "--to", "xml", "x.log"}, `invalid value "xml" for flag -to: want json, bcm, cef or ocsf`},
 		{[]string{"mask"}, "want one mask"},
 	} {
 		r := auditlog(t, tc.args...)

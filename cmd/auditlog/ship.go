@@ -77,6 +77,9 @@ destination or cursor file that cannot be used.`,
 				Destination: ship.Config{URL: *to, CAFile: *caFile, CertFile: *certFile, KeyFile: *keyFile},
 				OnError:     report,
 			})
+			if errors.Is(err, ship.ErrBadCursor) {
+				return e.errorf(c, "%v (move the cursor file aside to ship the module again from its oldest file; receivers drop the records they already have by host, module, file and seq)", err)
+			}
 			if err != nil {
 				return e.errorf(c, "%v", err)
 			}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"os/exec"
 	"strconv"
 	"sync"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/auditkit/audit"
+	"github.com/auditkit/audit/ship"
 	"github.com/stretchr/testify/require"
 )
 
@@ -101,6 +103,8 @@ func TestShipRunsUntilStopped(t *testing.T) {
 
 func TestShipUsage(t *testing.T) {
 	dir := t.TempDir()
+	corrupt := t.TempDir()
+	require.NoError(t, os.WriteFile(ship.CursorPath(corrupt, "M", "tcp://127.0.0.1:1"), []byte("garbage\n"), 0o600))
 	tests := []struct {
 		name string
 		args []string
@@ -113,6 +117,7 @@ func TestShipUsage(t *testing.T) {
 		{"CA file for tcp", []string{"ship", dir, "--module", "M", "--to", "tcp://x:1", "--ca-file", "ca.pem"}, "apply to tls:// and relp+tls:// only"},
 		{"missing CA file", []string{"ship", dir, "--module", "M", "--to", "tls://x:1", "--ca-file", dir + "/none.pem"}, "CA file"},
 		{"not a directory", []string{"ship", dir + "/none", "--module", "M", "--to", "tcp://x:1"}, "is not a directory"},
+		{"corrupt cursor", []string{"ship", corrupt, "--module", "M", "--to", "tcp://127.0.0.1:1"}, "corrupt shipping cursor (move the cursor file aside"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

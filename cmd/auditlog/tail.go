@@ -19,7 +19,7 @@ import (
 
 var tailCommand = &command{
 	name:    "tail",
-	args:    "[-f] DIR [--module M] [-n N] [--poll D] [--for D] [--output table|csv|json|bcm] [--columns C,...]",
+	args:    "[-f] DIR [--module M] [-n N] [--poll D] [--for D] [--output table|csv|json|bcm|cef|ocsf] [--columns C,...]",
 	summary: "print the last records of a module's active file, and follow it with -f",
 	details: `Tail prints the last N records of the active audit file of a module
 (<Module>.audit.log in DIR). --module is needed when DIR holds the files of

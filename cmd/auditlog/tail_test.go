@@ -332,5 +332,5 @@ func TestTailFollowFileRemoved(t *testing.T) {
 	require.ErrorAs(t, err, &exit, stderr.String())
 	require.Equal(t, 2, exit.ExitCode())
 	require.Empty(t, stdout.String())
-	require.Contains(t, stderr.String(), "auditlog: tail: audit: the file the cursor points into is gone: ")
+	require.Contains(t, stderr.String(), "auditlog: tail: audit: cursor lost: file ")
 }

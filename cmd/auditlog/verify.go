@@ -62,7 +62,9 @@ Anchors. With --anchors PATH, PATH is what a collector received from the
 hosts: a file, or a directory of files (read recursively), whose lines
 are audit records as written (a collector's mirror files; rsyslog writing
 the message alone) or RFC 5424 messages whose MSG is a record (as
-'auditlog ship' sends them; rsyslog's RSYSLOG_SyslogProtocol23Format).
+'auditlog ship' sends them; rsyslog's RSYSLOG_SyslogProtocol23Format),
+or a capture of what 'auditlog ship' sent over TCP: RFC 6587
+octet-counted frames.
 Every record that verifies with its module's key is an anchor: a
 FILE_START record on its own, any other record chained to the line of its
 module before it in the same file. Forged lines and records of other

@@ -36,6 +36,13 @@ import (
 // is written by the collector that holds its partition. Collectors of one
 // group may write to the same directory: a module's mirror is reopened
 // from its files when its partition moves.
+//
+// [Collector.Close] leaves the group, so that the other collectors take
+// its partitions at once. A collector that dies without Close (a crash, a
+// SIGKILL) stays a member until its session times out, 45 seconds unless
+// kgo.SessionTimeout in [Config.Options] says otherwise: the rebalance
+// that a collector started in its place asks for waits until then, and
+// the new collector gets no partitions before it ends.
 type Collector struct {
 	dir    string
 	cl     *kgo.Client

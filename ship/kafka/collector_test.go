@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // TestManyHostsAndModules ships many modules of several simulated hosts at
@@ -167,4 +170,66 @@ func TestShipperRestart(t *testing.T) {
 	for _, s := range srcs {
 		s.checkMirror(t, mirror)
 	}
+}
+
+// TestCollectorCloseLeavesGroup closes a collector whose session in the
+// group outlasts the wait: the one started after it gets every partition
+// at once, since Close left the group.
+func TestCollectorCloseLeavesGroup(t *testing.T) {
+	_, url := newCluster(t, 4)
+	mirror := t.TempDir()
+	var mu sync.Mutex
+	owned := map[int]map[int32]bool{}
+	start := func(n int) (*Collector, context.CancelFunc, chan error) {
+		owned[n] = map[int32]bool{}
+		track := func(add bool) func(context.Context, *kgo.Client, map[string][]int32) {
+			return func(_ context.Context, _ *kgo.Client, m map[string][]int32) {
+				mu.Lock()
+				defer mu.Unlock()
+				for _, p := range m[topic] {
+					owned[n][p] = add
+				}
+			}
+		}
+		opts := append(groupOptions[:len(groupOptions):len(groupOptions)],
+			kgo.SessionTimeout(time.Minute), kgo.RebalanceTimeout(time.Minute),
+			kgo.OnPartitionsAssigned(track(true)), kgo.OnPartitionsRevoked(track(false)), kgo.OnPartitionsLost(track(false)))
+		c, err := NewCollector(url, "mirror", mirror, Config{Options: opts})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- c.Run(ctx) }()
+		return c, cancel, done
+	}
+	holds := func(n int) func() bool {
+		return func() bool {
+			mu.Lock()
+			defer mu.Unlock()
+			k := 0
+			for _, ok := range owned[n] {
+				if ok {
+					k++
+				}
+			}
+			return k == 4
+		}
+	}
+	first, cancel, done := start(0)
+	waitFor(t, "the first collector to hold every partition", holds(0))
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run: %v", err)
+	}
+	if err := first.Close(); err != nil {
+		t.Fatal(err)
+	}
+	second, cancel, done := start(1)
+	defer func() {
+		cancel()
+		<-done
+		second.Close()
+	}()
+	waitFor(t, "the second collector to hold every partition", holds(1))
 }
