@@ -185,7 +185,8 @@ type Line struct {
 }
 
 // LineReader reads the lines of an audit file in memory bounded by
-// [MaxRecordSize], whatever the file holds. Create it with [OpenFile].
+// [MaxRecordSize], whatever the file holds. Create it with [OpenFile], or
+// with [NewLineReader] for audit data that is not in a module's files.
 type LineReader struct {
 	br     *bufio.Reader
 	close  func() error
@@ -193,6 +194,7 @@ type LineReader struct {
 	number int
 	offset int64
 	path   string
+	skip   func(lines []byte) int
 }
 
 // readBufferSize is the buffer of a LineReader.
@@ -226,6 +228,74 @@ func OpenFile(f File) (*LineReader, error) {
 	return r, nil
 }
 
+// NewLineReader returns a [LineReader] of the lines of r, for audit data
+// that does not come from a module's files (standard input, a file named
+// by a user). name stands for r in errors and is what [LineReader.Path]
+// returns. r is read as it is, not decompressed; closing the LineReader
+// does not close r.
+func NewLineReader(r io.Reader, name string) *LineReader {
+	return &LineReader{br: bufio.NewReaderSize(r, readBufferSize), path: name, close: noClose}
+}
+
+// Reset makes r read the lines of src, named name, from the first, as a
+// new [NewLineReader] would, but with r's buffers: a reader of many files
+// allocates them once. It does not close what r was reading, and removes
+// the function set with [LineReader.SetSkip].
+func (r *LineReader) Reset(src io.Reader, name string) {
+	r.br.Reset(src)
+	r.close, r.buf, r.number, r.offset, r.path, r.skip = noClose, r.buf[:0], 0, 0, name, nil
+}
+
+func noClose() error { return nil }
+
+// SetSkip makes [LineReader.Next] pass over lines without returning them,
+// for a reader that looks for a few lines among many and can tell most of
+// the others apart without splitting them into lines. Before it reads a
+// line, Next calls skip with the complete lines in its buffer from that
+// line on (one or more, each with its newline); skip returns how many bytes
+// at their start to pass over, which must be 0 or the end of one of the
+// lines. The lines passed over are counted in [Line.Number] and
+// [Line.Offset] as if they had been read. When skip passes over all it was
+// given, Next reads on and calls it again; otherwise Next returns the line
+// that starts where skip stopped, so that the next call of skip starts
+// just after that line. A line longer than the buffer (256 KiB) is never
+// given to skip. A nil skip, the default, passes over nothing.
+func (r *LineReader) SetSkip(skip func(lines []byte) int) { r.skip = skip }
+
+// skipLines passes over the lines that r.skip says to, up to the first
+// it does not.
+func (r *LineReader) skipLines() {
+	for {
+		buf, _ := r.br.Peek(r.br.Buffered())
+		last := bytes.LastIndexByte(buf, '\n')
+		if last < 0 {
+			// No complete line buffered: read on, unless a line fills
+			// the buffer.
+			if len(buf) >= r.br.Size() {
+				return
+			}
+			if _, err := r.br.Peek(len(buf) + 1); err != nil {
+				return // the end, or an error that Next reports
+			}
+			continue
+		}
+		lines := buf[:last+1]
+		n := r.skip(lines)
+		if n < 0 || n > len(lines) || n > 0 && lines[n-1] != '\n' {
+			panic(fmt.Sprintf("audit: LineReader skip passed over %d bytes of %d, not a whole number of lines", n, len(lines)))
+		}
+		if n == 0 {
+			return
+		}
+		r.number += bytes.Count(lines[:n], []byte{'\n'})
+		r.offset += int64(n)
+		r.br.Discard(n)
+		if n < len(lines) {
+			return
+		}
+	}
+}
+
 // DamagedError reports a compressed audit file that cannot be decompressed
 // to its end: its bytes were cut or changed.
 type DamagedError struct {
@@ -251,11 +321,27 @@ func (r *LineReader) Path() string { return r.path }
 // may go on. Damaged compressed data gives a [*DamagedError]; any other
 // error is a read error. After those two the reader must not be used.
 func (r *LineReader) Next() (Line, error) {
+	if r.skip != nil {
+		r.skipLines()
+	}
+	chunk, err := r.br.ReadSlice('\n')
+	if err == nil && len(chunk) <= MaxRecordSize {
+		// The whole line is in the buffer: no copy.
+		start := r.offset
+		r.offset += int64(len(chunk))
+		r.number++
+		return Line{Text: chunk[:len(chunk)-1], Number: r.number, Offset: start, Complete: true}, nil
+	}
+	return r.nextSlow(chunk, err)
+}
+
+// nextSlow is Next for a line that is not whole in the buffer, or at the
+// end or an error: chunk and err are what ReadSlice returned first.
+func (r *LineReader) nextSlow(chunk []byte, err error) (Line, error) {
 	r.buf = r.buf[:0]
 	start := r.offset
 	tooLong, got := false, false
 	for {
-		chunk, err := r.br.ReadSlice('\n')
 		r.offset += int64(len(chunk))
 		if len(chunk) > 0 {
 			got = true
@@ -263,16 +349,13 @@ func (r *LineReader) Next() (Line, error) {
 		if !tooLong {
 			if len(r.buf)+len(chunk) > MaxRecordSize {
 				tooLong, r.buf = true, r.buf[:0]
-			} else if err == nil && len(r.buf) == 0 {
-				// The whole line is in the buffer: no copy.
-				r.number++
-				return Line{Text: chunk[:len(chunk)-1], Number: r.number, Offset: start, Complete: true}, nil
 			} else {
 				r.buf = append(r.buf, chunk...)
 			}
 		}
 		switch {
 		case errors.Is(err, bufio.ErrBufferFull):
+			chunk, err = r.br.ReadSlice('\n')
 			continue
 		case err == nil || errors.Is(err, io.EOF) && got:
 			r.number++

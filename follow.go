@@ -109,7 +109,10 @@ func (fl *Follower) Close() error {
 }
 
 // Next returns the next record, waiting for one until ctx is done (then it
-// returns ctx's error). A record longer than [MaxRecordSize] is skipped with
+// returns ctx's error). With a ctx that is done already, it returns a
+// record that can be read without waiting, or ctx's error when there is
+// none: a reader can tell when it has caught up, to flush its output
+// before it waits. A record longer than [MaxRecordSize] is skipped with
 // an error wrapping [ErrLineTooLong], after which Next may be called again.
 // [ErrCursorLost] and read errors are final for the cursor.
 func (fl *Follower) Next(ctx context.Context) (Entry, error) {

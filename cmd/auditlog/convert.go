@@ -91,36 +91,41 @@ func (e *env) convert(c *command, to string, files []string) int {
 // convertFile prints every record of r. Lines that do not parse are
 // reported and skipped. The error is a read error, or a write error to out.
 func convertFile(name string, r io.Reader, p printer, rep *reporter, out *outWriter) error {
-	lr := newLineReader(r)
+	lr := audit.NewLineReader(r, name)
+	no := 0 // the number of the last line read
 	for {
-		line, complete, err := lr.next()
+		ln, err := lr.Next()
+		if ln.Number > 0 { // not at the end, nor after a read error
+			no = ln.Number
+		}
+		line := trimCR(ln.Text)
 		switch {
 		case errors.Is(err, io.EOF):
 			return nil
-		case errors.Is(err, errLineTooLong):
-			rep.problem("%s:%d: %v, skipped", name, lr.line, err)
+		case errors.Is(err, audit.ErrLineTooLong):
+			rep.problem("%s:%d: %v, skipped", name, no, audit.ErrLineTooLong)
 			continue
 		case err != nil:
-			return fmt.Errorf("%s:%d: read error: %v", name, lr.line+1, cleanErr(err))
-		case len(line) == 0 && complete:
+			return fmt.Errorf("%s:%d: read error: %v", name, no+1, readError(err))
+		case len(line) == 0 && ln.Complete:
 			continue
-		case !complete && activeRE.MatchString(filepath.Base(name)):
-			rep.note("%s:%d: incomplete final line skipped (a record being written?)", name, lr.line)
+		case !ln.Complete && activeRE.MatchString(filepath.Base(name)):
+			rep.note("%s:%d: incomplete final line skipped (a record being written?)", name, no)
 			continue
-		case !complete:
-			rep.problem("%s:%d: incomplete final line skipped (the file was cut short)", name, lr.line)
+		case !ln.Complete:
+			rep.problem("%s:%d: incomplete final line skipped (the file was cut short)", name, no)
 			continue
 		}
 		rec, err := audit.ParseRecord(line)
 		if err != nil {
-			rep.problem("%s:%d: %v", name, lr.line, err)
+			rep.problem("%s:%d: %v", name, no, err)
 			continue
 		}
 		if err := p.print(recordEntry(&rec, nil)); err != nil {
 			if out.err != nil {
 				return out.err
 			}
-			rep.problem("%s:%d: %v", name, lr.line, err)
+			rep.problem("%s:%d: %v", name, no, err)
 			continue
 		}
 	}

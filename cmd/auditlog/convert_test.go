@@ -104,3 +104,27 @@ func TestConvertBadLines(t *testing.T) {
 	require.Equal(t, "auditlog: "+missing+": no such file or directory\n", r.stderr)
 	require.Equal(t, good, r.stdout)
 }
+
+// Lines that end in "\r\n" (a file that went through a Windows editor)
+// are read as those that end in "\n", by convert and by query.
+func TestCRLFLines(t *testing.T) {
+	bcmFile, _ := convertSample(t)
+	plain := readFile(t, bcmFile)
+	crlf := strings.ReplaceAll(plain, "\n", "\r\n")
+	want := auditlog(t, "convert", "--to", "json", bcmFile)
+	require.Equal(t, 0, want.code, want.stderr)
+
+	r := auditlogIn(t, crlf, "convert", "--to", "json", "-")
+	require.Equal(t, 0, r.code, r.stderr)
+	require.Equal(t, want.stdout, r.stdout)
+
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "BCMServer.audit.log"), []byte(crlf), 0o600))
+	r = auditlog(t, "query", dir, "--output", "json")
+	require.Equal(t, 0, r.code, r.stderr)
+	require.Equal(t, want.stdout, r.stdout)
+	r = auditlog(t, "query", dir, "--output", "bcm", "--type", "USER_CHANGE", "--outcome", "FAILURE")
+	require.Equal(t, 0, r.code, r.stderr)
+	require.NotEmpty(t, r.stdout)
+	require.NotContains(t, r.stdout, "\r")
+}

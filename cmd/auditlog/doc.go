@@ -99,12 +99,14 @@
 //
 // tail prints the last -n records (default 10) of a module's active file.
 // --module is needed when DIR holds several modules. With -f it then
-// follows the file, polling every --poll (default 200ms): when the file is
-// rotated it finishes reading the old file, reads any backups rotated in
-// between, and goes on at the start of the new one, so that every record is
-// printed once. If the file, or DIR, does not exist yet, tail -f waits for
-// it and prints every record from the first. It stops on SIGINT or
-// SIGTERM, or after --for if given.
+// follows the module's records with the library's follower (audit.Follow),
+// polling every --poll (default 200ms): when the file is rotated it
+// finishes reading the old file, reads any backups rotated in between, and
+// goes on at the start of the new one, so that every record is printed
+// once. If the file, or DIR, does not exist yet, tail -f waits for it and
+// prints every record from the first. It stops on SIGINT or SIGTERM, or
+// after --for if given, and with an error if a file it has yet to read to
+// its end is removed.
 //
 // # convert
 //

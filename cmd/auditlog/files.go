@@ -7,11 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"regexp"
 	"strings"
-	"time"
 
 	"github.com/auditkit/audit"
 )
@@ -26,16 +24,12 @@ type auditFile struct {
 	path   string
 	module string
 	active bool
-	time   time.Time // from a backup's name; zero for the active file
 	// stem is the backup's path without ".gz": the plain and compressed
-	// forms of one backup share it. It is path for the active file.
+	// forms of one backup share it. It is path for the active file. A
+	// backup listed plain is read from its compressed form if the plain
+	// one has gone meanwhile.
 	stem string
-	// gz is the compressed form's path when it exists. A backup listed with
-	// both forms (a compression in progress, or interrupted by a crash
-	// after it completed) is read from the plain one, or from gz if the
-	// plain one has gone meanwhile.
-	gz    string
-	plain bool // the plain form was listed
+	file audit.File // as the library lists it
 }
 
 // moduleFiles are the audit files of one module: backups oldest first, by
@@ -72,32 +66,12 @@ func listAuditFiles(dir, module string) ([]*moduleFiles, error) {
 		}
 		mf := &moduleFiles{module: m}
 		for _, f := range files {
-			af := &auditFile{path: f.Path, module: m, active: f.Active, time: f.Rotated,
-				stem: strings.TrimSuffix(f.Path, ".gz"), plain: !f.Compressed}
-			if f.Compressed {
-				af.gz = f.Path
-			}
-			mf.files = append(mf.files, af)
+			mf.files = append(mf.files, &auditFile{path: f.Path, module: m, active: f.Active,
+				stem: strings.TrimSuffix(f.Path, ".gz"), file: f})
 		}
 		mods = append(mods, mf)
 	}
 	return mods, nil
-}
-
-// openAuditFile opens f for reading, decompressing it if it is gzipped. A
-// plain backup that has gone since it was listed (compressed meanwhile) is
-// read from its compressed form.
-func openAuditFile(f *auditFile) (io.ReadCloser, error) {
-	path := f.path
-	r, err := os.Open(path)
-	if errors.Is(err, fs.ErrNotExist) && !f.active && path == f.stem {
-		path = f.stem + ".gz"
-		r, err = os.Open(path)
-	}
-	if err != nil {
-		return nil, err
-	}
-	return maybeGunzip(r, r)
 }
 
 // maybeGunzip returns a reader of the contents of r: decompressed if r
@@ -121,85 +95,21 @@ type readCloser struct {
 	io.Closer
 }
 
-// maxLine is the longest line read: the largest record the library writes.
-const maxLine = audit.MaxRecordSize
-
-// errLineTooLong is returned for a line longer than maxLine; the line is
-// skipped.
-var errLineTooLong = fmt.Errorf("line longer than %d bytes", maxLine)
-
-// lineReader reads the lines of an audit file.
-type lineReader struct {
-	br   *bufio.Reader
-	line int // number of the last line returned
-	buf  []byte
-}
-
-func newLineReader(r io.Reader) *lineReader {
-	return &lineReader{br: bufio.NewReaderSize(r, 64<<10)}
-}
-
-// next returns the next line without its "\n" or "\r\n", and whether it
-// ended with a newline (only the last line of a file may not). At the end
-// of the input it returns io.EOF. A line longer than maxLine is skipped and
-// reported with errLineTooLong; any other error is a read error, after
-// which the reader must not be used.
-func (lr *lineReader) next() (line []byte, complete bool, err error) {
-	lr.buf = lr.buf[:0]
-	tooLong, got := false, false
-	for {
-		chunk, err := lr.br.ReadSlice('\n')
-		if len(chunk) > 0 {
-			got = true
-		}
-		if !tooLong {
-			if len(lr.buf)+len(chunk) > maxLine {
-				tooLong, lr.buf = true, lr.buf[:0]
-			} else {
-				lr.buf = append(lr.buf, chunk...)
-			}
-		}
-		switch {
-		case errors.Is(err, bufio.ErrBufferFull):
-			continue
-		case err == nil:
-			lr.line++
-			if tooLong {
-				return nil, true, errLineTooLong
-			}
-			return trimEOL(lr.buf), true, nil
-		case errors.Is(err, io.EOF):
-			if !got {
-				return nil, false, io.EOF
-			}
-			lr.line++
-			if tooLong {
-				return nil, false, errLineTooLong
-			}
-			return trimEOL(lr.buf), false, nil
-		default:
-			return nil, false, err
-		}
+// readError returns the cause of an error of an audit.LineReader that is
+// not about a line: a read error, or the decompressor's complaint about a
+// damaged file. The commands name the file and line themselves.
+func readError(err error) error {
+	if c := errors.Unwrap(err); c != nil {
+		return cleanErr(c)
 	}
+	return err
 }
 
-// trimEOL removes a final "\n" or "\r\n", and a lone final "\r".
-func trimEOL(b []byte) []byte {
-	b = bytes.TrimSuffix(b, []byte("\n"))
-	return bytes.TrimSuffix(b, []byte("\r"))
-}
-
-// compareFiles orders the files of a module: backups by time, then the
-// active file.
-func compareFiles(a, b *auditFile) int {
-	switch {
-	case a.active != b.active:
-		if a.active {
-			return 1
-		}
-		return -1
-	case !a.time.Equal(b.time):
-		return a.time.Compare(b.time)
+// trimCR removes a final "\r" from a line read without its newline: the
+// lines of a file that went through a Windows editor end in "\r\n".
+func trimCR(line []byte) []byte {
+	if n := len(line); n > 0 && line[n-1] == '\r' {
+		return line[:n-1]
 	}
-	return strings.Compare(a.stem, b.stem)
+	return line
 }

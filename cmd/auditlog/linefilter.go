@@ -124,6 +124,123 @@ func newNeedles(f *filter) *needles {
 	return n
 }
 
+// The formats of record lines, told apart by their first bytes as
+// audit.ParseRecord does: CEF starts with cefStart, OCSF with ocsfStart,
+// JSON with any other '{', and BCM is anything else.
+const (
+	formatBCM = iota
+	formatJSON
+	formatCEF
+	formatOCSF
+
+	cefStart  = "CEF:"
+	ocsfStart = `{"class_uid":`
+)
+
+// formatOf returns the format of the record line that starts line.
+func formatOf(line []byte) int {
+	switch {
+	case bytes.HasPrefix(line, []byte(cefStart)):
+		return formatCEF
+	case bytes.HasPrefix(line, []byte(ocsfStart)):
+		return formatOCSF
+	case len(line) > 0 && line[0] == '{':
+		return formatJSON
+	}
+	return formatBCM
+}
+
+// skipper passes over the lines of a file that hold none of the needles
+// of its format (see [needles]), for an [audit.LineReader]'s SetSkip. The
+// format is that of the file's first line (CEF and OCSF files are read
+// line by line); a line of another format, or a file where most lines hold
+// a needle (where searching costs more than it saves), stops the passing
+// over for the rest of the file: skip then passes over nothing, and off is
+// set.
+type skipper struct {
+	needles *needles
+	these   [][]byte // the needles of the file's format, once known
+	json    bool     // the file is JSON
+	off     bool
+	// checked is how many bytes at the start of the lines given next are
+	// known to be lines of the file's format.
+	checked int
+	// The bytes of the lines returned as holding a needle, of how many,
+	// and of those passed over.
+	found, foundLines, passed int
+}
+
+// skip is the skip function of an audit.LineReader (see SetSkip).
+func (k *skipper) skip(lines []byte) int {
+	if k.off {
+		return 0
+	}
+	if k.these == nil {
+		// The first line tells the format: the needles are those of BCM
+		// and of the library's JSON; CEF and OCSF lines are decided one
+		// by one.
+		switch formatOf(lines) {
+		case formatBCM:
+			k.these, k.json = k.needles.bcm, false
+		case formatJSON:
+			k.these, k.json = k.needles.json, true
+		default:
+			k.off = true
+			return 0
+		}
+	}
+	if k.checked < len(lines) {
+		// Every line start in lines[from:] must be of the format (see
+		// formatOf): a JSON line starts with '{' but not as OCSF does, a
+		// BCM line like neither JSON, OCSF nor CEF.
+		from := max(k.checked-1, 0)
+		seg := lines[from:]
+		starts := bytes.Count(seg[:len(seg)-1], []byte("\n"))
+		json := bytes.Count(seg, []byte("\n{"))
+		ocsf := bytes.Count(seg, []byte("\n"+ocsfStart))
+		cef := bytes.Count(seg, []byte("\n"+cefStart))
+		if from == 0 {
+			starts++
+			switch formatOf(seg) {
+			case formatJSON:
+				json++
+			case formatOCSF:
+				json++
+				ocsf++
+			case formatCEF:
+				cef++
+			}
+		}
+		if k.json && (json != starts || ocsf != 0) || !k.json && json+cef != 0 {
+			k.off = true // mixed formats
+			return 0
+		}
+		k.checked = len(lines)
+	}
+	region := lines
+	p := -1
+	for _, s := range k.these {
+		if i := bytes.Index(region, s); i >= 0 && (p < 0 || i < p) {
+			p = i
+			region = region[:i+len(s)] // search no further for the others
+		}
+	}
+	if p < 0 {
+		k.checked = 0
+		k.passed += len(lines)
+		return len(lines)
+	}
+	start := bytes.LastIndexByte(region[:p], '\n') + 1
+	end := start + bytes.IndexByte(lines[start:], '\n') + 1
+	k.checked = len(lines) - end // the reader returns lines[start:end]
+	k.passed += start
+	k.found += end - start
+	if k.foundLines++; k.foundLines >= 256 && k.passed < 2*k.found {
+		k.off = true // most lines hold a needle
+	}
+	return start
+}
+
 // canonicalBound returns t as a record time would be written, rounded up
 // to the microsecond, or nil for the zero time or one outside the years
 // 0000 to 9999.

@@ -228,12 +228,14 @@ type moduleStream struct {
 	i       int                     // next file to open
 	cur     *auditFile              // the file being read, or nil
 	rc      io.Closer
-	raw     *bufio.Reader // a second buffer: the compressed bytes of a gzipped file
+	raw     *bufio.Reader // the compressed bytes of a gzipped file
 	zr      *gzip.Reader
-	lr      *lines          // s.lines while a file is read, else nil
-	lines   *lines          // kept from file to file for its buffers
-	counter *countingReader // the bytes of cur read so far
-	en      entry           // the record read last
+	lr      *audit.LineReader // s.lines while a file is read, else nil
+	lines   *audit.LineReader // kept from file to file for its buffers
+	skip    skipper           // passes over the lines of cur that hold no needle
+	lineNo  int               // the number of the last line of cur read
+	counter *countingReader   // the bytes of cur read so far
+	en      entry             // the record read last
 	firsts  map[*auditFile]firstRecord
 	msgs    []message // diagnostics not yet handed over
 	// reading is the number of bytes of cur read so far, for the
@@ -422,29 +424,36 @@ func (s *moduleStream) advance() bool {
 			}
 			s.cur, s.rc, s.counter = af, rc, counter
 		}
-		line, complete, err := s.lr.next()
-		if s.lr.line-s.shown >= 4096 {
-			s.shown = s.lr.line
+		ln, err := s.lr.Next()
+		if ln.Number > 0 { // not at the end, nor after a read error
+			s.lineNo = ln.Number
+		}
+		if s.skip.off {
+			s.lr.SetSkip(nil) // the rest of the file line by line
+		}
+		line := trimCR(ln.Text)
+		if s.lineNo-s.shown >= 4096 {
+			s.shown = s.lineNo
 			s.reading.Store(s.counter.n)
 		}
 		switch {
 		case errors.Is(err, io.EOF):
 			s.closeFile()
 			continue
-		case errors.Is(err, errLineTooLong):
-			rep.problem("%s:%d: %v, skipped", s.cur.path, s.lr.line, err)
+		case errors.Is(err, audit.ErrLineTooLong):
+			rep.problem("%s:%d: %v, skipped", s.cur.path, ln.Number, audit.ErrLineTooLong)
 			continue
 		case err != nil:
-			rep.problem("%s:%d: read error: %v; skipped the rest of the file", s.cur.path, s.lr.line+1, cleanErr(err))
+			rep.problem("%s:%d: read error: %v; skipped the rest of the file", s.cur.path, s.lineNo+1, readError(err))
 			s.closeFile()
 			continue
-		case len(line) == 0 && complete:
+		case len(line) == 0 && ln.Complete:
 			continue // an empty line holds no record
-		case !complete && s.cur.active:
-			rep.note("%s:%d: incomplete final line skipped (a record being written?)", s.cur.path, s.lr.line)
+		case !ln.Complete && s.cur.active:
+			rep.note("%s:%d: incomplete final line skipped (a record being written?)", s.cur.path, ln.Number)
 			continue
-		case !complete:
-			rep.problem("%s:%d: incomplete final line skipped (the file was cut short)", s.cur.path, s.lr.line)
+		case !ln.Complete:
+			rep.problem("%s:%d: incomplete final line skipped (the file was cut short)", s.cur.path, ln.Number)
 			continue
 		}
 		if s.take(line) {
@@ -458,7 +467,7 @@ func (s *moduleStream) advance() bool {
 func (s *moduleStream) take(line []byte) bool {
 	sc := s.sc
 	en := &s.en
-	en.line, en.file, en.lineNo, en.rec, en.hasLead = line, s.cur, s.lr.line, nil, false
+	en.line, en.file, en.lineNo, en.rec, en.hasLead = line, s.cur, s.lineNo, nil, false
 	if !sc.strict {
 		en.hasLead = readLead(line, &en.lead)
 		switch sc.lf.decide(line, &en.lead, en.hasLead) {
@@ -472,7 +481,7 @@ func (s *moduleStream) take(line []byte) bool {
 	}
 	rec, err := audit.ParseRecord(line)
 	if err != nil {
-		s.problem("%s:%d: %v", s.cur.path, s.lr.line, err)
+		s.problem("%s:%d: %v", s.cur.path, s.lineNo, err)
 		return false
 	}
 	if !sc.filter.match(&rec) {
@@ -511,14 +520,14 @@ func (s *moduleStream) firstTime(af *auditFile) (time.Time, bool) {
 		return ft.t, ft.ok
 	}
 	var ft firstRecord
-	if rc, err := openAuditFile(af); err == nil {
-		line, complete, err := newLineReader(rc).next()
-		rc.Close()
-		if err == nil && complete {
-			if rec, err := audit.ParseRecord(line); err == nil {
+	if r, err := audit.OpenFile(af.file); err == nil {
+		ln, err := r.Next()
+		if err == nil && ln.Complete {
+			if rec, err := audit.ParseRecord(ln.Text); err == nil {
 				ft = firstRecord{rec.Event.Time, true}
 			}
 		}
+		r.Close()
 	}
 	if s.firsts == nil {
 		s.firsts = map[*auditFile]firstRecord{}
@@ -534,7 +543,8 @@ type firstRecord struct {
 
 // open opens af (an active file was opened by openScan), counting the
 // bytes read from it, and makes s.lr read its lines, decompressed if it is
-// gzipped. The buffers of s are used again from file to file.
+// gzipped, passing over the lines that hold none of the filter's needles.
+// The buffers of s are used again from file to file.
 func (s *moduleStream) open(af *auditFile) (io.Closer, *countingReader, error) {
 	var f *os.File
 	if af.active {
@@ -548,43 +558,41 @@ func (s *moduleStream) open(af *auditFile) (io.Closer, *countingReader, error) {
 		}
 	}
 	c := &countingReader{r: f}
+	var src io.Reader = c
+	var magic [2]byte
+	if n, _ := f.ReadAt(magic[:], 0); n == 2 && magic == [2]byte{0x1f, 0x8b} {
+		if s.raw == nil {
+			s.raw = bufio.NewReaderSize(c, 256<<10)
+		} else {
+			s.raw.Reset(c)
+		}
+		var err error
+		if s.zr == nil {
+			s.zr, err = gzip.NewReader(s.raw)
+		} else {
+			err = s.zr.Reset(s.raw)
+		}
+		if err != nil {
+			f.Close()
+			return nil, nil, fmt.Errorf("gzip: %w", err)
+		}
+		src = s.zr
+	}
 	if s.lines == nil {
-		s.lines = newLines(c)
+		s.lines = audit.NewLineReader(src, f.Name())
 	} else {
-		s.lines.reset(c)
+		s.lines.Reset(src, f.Name())
 	}
-	if !s.sc.strict {
-		s.lines.skip = s.sc.lf.needles
+	s.skip = skipper{}
+	if !s.sc.strict && s.sc.lf.needles != nil {
+		s.skip.needles = s.sc.lf.needles
+		s.lines.SetSkip(s.skip.skip)
 	}
-	if magic, _ := s.lines.br.Peek(2); len(magic) < 2 || magic[0] != 0x1f || magic[1] != 0x8b {
-		s.lr = s.lines
-		return f, c, nil
-	}
-	// Compressed: the buffer that peeked holds the compressed bytes, and
-	// lines read the decompressed stream through the other buffer.
-	if s.raw == nil {
-		s.raw = bufio.NewReaderSize(nil, linesBuffer)
-	}
-	s.raw, s.lines.br = s.lines.br, s.raw
-	var err error
-	if s.zr == nil {
-		s.zr, err = gzip.NewReader(s.raw)
-	} else {
-		err = s.zr.Reset(s.raw)
-	}
-	if err != nil {
-		f.Close()
-		return nil, nil, fmt.Errorf("gzip: %w", err)
-	}
-	s.lines.reset(s.zr)
-	if !s.sc.strict {
-		s.lines.skip = s.sc.lf.needles
-	}
-	s.lr = s.lines
+	s.lr, s.lineNo = s.lines, 0
 	return f, c, nil
 }
 
-// openFileOrGzip opens af as openAuditFile does, without decompressing
+// openFileOrGzip opens af as audit.OpenFile does, without decompressing
 // it.
 func openFileOrGzip(af *auditFile) (*os.File, error) {
 	f, err := os.Open(af.path)

@@ -165,7 +165,8 @@ func TestTailFollowWaitsForFile(t *testing.T) {
 	stdout, err := cmd.StdoutPipe()
 	require.NoError(t, err)
 	require.NoError(t, cmd.Start())
-	time.Sleep(30 * time.Millisecond)
+	// The file is written once tail waits for it.
+	require.Eventually(t, func() bool { return strings.Contains(stderr.String(), "waiting for") }, 10*time.Second, time.Millisecond)
 	logAll(t, audit.Config{Module: "Late", AuditLogPath: dir}, audit.Event{Type: audit.Logon, Outcome: audit.Succeeded, Actor: "late"})
 	sc := bufio.NewScanner(stdout)
 	for sc.Scan() {
@@ -300,4 +301,36 @@ func TestTailFollowTableAligned(t *testing.T) {
 			require.NotEqual(t, ' ', []rune(row[len(prefix):])[0], "%s in %q", name, row)
 		}
 	}
+}
+
+// tail -f stops with an error when a file it has yet to read to its end
+// is removed: the records that follow it cannot be told.
+func TestTailFollowFileRemoved(t *testing.T) {
+	dir := t.TempDir()
+	l, err := audit.New(audit.Config{Module: "M", AuditLogPath: dir, MaxSize: audit.MinFileSize, EventMask: audit.AllEvents})
+	require.NoError(t, err)
+	for i := range 200 {
+		require.NoError(t, l.Log(t.Context(), audit.Event{Type: audit.Logon, Outcome: audit.Succeeded, Actor: fmt.Sprintf("user-%03d", i), Reason: padding}))
+	}
+	require.NoError(t, l.Close())
+	// Backups only: tail waits for the active file after the last backup.
+	require.NoError(t, os.Remove(filepath.Join(dir, "M.audit.log")))
+	backups, err := filepath.Glob(filepath.Join(dir, "M.audit-*.log"))
+	require.NoError(t, err)
+	require.Greater(t, len(backups), 2)
+
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, "tail", "-f", dir, "--module", "M", "--poll", "5ms")
+	var stdout, stderr syncBuffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	require.NoError(t, cmd.Start())
+	require.Eventually(t, func() bool { return strings.Contains(stderr.String(), "waiting for") }, 10*time.Second, time.Millisecond)
+	require.NoError(t, os.Remove(backups[len(backups)-1]))
+	err = cmd.Wait()
+	var exit *exec.ExitError
+	require.ErrorAs(t, err, &exit, stderr.String())
+	require.Equal(t, 2, exit.ExitCode())
+	require.Empty(t, stdout.String())
+	require.Contains(t, stderr.String(), "auditlog: tail: audit: cursor lost: file ")
 }

@@ -134,7 +134,7 @@ func event(rng *rand.Rand, t time.Time) audit.Event {
 	u := users[rng.IntN(len(users))]
 	c := clients[rng.IntN(len(clients))]
 	s := "S-" + strconv.Itoa(rng.IntN(100000))
-	e := audit.Event{Time: t, Actor: u, Client: c, Session: s}
+	e := audit.Event{Time: t, Outcome: audit.Succeeded, Actor: u, Client: c, Session: s}
 	switch p := rng.IntN(100); {
 	case p < 50:
 		e.Type, e.Subject, e.Object = audit.DataRead, users[rng.IntN(len(users))], "recording-"+strconv.Itoa(rng.IntN(1e6))
