@@ -71,6 +71,47 @@ func TestFormatAppend(t *testing.T) {
 	}
 }
 
+// TestAppendTimestamp checks the timestamp written digit by digit against
+// time.Time.AppendFormat with the layout it stands for.
+func TestAppendTimestamp(t *testing.T) {
+	tests := []struct {
+		name string
+		t    time.Time
+	}{
+		{"record", testTime},
+		{"other zone", testTime.In(time.FixedZone("X", -5*3600-30*60))},
+		{"first instant", time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC)},
+		{"last instant", time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC)},
+		{"leap day", time.Date(2024, 2, 29, 12, 0, 0, 1000, time.UTC)},
+		{"before 1970", time.Unix(-1, 999999).UTC()},
+		{"nanoseconds truncated", time.Date(2026, 1, 2, 3, 4, 5, 999, time.UTC)},
+		{"year 1", time.Date(1, 10, 9, 8, 7, 6, 543210000, time.UTC)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			want := tt.t.UTC().AppendFormat([]byte("x"), "2006-01-02T15:04:05.000000Z07:00")
+			if got := appendTimestamp([]byte("x"), tt.t); !bytes.Equal(got, want) {
+				t.Errorf("got %s, want %s", got, want)
+			}
+		})
+	}
+}
+
+func FuzzAppendTimestamp(f *testing.F) {
+	f.Add(testTime.UnixNano(), int32(0))
+	f.Add(int64(-1), int32(3600))
+	f.Fuzz(func(t *testing.T, nanos int64, offset int32) {
+		tm := time.Unix(0, nanos).In(time.FixedZone("Z", int(offset%(24*3600))))
+		want := []byte("-")
+		if y := tm.UTC().Year(); y >= 0 && y <= 9999 {
+			want = tm.UTC().AppendFormat(nil, "2006-01-02T15:04:05.000000Z07:00")
+		}
+		if got := appendTimestamp(nil, tm); !bytes.Equal(got, want) {
+			t.Fatalf("%v: got %s, want %s", tm, got, want)
+		}
+	})
+}
+
 func TestFormatAppendBadMessage(t *testing.T) {
 	long := string(bytes.Repeat([]byte("m"), 49))
 	tests := []struct {
