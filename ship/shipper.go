@@ -99,7 +99,8 @@ type Shipper struct {
 	destURL string
 
 	mu      sync.Mutex
-	acked   Cursor // the durable cursor
+	acked   Cursor       // the durable cursor
+	readTo  audit.Cursor // where the reader stands
 	started bool
 	closed  bool
 	cancel  context.CancelFunc
@@ -414,6 +415,9 @@ func (s *Shipper) read(ctx context.Context, c Cursor, out chan<- *batch, free ch
 		}
 		found := len(b.items) > 0
 		if found {
+			s.mu.Lock()
+			s.readTo = cur
+			s.mu.Unlock()
 			select {
 			case out <- b:
 			case <-ctx.Done():
@@ -727,8 +731,10 @@ func (s *Shipper) monitor(ctx context.Context) {
 }
 
 func (s *Shipper) measure(m *backlogMeter) {
-	c := s.Stats().Cursor
-	b, err := m.measure(audit.Cursor{File: c.File, Offset: c.Offset, Line: c.Line})
+	s.mu.Lock()
+	c, read := s.acked, s.readTo
+	s.mu.Unlock()
+	b, err := m.measure(audit.Cursor{File: c.File, Offset: c.Offset, Line: c.Line}, read)
 	if err != nil {
 		return // the reader reports what is wrong with the files
 	}
@@ -767,7 +773,9 @@ type fileCount struct {
 	lines  int64       // complete lines in them
 }
 
-func (m *backlogMeter) measure(c audit.Cursor) (Backlog, error) {
+// measure measures the backlog after c. read is where the shipper's
+// reader stands: the lines it read need not be counted again.
+func (m *backlogMeter) measure(c, read audit.Cursor) (Backlog, error) {
 	var b Backlog
 	files, err := audit.ListFiles(m.dir, m.module)
 	if err != nil {
@@ -778,7 +786,7 @@ func (m *backlogMeter) measure(c audit.Cursor) (Backlog, error) {
 	gz := make([]bool, len(files))
 	start := -1
 	for i, f := range files {
-		if counts[i], sizes[i], gz[i], err = m.count(f); err != nil {
+		if counts[i], sizes[i], gz[i], err = m.count(f, read); err != nil {
 			return b, err
 		}
 		if c.File == "" || counts[i].fp == c.File {
@@ -790,7 +798,7 @@ func (m *backlogMeter) measure(c audit.Cursor) (Backlog, error) {
 		return b, fmt.Errorf("file %s is gone", c.File)
 	}
 	for i := start + 1; i < len(files); i++ {
-		if counts[i], sizes[i], gz[i], err = m.count(files[i]); err != nil {
+		if counts[i], sizes[i], gz[i], err = m.count(files[i], read); err != nil {
 			return b, err
 		}
 	}
@@ -830,7 +838,7 @@ func (m *backlogMeter) measure(c audit.Cursor) (Backlog, error) {
 
 // count returns what the meter knows of f, its size on disk and whether
 // it is compressed.
-func (m *backlogMeter) count(f audit.File) (fc fileCount, size int64, gz bool, err error) {
+func (m *backlogMeter) count(f audit.File, read audit.Cursor) (fc fileCount, size int64, gz bool, err error) {
 	path := f.Path
 	st, err := os.Stat(path)
 	if errors.Is(err, fs.ErrNotExist) && !f.Active && !f.Compressed {
@@ -851,7 +859,7 @@ func (m *backlogMeter) count(f audit.File) (fc fileCount, size int64, gz bool, e
 	if gz {
 		fc, err = countCompressed(f)
 	} else {
-		fc, err = countPlain(path, fc)
+		fc, err = countPlain(path, fc, read)
 	}
 	if err != nil {
 		return fc, 0, false, err
@@ -867,8 +875,10 @@ func (m *backlogMeter) count(f audit.File) (fc fileCount, size int64, gz bool, e
 }
 
 // countPlain counts the complete lines of an uncompressed file from where
-// fc stopped.
-func countPlain(path string, fc fileCount) (fileCount, error) {
+// fc stopped, or from read when read is further in the same file: the
+// shipper's reader counted the lines before it, so that a busy file is
+// not read a second time only to count them.
+func countPlain(path string, fc fileCount, read audit.Cursor) (fileCount, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return fc, err
@@ -883,6 +893,9 @@ func countPlain(path string, fc fileCount) (fileCount, error) {
 			return fileCount{}, nil // no complete line yet
 		}
 		fc.fp = audit.Fingerprint(first)
+	}
+	if read.File == fc.fp && read.Offset > fc.offset {
+		fc.offset, fc.lines = read.Offset, int64(read.Line)
 	}
 	buf := make([]byte, 64<<10)
 	pos := fc.offset
