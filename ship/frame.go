@@ -14,8 +14,9 @@ func appendFrame(dst, msg []byte) []byte {
 }
 
 // appendFramed renders m with f straight into an octet-counted frame in
-// dst, without a second copy of the message.
-func appendFramed(dst []byte, f Format, m *Message) ([]byte, error) {
+// dst, without a second copy of the message. c, when not nil, is the
+// destination's [fieldCache].
+func appendFramed(dst []byte, f Format, m *Message, c *fieldCache) ([]byte, error) {
 	start := len(dst)
 	// Reserve room for the length prefix the message will most likely
 	// need (its line plus a header of the usual size), render, and move
@@ -24,7 +25,7 @@ func appendFramed(dst []byte, f Format, m *Message) ([]byte, error) {
 	guess := len(m.Line) + 2*len(m.Host) + 2*len(m.Module) + len(m.File) + len(f.SDID) + 120
 	room := len(strconv.AppendInt(p[:0], int64(guess), 10)) + 1
 	dst = append(dst, make([]byte, room)...)
-	dst, err := f.Append(dst, m)
+	dst, err := f.append(dst, m, c)
 	if err != nil {
 		return dst[:start], err
 	}

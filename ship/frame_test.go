@@ -59,7 +59,7 @@ func TestAppendFramed(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := appendFramed([]byte("prefix"), Format{}, &m)
+		got, err := appendFramed([]byte("prefix"), Format{}, &m, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -78,7 +78,7 @@ func TestAppendFramed(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := appendFramed([]byte("prefix"), Format{}, &m)
+			got, err := appendFramed([]byte("prefix"), Format{}, &m, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -88,7 +88,7 @@ func TestAppendFramed(t *testing.T) {
 		}
 	}
 	bad := Message{Host: "a b"}
-	got, err := appendFramed([]byte("keep"), Format{}, &bad)
+	got, err := appendFramed([]byte("keep"), Format{}, &bad, nil)
 	if !errors.Is(err, ErrBadMessage) || string(got) != "keep" {
 		t.Errorf("bad message: %q, %v", got, err)
 	}

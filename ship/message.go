@@ -155,6 +155,23 @@ func checkSDID(id string) error {
 // is returned unchanged with an error wrapping [ErrBadMessage]. f must be
 // valid (see [Format.Validate]).
 func (f Format) Append(dst []byte, m *Message) ([]byte, error) {
+	return f.append(dst, m, nil)
+}
+
+// fieldCache keeps the host, module and file of the last message a
+// destination rendered, checked and escaped, so that the messages after it
+// with the same ones (a shipper's, all of one file) are rendered without
+// checking and escaping them again.
+type fieldCache struct {
+	host, module, file string
+	ok                 bool
+	names              []byte // HOSTNAME SP APP-NAME
+	params             []byte // the host, module and file parameters
+}
+
+// append is Append, with c (when not nil) standing for the checks and
+// escaping of the host, module and file it holds.
+func (f Format) append(dst []byte, m *Message, c *fieldCache) ([]byte, error) {
 	start := len(dst)
 	fac := f.Facility
 	if fac == 0 {
@@ -169,14 +186,21 @@ func (f Format) Append(dst []byte, m *Message) ([]byte, error) {
 	dst = append(dst, ">1 "...)
 	dst = appendTimestamp(dst, m.Time)
 	dst = append(dst, ' ')
-	var err error
-	if dst, err = appendHeaderField(dst, "host", m.Host, 255); err != nil {
-		return dst[:start], err
+	cached := c != nil && c.ok && c.host == m.Host && c.module == m.Module && c.file == m.File
+	names := len(dst)
+	if cached {
+		dst = append(dst, c.names...)
+	} else {
+		var err error
+		if dst, err = appendHeaderField(dst, "host", m.Host, 255); err != nil {
+			return dst[:start], err
+		}
+		dst = append(dst, ' ')
+		if dst, err = appendHeaderField(dst, "module", m.Module, 48); err != nil {
+			return dst[:start], err
+		}
 	}
-	dst = append(dst, ' ')
-	if dst, err = appendHeaderField(dst, "module", m.Module, 48); err != nil {
-		return dst[:start], err
-	}
+	namesEnd := len(dst)
 	dst = append(dst, " - "...)
 	if m.Type.Valid() {
 		dst = append(dst, m.Type.String()...)
@@ -189,17 +213,27 @@ func (f Format) Append(dst []byte, m *Message) ([]byte, error) {
 	} else {
 		dst = append(dst, f.SDID...)
 	}
-	for _, p := range [...]struct{ name, value string }{
-		{"host", m.Host}, {"module", m.Module}, {"file", m.File},
-	} {
-		if !utf8.ValidString(p.value) {
-			return dst[:start], fmt.Errorf("audit: record %d: %s %q is not valid UTF-8: %w", m.Seq, p.name, p.value, ErrBadMessage)
+	params := len(dst)
+	if cached {
+		dst = append(dst, c.params...)
+	} else {
+		for _, p := range [...]struct{ name, value string }{
+			{"host", m.Host}, {"module", m.Module}, {"file", m.File},
+		} {
+			if !utf8.ValidString(p.value) {
+				return dst[:start], fmt.Errorf("audit: record %d: %s %q is not valid UTF-8: %w", m.Seq, p.name, p.value, ErrBadMessage)
+			}
+			dst = append(dst, ' ')
+			dst = append(dst, p.name...)
+			dst = append(dst, `="`...)
+			dst = appendParamValue(dst, p.value)
+			dst = append(dst, '"')
 		}
-		dst = append(dst, ' ')
-		dst = append(dst, p.name...)
-		dst = append(dst, `="`...)
-		dst = appendParamValue(dst, p.value)
-		dst = append(dst, '"')
+		if c != nil {
+			c.host, c.module, c.file, c.ok = m.Host, m.Module, m.File, true
+			c.names = append(c.names[:0], dst[names:namesEnd]...)
+			c.params = append(c.params[:0], dst[params:]...)
+		}
 	}
 	dst = append(dst, ` seq="`...)
 	dst = strconv.AppendUint(dst, m.Seq, 10)

@@ -112,6 +112,34 @@ func FuzzAppendTimestamp(f *testing.F) {
 	})
 }
 
+// TestFormatAppendFieldCache renders a run of messages through one
+// destination's field cache, their host, module and file changing, some of
+// them bad: each comes out as Append renders it alone.
+func TestFormatAppendFieldCache(t *testing.T) {
+	msgs := []Message{
+		{Host: "agent01", Module: "AgentServer", File: "7", Seq: 1, Time: testTime, Line: []byte("a")},
+		{Host: "agent01", Module: "AgentServer", File: "7", Seq: 2, Time: testTime, Line: []byte("b"), Outcome: audit.Failed},
+		{Host: "agent01", Module: "AgentServer", File: "8", Seq: 1, Line: []byte("c")},
+		{Host: "agent 01", Module: "AgentServer", File: "8", Seq: 2, Line: []byte("bad host")},
+		{Host: "agent01", Module: "AgentServer", File: "8\xff", Seq: 3, Line: []byte("bad file")},
+		{Host: "agent01", Module: "AgentServer", File: "8", Seq: 4, Line: []byte("d")},
+		{Host: "h", Module: "m", File: `a"b\c]d`, Seq: 5, Line: []byte("e")},
+		{Host: "h", Module: "m", File: `a"b\c]d`, Seq: 6, Line: []byte("f")},
+		{Seq: 7, Line: []byte("empty fields")},
+		{Host: "agent01", Module: "AgentServer", File: "7", Seq: 8, Line: []byte("g")},
+	}
+	for _, format := range []Format{{}, {Facility: FacilityAuth, SDID: "x@1"}} {
+		var c fieldCache
+		for i := range msgs {
+			want, werr := format.Append(nil, &msgs[i])
+			got, err := format.append(nil, &msgs[i], &c)
+			if string(got) != string(want) || (err == nil) != (werr == nil) {
+				t.Errorf("%+v: message %d: %q, %v; want %q, %v", format, i, got, err, want, werr)
+			}
+		}
+	}
+}
+
 func TestFormatAppendBadMessage(t *testing.T) {
 	long := string(bytes.Repeat([]byte("m"), 49))
 	tests := []struct {
@@ -276,6 +304,17 @@ func FuzzFormatAppend(f *testing.F) {
 		m := Message{Host: host, Module: module, File: file, Seq: seq, Type: audit.EventType(typ),
 			Outcome: audit.Outcome(outcome % 2), Time: time.Unix(0, nanos), Line: line}
 		b, err := format.Append(nil, &m)
+		// A destination's field cache gives the same bytes and errors,
+		// whether it holds another message's fields or m's own.
+		var c fieldCache
+		other := Message{Host: "agent01", Module: "AgentServer", File: "7", Line: []byte("x")}
+		for i, prior := range []*Message{&other, &m, &m} {
+			format.append(nil, prior, &c)
+			got, cerr := format.append([]byte("p"), &m, &c)
+			if (cerr == nil) != (err == nil) || err == nil && string(got) != "p"+string(b) {
+				t.Fatalf("with the cache (%d): %q, %v; Append gives %q, %v", i, got, cerr, b, err)
+			}
+		}
 		if err != nil {
 			if !errors.Is(err, ErrBadMessage) {
 				t.Fatalf("error %v does not wrap ErrBadMessage", err)
