@@ -158,20 +158,51 @@ func (f Format) Append(dst []byte, m *Message) ([]byte, error) {
 	return f.append(dst, m, nil)
 }
 
-// fieldCache keeps the host, module and file of the last message a
-// destination rendered, checked and escaped, so that the messages after it
-// with the same ones (a shipper's, all of one file) are rendered without
-// checking and escaping them again.
-type fieldCache struct {
+// renderCache keeps what a destination's last messages had in common
+// with the next ones, rendered: the host, module and file, checked and
+// escaped (a shipper's messages all have the same host and module, and
+// all of a file's the same file), and the second of the last timestamp
+// (records come many to a second).
+type renderCache struct {
 	host, module, file string
 	ok                 bool
 	names              []byte // HOSTNAME SP APP-NAME
 	params             []byte // the host, module and file parameters
+
+	sec     int64 // Unix time of stamp
+	stamp   [len("2006-01-02T15:04:05.")]byte
+	stampOK bool
+}
+
+// appendTimestamp is [appendTimestamp], with the date and time of day
+// copied from the cache for a time in the second of the last one.
+func (c *renderCache) appendTimestamp(dst []byte, t time.Time) []byte {
+	if c == nil || t.IsZero() {
+		return appendTimestamp(dst, t)
+	}
+	sec := t.Unix()
+	if c.stampOK && sec == c.sec {
+		us := t.Nanosecond() / 1000
+		var b [7]byte
+		put2(b[0:], us/10000)
+		put2(b[2:], us/100%100)
+		put2(b[4:], us%100)
+		b[6] = 'Z'
+		dst = append(dst, c.stamp[:]...)
+		return append(dst, b[:]...)
+	}
+	n := len(dst)
+	dst = appendTimestamp(dst, t)
+	if len(dst)-n == len("2006-01-02T15:04:05.000000Z") {
+		copy(c.stamp[:], dst[n:])
+		c.sec, c.stampOK = sec, true
+	}
+	return dst
 }
 
 // append is Append, with c (when not nil) standing for the checks and
 // escaping of the host, module and file it holds.
-func (f Format) append(dst []byte, m *Message, c *fieldCache) ([]byte, error) {
+func (f Format) append(dst []byte, m *Message, c *renderCache) ([]byte, error) {
 	start := len(dst)
 	fac := f.Facility
 	if fac == 0 {
@@ -184,7 +215,7 @@ func (f Format) append(dst []byte, m *Message, c *fieldCache) ([]byte, error) {
 	dst = append(dst, '<')
 	dst = strconv.AppendInt(dst, int64(fac)*8+int64(sev), 10)
 	dst = append(dst, ">1 "...)
-	dst = appendTimestamp(dst, m.Time)
+	dst = c.appendTimestamp(dst, m.Time)
 	dst = append(dst, ' ')
 	cached := c != nil && c.ok && c.host == m.Host && c.module == m.Module && c.file == m.File
 	names := len(dst)

@@ -112,10 +112,10 @@ func FuzzAppendTimestamp(f *testing.F) {
 	})
 }
 
-// TestFormatAppendFieldCache renders a run of messages through one
-// destination's field cache, their host, module and file changing, some of
-// them bad: each comes out as Append renders it alone.
-func TestFormatAppendFieldCache(t *testing.T) {
+// TestFormatAppendRenderCache renders a run of messages through one
+// destination's render cache, their host, module, file and time changing,
+// some of them bad: each comes out as Append renders it alone.
+func TestFormatAppendRenderCache(t *testing.T) {
 	msgs := []Message{
 		{Host: "agent01", Module: "AgentServer", File: "7", Seq: 1, Time: testTime, Line: []byte("a")},
 		{Host: "agent01", Module: "AgentServer", File: "7", Seq: 2, Time: testTime, Line: []byte("b"), Outcome: audit.Failed},
@@ -127,9 +127,16 @@ func TestFormatAppendFieldCache(t *testing.T) {
 		{Host: "h", Module: "m", File: `a"b\c]d`, Seq: 6, Line: []byte("f")},
 		{Seq: 7, Line: []byte("empty fields")},
 		{Host: "agent01", Module: "AgentServer", File: "7", Seq: 8, Line: []byte("g")},
+		{Host: "agent01", Module: "AgentServer", File: "7", Seq: 9, Time: testTime.Add(time.Microsecond), Line: []byte("same second")},
+		{Host: "agent01", Module: "AgentServer", File: "7", Seq: 10, Time: testTime.Add(time.Millisecond).In(time.FixedZone("X", 3600)), Line: []byte("same second, other zone")},
+		{Host: "agent01", Module: "AgentServer", File: "7", Seq: 11, Time: testTime.Add(time.Second), Line: []byte("next second")},
+		{Host: "agent01", Module: "AgentServer", File: "7", Seq: 12, Time: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), Line: []byte("year out of range")},
+		{Host: "agent01", Module: "AgentServer", File: "7", Seq: 13, Time: time.Date(10000, 1, 1, 0, 0, 0, 5000, time.UTC), Line: []byte("same second out of range")},
+		{Host: "agent01", Module: "AgentServer", File: "7", Seq: 14, Time: time.Unix(-1, 999999), Line: []byte("before 1970")},
+		{Host: "agent01", Module: "AgentServer", File: "7", Seq: 15, Time: time.Unix(-1, 5), Line: []byte("same second before 1970")},
 	}
 	for _, format := range []Format{{}, {Facility: FacilityAuth, SDID: "x@1"}} {
-		var c fieldCache
+		var c renderCache
 		for i := range msgs {
 			want, werr := format.Append(nil, &msgs[i])
 			got, err := format.append(nil, &msgs[i], &c)
@@ -304,9 +311,9 @@ func FuzzFormatAppend(f *testing.F) {
 		m := Message{Host: host, Module: module, File: file, Seq: seq, Type: audit.EventType(typ),
 			Outcome: audit.Outcome(outcome % 2), Time: time.Unix(0, nanos), Line: line}
 		b, err := format.Append(nil, &m)
-		// A destination's field cache gives the same bytes and errors,
+		// A destination's render cache gives the same bytes and errors,
 		// whether it holds another message's fields or m's own.
-		var c fieldCache
+		var c renderCache
 		other := Message{Host: "agent01", Module: "AgentServer", File: "7", Line: []byte("x")}
 		for i, prior := range []*Message{&other, &m, &m} {
 			format.append(nil, prior, &c)
