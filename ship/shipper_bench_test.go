@@ -71,10 +71,15 @@ func (s *tcpSink) url() string {
 // application logs, so the shipper never waits for records: every cycle
 // it spends per record is taken from Log's cores. shipped/rec is the
 // share of the records logged that the destination acknowledged by the
-// end of the run (below 1 when the shipper fell behind).
+// end of the run (below 1 when the shipper fell behind), and cpu-ns/op
+// the CPU time of the whole process (Log, the shipper, the receiver in
+// the process, the runtime) per Log call: on cores shared with other work
+// the slowdown of Log tends to the ratio of these, on idle cores it stays
+// below.
 //
-// Compare the cases in the same run, alternating (bench/log_with_shipper.sh):
-// on shared cores the figures drift between runs.
+// Compare the cases in the same run, alternating: bench/log_with_shipper.sh
+// runs them in rounds and prints the medians. On shared cores the figures
+// drift between runs.
 func BenchmarkLogWithShipper(b *testing.B) {
 	sink := startTCPSink(b)
 	dests := []struct {
@@ -118,10 +123,14 @@ func BenchmarkLogWithShipper(b *testing.B) {
 			ctx := context.Background()
 			e := benchLogEvent()
 			b.ReportAllocs()
+			cpu0, cpuOK := processCPU()
 			for b.Loop() {
 				if err := l.Log(ctx, e); err != nil {
 					b.Fatal(err)
 				}
+			}
+			if cpu1, ok := processCPU(); ok && cpuOK {
+				b.ReportMetric(float64(cpu1-cpu0)/float64(b.N), "cpu-ns/op")
 			}
 			if s != nil {
 				b.ReportMetric(float64(s.Stats().Shipped)/float64(b.N), "shipped/rec")
