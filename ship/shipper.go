@@ -853,6 +853,16 @@ func (m *backlogMeter) count(f audit.File, read audit.Cursor) (fc fileCount, siz
 	if ok && !f.Active {
 		return fc, st.Size(), gz, nil
 	}
+	if !ok && !f.Active && !gz {
+		// A backup not seen yet may be the active file, rotated since it
+		// was counted: count on from there rather than from its start.
+		for _, a := range m.files {
+			if a.info != nil && os.SameFile(a.info, st) {
+				fc = a
+				break
+			}
+		}
+	}
 	if ok && (fc.info == nil || !os.SameFile(fc.info, st)) {
 		fc = fileCount{} // a new active file
 	}
@@ -864,6 +874,7 @@ func (m *backlogMeter) count(f audit.File, read audit.Cursor) (fc fileCount, siz
 	if err != nil {
 		return fc, 0, false, err
 	}
+	fc.info = nil // only the active file's is kept, to tell it from its successor
 	if f.Active {
 		fc.info = st
 	}
