@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/auditkit/audit"
 )
@@ -135,6 +136,62 @@ func BenchmarkLogWithShipper(b *testing.B) {
 			if s != nil {
 				b.ReportMetric(float64(s.Stats().Shipped)/float64(b.N), "shipped/rec")
 			}
+		})
+	}
+}
+
+// BenchmarkShipperRsyslog measures records per second from the audit files
+// to a real rsyslog, end to end: b.N records are logged first, then a
+// shipper ships them from the start (reading, parsing, shipping in
+// batches of 256, writing the cursor at most every CursorInterval).
+// Compare with
+// BenchmarkRsyslog, which measures Ship and a bare loop on the same
+// transports.
+func BenchmarkShipperRsyslog(b *testing.B) {
+	rsyslogPath(b)
+	certs := makeCerts(b)
+	for _, kind := range []string{"tcp", "tls", "relp", "relp+tls"} {
+		r := startRsyslog(b, kind, certs)
+		cfg := rsyslogConfig(r, certs)
+		warm, err := Open(cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		msgs := testMessages(benchBatch, 0)
+		for range 40 {
+			if _, err := warm.Ship(context.Background(), msgs); err != nil {
+				b.Fatal(err)
+			}
+		}
+		warm.Close()
+		b.Run(kind, func(b *testing.B) {
+			dir := b.TempDir()
+			l, err := audit.New(audit.Config{Module: "AgentServer", AuditLogPath: dir, Sync: audit.SyncInterval})
+			if err != nil {
+				b.Fatal(err)
+			}
+			e := benchLogEvent()
+			for range b.N {
+				if err := l.Log(context.Background(), e); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if err := l.Close(); err != nil {
+				b.Fatal(err)
+			}
+			s, err := NewShipper(ShipperConfig{Dir: dir, Module: "AgentServer", Host: "agent01", Destination: cfg, Poll: time.Millisecond})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			s.Start()
+			for s.Stats().Shipped < uint64(b.N) {
+				time.Sleep(time.Millisecond)
+			}
+			b.StopTimer()
+			s.Close()
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
 		})
 	}
 }
