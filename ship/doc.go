@@ -49,6 +49,23 @@
 // reported as a [*SkipError]; [Shipper.Stats] gives what was shipped and
 // the backlog, whose limits are reported through OnError ([ErrBacklog]).
 //
+// # Latency and cost
+//
+// A Shipper runs next to the application's Logger and competes with it
+// for the same cores, so it works in large pieces. It reads whatever the
+// files hold, up to [ShipperConfig.Batch] records (256) or 256 KiB at a
+// time, into buffers it reuses, and hands each batch to the destination
+// in one Ship call; it allocates nothing per record. At the end of the
+// files it waits before looking again: [ShipperConfig.Poll]/8 (25 ms by
+// default) when its last look found records, doubling after each look
+// that found none, up to Poll (200 ms). A record is thus read at most
+// Poll after it was written, and within Poll/8 while records keep
+// coming, then shipped once the records ahead of it are; an idle shipper
+// wakes five times a second. The cursor file, replaced with two fsyncs,
+// is written at most once per [ShipperConfig.CursorInterval] (500 ms),
+// and at most that long after a batch was acknowledged: a crash resends
+// the records acknowledged in that time, never skips one.
+//
 // # Cursor
 //
 // The position of one module's shipping to one destination is a [Cursor]

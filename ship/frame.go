@@ -14,24 +14,30 @@ func appendFrame(dst, msg []byte) []byte {
 }
 
 // appendFramed renders m with f straight into an octet-counted frame in
-// dst, without a second copy of the message.
-func appendFramed(dst []byte, f Format, m *Message) ([]byte, error) {
+// dst, without a second copy of the message. c, when not nil, is the
+// destination's [renderCache].
+func appendFramed(dst []byte, f Format, m *Message, c *renderCache) ([]byte, error) {
 	start := len(dst)
-	// Reserve room for the longest length prefix we write (a record is
-	// at most a few MiB), render, then move the message down behind the
-	// real prefix.
-	const room = 12
+	// Reserve room for the length prefix the message will most likely
+	// need (its line plus a header of the usual size), render, and move
+	// the message only when the prefix turns out longer or shorter.
+	guess := len(m.Line) + 2*len(m.Host) + 2*len(m.Module) + len(m.File) + len(f.SDID) + 120
+	room := 2 // digits and the space
+	for v := guess; v >= 10; v /= 10 {
+		room++
+	}
 	dst = append(dst, make([]byte, room)...)
-	dst, err := f.Append(dst, m)
+	dst, err := f.append(dst, m, c)
 	if err != nil {
 		return dst[:start], err
 	}
 	n := len(dst) - start - room
-	var p [room]byte
+	var p [24]byte
 	prefix := strconv.AppendInt(p[:0], int64(n), 10)
 	prefix = append(prefix, ' ')
-	off := start + room - len(prefix)
-	copy(dst[off:], prefix)
-	copy(dst[start:], dst[off:])
-	return dst[:start+len(prefix)+n], nil
+	if len(prefix) != room {
+		dst = append(dst[:start+len(prefix)], dst[start+room:]...)
+	}
+	copy(dst[start:], prefix)
+	return dst, nil
 }

@@ -59,7 +59,7 @@ func TestAppendFramed(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := appendFramed([]byte("prefix"), Format{}, &m)
+		got, err := appendFramed([]byte("prefix"), Format{}, &m, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -67,8 +67,28 @@ func TestAppendFramed(t *testing.T) {
 			t.Errorf("appendFramed for a %d-byte line differs from appendFrame", len(line))
 		}
 	}
+	// Every length of line up to where the prefix has five digits, with
+	// a plain file name and with one that escaping makes longer: the
+	// room reserved for the prefix is sometimes too much and sometimes
+	// too little.
+	for _, file := range []string{"1", strings.Repeat(`"`, 60)} {
+		for n := range 11000 {
+			m := Message{Host: "h", Module: "m", File: file, Seq: 1, Time: testTime, Line: bytes.Repeat([]byte("z"), n)}
+			msg, err := Format{}.Append(nil, &m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := appendFramed([]byte("prefix"), Format{}, &m, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := appendFrame([]byte("prefix"), msg); !bytes.Equal(got, want) {
+				t.Fatalf("appendFramed for a %d-byte line and file %q differs from appendFrame", n, file)
+			}
+		}
+	}
 	bad := Message{Host: "a b"}
-	got, err := appendFramed([]byte("keep"), Format{}, &bad)
+	got, err := appendFramed([]byte("keep"), Format{}, &bad, nil)
 	if !errors.Is(err, ErrBadMessage) || string(got) != "keep" {
 		t.Errorf("bad message: %q, %v", got, err)
 	}

@@ -71,6 +71,82 @@ func TestFormatAppend(t *testing.T) {
 	}
 }
 
+// TestAppendTimestamp checks the timestamp written digit by digit against
+// time.Time.AppendFormat with the layout it stands for.
+func TestAppendTimestamp(t *testing.T) {
+	tests := []struct {
+		name string
+		t    time.Time
+	}{
+		{"record", testTime},
+		{"other zone", testTime.In(time.FixedZone("X", -5*3600-30*60))},
+		{"first instant", time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC)},
+		{"last instant", time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC)},
+		{"leap day", time.Date(2024, 2, 29, 12, 0, 0, 1000, time.UTC)},
+		{"before 1970", time.Unix(-1, 999999).UTC()},
+		{"nanoseconds truncated", time.Date(2026, 1, 2, 3, 4, 5, 999, time.UTC)},
+		{"year 1", time.Date(1, 10, 9, 8, 7, 6, 543210000, time.UTC)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			want := tt.t.UTC().AppendFormat([]byte("x"), "2006-01-02T15:04:05.000000Z07:00")
+			if got := appendTimestamp([]byte("x"), tt.t); !bytes.Equal(got, want) {
+				t.Errorf("got %s, want %s", got, want)
+			}
+		})
+	}
+}
+
+func FuzzAppendTimestamp(f *testing.F) {
+	f.Add(testTime.UnixNano(), int32(0))
+	f.Add(int64(-1), int32(3600))
+	f.Fuzz(func(t *testing.T, nanos int64, offset int32) {
+		tm := time.Unix(0, nanos).In(time.FixedZone("Z", int(offset%(24*3600))))
+		want := []byte("-")
+		if y := tm.UTC().Year(); y >= 0 && y <= 9999 {
+			want = tm.UTC().AppendFormat(nil, "2006-01-02T15:04:05.000000Z07:00")
+		}
+		if got := appendTimestamp(nil, tm); !bytes.Equal(got, want) {
+			t.Fatalf("%v: got %s, want %s", tm, got, want)
+		}
+	})
+}
+
+// TestFormatAppendRenderCache renders a run of messages through one
+// destination's render cache, their host, module, file and time changing,
+// some of them bad: each comes out as Append renders it alone.
+func TestFormatAppendRenderCache(t *testing.T) {
+	msgs := []Message{
+		{Host: "agent01", Module: "AgentServer", File: "7", Seq: 1, Time: testTime, Line: []byte("a")},
+		{Host: "agent01", Module: "AgentServer", File: "7", Seq: 2, Time: testTime, Line: []byte("b"), Outcome: audit.Failed},
+		{Host: "agent01", Module: "AgentServer", File: "8", Seq: 1, Line: []byte("c")},
+		{Host: "agent 01", Module: "AgentServer", File: "8", Seq: 2, Line: []byte("bad host")},
+		{Host: "agent01", Module: "AgentServer", File: "8\xff", Seq: 3, Line: []byte("bad file")},
+		{Host: "agent01", Module: "AgentServer", File: "8", Seq: 4, Line: []byte("d")},
+		{Host: "h", Module: "m", File: `a"b\c]d`, Seq: 5, Line: []byte("e")},
+		{Host: "h", Module: "m", File: `a"b\c]d`, Seq: 6, Line: []byte("f")},
+		{Seq: 7, Line: []byte("empty fields")},
+		{Host: "agent01", Module: "AgentServer", File: "7", Seq: 8, Line: []byte("g")},
+		{Host: "agent01", Module: "AgentServer", File: "7", Seq: 9, Time: testTime.Add(time.Microsecond), Line: []byte("same second")},
+		{Host: "agent01", Module: "AgentServer", File: "7", Seq: 10, Time: testTime.Add(time.Millisecond).In(time.FixedZone("X", 3600)), Line: []byte("same second, other zone")},
+		{Host: "agent01", Module: "AgentServer", File: "7", Seq: 11, Time: testTime.Add(time.Second), Line: []byte("next second")},
+		{Host: "agent01", Module: "AgentServer", File: "7", Seq: 12, Time: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), Line: []byte("year out of range")},
+		{Host: "agent01", Module: "AgentServer", File: "7", Seq: 13, Time: time.Date(10000, 1, 1, 0, 0, 0, 5000, time.UTC), Line: []byte("same second out of range")},
+		{Host: "agent01", Module: "AgentServer", File: "7", Seq: 14, Time: time.Unix(-1, 999999), Line: []byte("before 1970")},
+		{Host: "agent01", Module: "AgentServer", File: "7", Seq: 15, Time: time.Unix(-1, 5), Line: []byte("same second before 1970")},
+	}
+	for _, format := range []Format{{}, {Facility: FacilityAuth, SDID: "x@1"}} {
+		var c renderCache
+		for i := range msgs {
+			want, werr := format.Append(nil, &msgs[i])
+			got, err := format.append(nil, &msgs[i], &c)
+			if string(got) != string(want) || (err == nil) != (werr == nil) {
+				t.Errorf("%+v: message %d: %q, %v; want %q, %v", format, i, got, err, want, werr)
+			}
+		}
+	}
+}
+
 func TestFormatAppendBadMessage(t *testing.T) {
 	long := string(bytes.Repeat([]byte("m"), 49))
 	tests := []struct {
@@ -235,6 +311,17 @@ func FuzzFormatAppend(f *testing.F) {
 		m := Message{Host: host, Module: module, File: file, Seq: seq, Type: audit.EventType(typ),
 			Outcome: audit.Outcome(outcome % 2), Time: time.Unix(0, nanos), Line: line}
 		b, err := format.Append(nil, &m)
+		// A destination's render cache gives the same bytes and errors,
+		// whether it holds another message's fields or m's own.
+		var c renderCache
+		other := Message{Host: "agent01", Module: "AgentServer", File: "7", Line: []byte("x")}
+		for i, prior := range []*Message{&other, &m, &m} {
+			format.append(nil, prior, &c)
+			got, cerr := format.append([]byte("p"), &m, &c)
+			if (cerr == nil) != (err == nil) || err == nil && string(got) != "p"+string(b) {
+				t.Fatalf("with the cache (%d): %q, %v; Append gives %q, %v", i, got, cerr, b, err)
+			}
+		}
 		if err != nil {
 			if !errors.Is(err, ErrBadMessage) {
 				t.Fatalf("error %v does not wrap ErrBadMessage", err)

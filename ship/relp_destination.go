@@ -27,6 +27,7 @@ type relpDest struct {
 	sent   []int  // transaction numbers of the commands sent in this call
 	head   int    // sent[head] is the oldest unanswered one
 	rbuf   []byte // scratch for the data of one answer
+	cache  renderCache
 	closed bool
 }
 
@@ -99,7 +100,7 @@ func (d *relpDest) send(ctx context.Context, msgs []Message) (int, error) {
 		dl.set(time.Now().Add(d.c.WriteTimeout))
 		for stop == nil && next < len(msgs) && next-acked < d.c.Window {
 			var err error
-			d.msg, err = d.c.Format.Append(d.msg[:0], &msgs[next])
+			d.msg, err = d.c.Format.append(d.msg[:0], &msgs[next], &d.cache)
 			if err != nil {
 				stop = err
 				break

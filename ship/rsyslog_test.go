@@ -36,16 +36,26 @@ const rsyslogWait = 60 * time.Second
 
 func rsyslogPath(t testing.TB) string {
 	t.Helper()
-	p, err := exec.LookPath("rsyslogd")
+	p, err := lookupRsyslog()
 	if err != nil {
-		for _, c := range []string{"/usr/sbin/rsyslogd", "/sbin/rsyslogd"} {
-			if _, serr := os.Stat(c); serr == nil {
-				return c
-			}
-		}
 		t.Skip("rsyslogd is not installed (Debian: apt-get install rsyslog rsyslog-relp rsyslog-gnutls); these tests need a real rsyslog")
 	}
 	return p
+}
+
+// lookupRsyslog returns the path of rsyslogd: in PATH or where Debian
+// installs it.
+func lookupRsyslog() (string, error) {
+	p, err := exec.LookPath("rsyslogd")
+	if err == nil {
+		return p, nil
+	}
+	for _, c := range []string{"/usr/sbin/rsyslogd", "/sbin/rsyslogd"} {
+		if _, serr := os.Stat(c); serr == nil {
+			return c, nil
+		}
+	}
+	return "", err
 }
 
 // startRsyslog starts rsyslogd with an input of the given kind and stops

@@ -43,13 +43,17 @@ type ShipperConfig struct {
 	// Batch is the most records handed to one Ship call. Zero means 256.
 	Batch int
 	// CursorInterval is how often, at most, the cursor file is written
-	// while records keep coming: it is written after a batch when no
-	// more records are waiting, or when CursorInterval passed since the
-	// last write, and when the shipper closes. A crash resends the
-	// records acknowledged since (at least once). Zero means 500 ms.
+	// (atomically, with two fsyncs): after a batch is acknowledged when
+	// the last write is older than CursorInterval, else once
+	// CursorInterval has passed since it; and when the shipper closes. A
+	// crash resends the records acknowledged since the last write (at
+	// least once). Zero means 500 ms.
 	CursorInterval time.Duration
-	// Poll is how often the active file is checked for new records. Zero
-	// means 200 ms.
+	// Poll bounds how long a record waits in the files before it is
+	// read: at the end of the files the shipper looks again after Poll/8
+	// when its last look found records, and backs off, doubling, up to
+	// Poll while none come (see "Latency and cost" in the package
+	// documentation). Zero means 200 ms.
 	Poll time.Duration
 	// MinBackoff and MaxBackoff bound the wait between attempts after the
 	// files cannot be read or the cursor cannot be written. Zero means
@@ -95,7 +99,8 @@ type Shipper struct {
 	destURL string
 
 	mu      sync.Mutex
-	acked   Cursor // the durable cursor
+	acked   Cursor       // the durable cursor
+	readTo  audit.Cursor // where the reader stands
 	started bool
 	closed  bool
 	cancel  context.CancelFunc
@@ -103,7 +108,8 @@ type Shipper struct {
 
 	shipped, failed atomic.Uint64
 	backlog         atomic.Pointer[Backlog]
-	overLimit       bool // only the monitor goroutine uses it
+	overLimit       bool         // only the monitor goroutine uses it
+	header          headerReader // only the ship goroutine uses it
 }
 
 // ShipperStats counts what a [Shipper] did since it started.
@@ -160,7 +166,6 @@ const (
 	defaultCursorInterval = 500 * time.Millisecond
 	defaultPoll           = 200 * time.Millisecond
 	defaultStatsInterval  = time.Second
-	slabSize              = 64 << 10
 )
 
 // NewShipper checks cfg, reads the cursor file (a missing one means
@@ -262,10 +267,13 @@ func (s *Shipper) Start() {
 	s.started = true
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
-	entries := make(chan item, 2*s.cfg.Batch)
+	full, free := make(chan *batch, batches), make(chan *batch, batches)
+	for range batches {
+		free <- &batch{items: make([]item, 0, s.cfg.Batch)}
+	}
 	s.wg.Add(3)
-	go func() { defer s.wg.Done(); s.read(ctx, s.Stats().Cursor, entries) }()
-	go func() { defer s.wg.Done(); s.ship(ctx, entries) }()
+	go func() { defer s.wg.Done(); s.read(ctx, s.Stats().Cursor, full, free) }()
+	go func() { defer s.wg.Done(); s.ship(ctx, full, free) }()
 	go func() { defer s.wg.Done(); s.monitor(ctx) }()
 }
 
@@ -303,26 +311,62 @@ func (s *Shipper) Stats() ShipperStats {
 }
 
 // item is one record read from the files, or a record that cannot be
-// read (err set), with the cursor just past it.
+// read (err set), with the cursor just past it. Its line is
+// buf[start:end] of its batch.
 type item struct {
-	line   []byte
-	path   string
-	number int
-	next   audit.Cursor
-	err    error
+	start, end int
+	path       string
+	number     int
+	next       audit.Cursor
+	err        error
 }
 
-// read follows the files from c and sends every record, in order, to out.
-func (s *Shipper) read(ctx context.Context, c Cursor, out chan<- item) {
+// batch is a run of records handed from the reader to the shipper in one
+// piece, their lines one after the other in buf. Batches go back to the
+// reader once shipped and are filled again, so that reading allocates
+// nothing per record.
+type batch struct {
+	items []item
+	buf   []byte
+}
+
+const (
+	// batches is how many batches are in flight: one being filled, the
+	// others waiting to be shipped or being shipped.
+	batches = 4
+	// batchBytes is the size of the lines at which a batch is handed
+	// over before it has Batch records; keptBatchBytes the largest
+	// buffer kept for the next batch (a longer record's buffer goes).
+	batchBytes     = 256 << 10
+	keptBatchBytes = 2 * batchBytes
+)
+
+// read follows the files from c and hands every record, in order and in
+// batches, to out; the batches come back through free.
+//
+// It reads what the files hold without waiting, up to a batch at a time.
+// At their end it hands over what it has and waits before looking again:
+// Poll/8 after a look that found records, doubling after each look that
+// found none, up to Poll. A busy file is thus read in large pieces a few
+// dozen times a second, and an idle one is looked at every Poll.
+func (s *Shipper) read(ctx context.Context, c Cursor, out chan<- *batch, free chan *batch) {
 	r := s.newRetry()
 	cur := audit.Cursor{File: c.File, Offset: c.Offset, Line: c.Line}
 	var fl *audit.Follower
-	var slab []byte
 	defer func() {
 		if fl != nil {
 			fl.Close()
 		}
 	}()
+	// Next with a context that is done returns the records the files
+	// hold and, at their end, that context's error instead of waiting.
+	now, cancel := context.WithCancel(context.Background())
+	cancel()
+	minWait := max(s.cfg.Poll/8, time.Microsecond)
+	wait := minWait
+	idle := time.NewTimer(time.Hour)
+	idle.Stop()
+	defer idle.Stop()
 	for ctx.Err() == nil {
 		if fl == nil {
 			var err error
@@ -331,36 +375,77 @@ func (s *Shipper) read(ctx context.Context, c Cursor, out chan<- item) {
 				continue
 			}
 		}
-		e, err := fl.Next(ctx)
-		if ctx.Err() != nil {
+		var b *batch
+		select {
+		case b = <-free:
+		case <-ctx.Done():
 			return
 		}
-		it := item{path: e.Path, number: e.Number, next: e.Next}
-		switch {
-		case errors.Is(err, audit.ErrLineTooLong):
-			it.err = err
-		case err != nil:
+		b.items, b.buf = b.items[:0], b.buf[:0]
+		if cap(b.buf) > keptBatchBytes {
+			b.buf = nil
+		}
+		var ferr error
+		atEnd := false
+		for len(b.items) < s.cfg.Batch && len(b.buf) < batchBytes {
+			e, err := fl.Next(now)
+			if err != nil && errors.Is(err, context.Canceled) {
+				atEnd = true
+				break
+			}
+			it := item{path: e.Path, number: e.Number, next: e.Next}
+			switch {
+			case errors.Is(err, audit.ErrLineTooLong):
+				it.err = err
+			case err != nil:
+				ferr = err
+			default:
+				if b.buf == nil {
+					b.buf = make([]byte, 0, batchBytes+4<<10)
+				}
+				it.start = len(b.buf)
+				b.buf = append(b.buf, e.Line...)
+				it.end = len(b.buf)
+			}
+			if ferr != nil {
+				break
+			}
+			cur = e.Next
+			b.items = append(b.items, it)
+		}
+		found := len(b.items) > 0
+		if found {
+			s.mu.Lock()
+			s.readTo = cur
+			s.mu.Unlock()
+			select {
+			case out <- b:
+			case <-ctx.Done():
+				return
+			}
+		} else {
+			free <- b
+		}
+		if ferr != nil {
 			// The follower's state after a failure is unknown: start a
 			// new one from the last record read.
 			fl.Close()
 			fl = nil
-			r.failed(ctx, err)
+			r.failed(ctx, ferr)
 			continue
-		default:
-			// Lines are copied into a shared slab, one allocation for
-			// many records; a slab is never written again once a line
-			// is in it, and goes when its last record is shipped.
-			if cap(slab)-len(slab) < len(e.Line) {
-				slab = make([]byte, 0, max(slabSize, len(e.Line)))
-			}
-			start := len(slab)
-			slab = append(slab, e.Line...)
-			it.line = slab[start:len(slab):len(slab)]
 		}
 		r.succeeded()
-		cur = e.Next
+		if !atEnd {
+			continue
+		}
+		if found {
+			wait = minWait
+		} else {
+			wait = min(2*wait, s.cfg.Poll)
+		}
+		idle.Reset(wait)
 		select {
-		case out <- it:
+		case <-idle.C:
 		case <-ctx.Done():
 			return
 		}
@@ -371,37 +456,37 @@ func (s *Shipper) newRetry() retry {
 	return retry{min: s.cfg.MinBackoff, max: s.cfg.MaxBackoff, onError: s.report, sleep: sleepCtx}
 }
 
-// ship takes the records in batches, ships them and moves the cursor past
-// the acknowledged ones.
-func (s *Shipper) ship(ctx context.Context, in <-chan item) {
-	items := make([]item, 0, s.cfg.Batch)
+// ship takes the batches, ships their records and moves the cursor past
+// the acknowledged ones. The cursor file is written at most once per
+// CursorInterval: at once when the last write is older, else when the
+// interval since the last write has passed.
+func (s *Shipper) ship(ctx context.Context, in <-chan *batch, free chan<- *batch) {
 	msgs := make([]Message, 0, s.cfg.Batch)
 	w := cursorWriter{s: s, r: s.newRetry()}
 	sr := s.newRetry()
+	due := time.NewTimer(time.Hour)
+	due.Stop()
+	defer due.Stop()
+	armed := false
 	defer w.flush(ctx) // what was acknowledged before Close
 	for {
-		items = items[:0]
+		var b *batch
 		select {
-		case it := <-in:
-			items = append(items, it)
+		case b = <-in:
+		case <-due.C:
+			armed = false
+			w.flush(ctx)
+			continue
 		case <-ctx.Done():
 			return
 		}
-	fill:
-		for len(items) < s.cfg.Batch {
-			select {
-			case it := <-in:
-				items = append(items, it)
-			default:
-				break fill
-			}
-		}
+		items := b.items
 		for len(items) > 0 {
 			// The records up to the first that cannot be read.
 			k := 0
 			msgs = msgs[:0]
 			for k < len(items) && items[k].err == nil {
-				msgs = append(msgs, s.message(&items[k]))
+				msgs = append(msgs, s.message(&items[k], b.buf[items[k].start:items[k].end]))
 				k++
 			}
 			n, err := s.dest.Ship(ctx, msgs)
@@ -440,8 +525,19 @@ func (s *Shipper) ship(ctx context.Context, in <-chan item) {
 			}
 			items = items[n:]
 		}
-		if len(in) == 0 || time.Since(w.written) >= s.cfg.CursorInterval {
+		free <- b
+		if !w.have {
+			continue
+		}
+		if left := s.cfg.CursorInterval - time.Since(w.written); left <= 0 {
+			if armed {
+				due.Stop()
+				armed = false
+			}
 			w.flush(ctx)
+		} else if !armed {
+			due.Reset(left)
+			armed = true
 		}
 	}
 }
@@ -451,23 +547,25 @@ func (s *Shipper) ship(ctx context.Context, in <-chan item) {
 type cursorWriter struct {
 	s       *Shipper
 	r       retry
-	pending *Cursor // acknowledged, not yet written
+	pending Cursor // acknowledged, not yet written, when have is true
+	have    bool
 	written time.Time
 }
 
 func (w *cursorWriter) acked(next audit.Cursor, seq uint64) {
-	w.pending = &Cursor{Module: w.s.cfg.Module, Destination: w.s.destURL, File: next.File, Offset: next.Offset, Line: next.Line, Seq: seq}
+	w.pending = Cursor{Module: w.s.cfg.Module, Destination: w.s.destURL, File: next.File, Offset: next.Offset, Line: next.Line, Seq: seq}
+	w.have = true
 }
 
 // flush writes the pending cursor, retrying with backoff until it is
 // written or ctx is done (then one last attempt is made, and a failure
 // leaves the earlier cursor: the records after it are sent again).
 func (w *cursorWriter) flush(ctx context.Context) {
-	if w.pending == nil {
+	if !w.have {
 		return
 	}
 	for {
-		err := WriteCursor(w.s.cursor, *w.pending)
+		err := WriteCursor(w.s.cursor, w.pending)
 		if err == nil {
 			w.r.succeeded()
 			break
@@ -481,9 +579,9 @@ func (w *cursorWriter) flush(ctx context.Context) {
 		}
 	}
 	w.s.mu.Lock()
-	w.s.acked = *w.pending
+	w.s.acked = w.pending
 	w.s.mu.Unlock()
-	w.pending = nil
+	w.have = false
 	w.written = time.Now()
 }
 
@@ -491,15 +589,25 @@ func (w *cursorWriter) flush(ctx context.Context) {
 // type, outcome, seq and time read from it. A line that does not parse is
 // shipped all the same, with its line number as its seq: the central
 // verification reports it, as the local one does.
-func (s *Shipper) message(it *item) Message {
-	m := Message{Host: s.cfg.Host, Module: s.cfg.Module, File: it.next.File, Seq: uint64(it.number), Line: it.line}
-	if bcmHeader(it.line, &m) {
+func (s *Shipper) message(it *item, line []byte) Message {
+	m := Message{Host: s.cfg.Host, Module: s.cfg.Module, File: it.next.File, Seq: uint64(it.number), Line: line}
+	if s.header.bcmHeader(line, &m) {
 		return m
 	}
-	if r, err := audit.ParseRecord(it.line); err == nil {
+	if r, err := audit.ParseRecord(line); err == nil {
 		m.Seq, m.Type, m.Outcome, m.Time = r.Seq, r.Event.Type, r.Event.Outcome, r.Event.Time
 	}
 	return m
+}
+
+// headerReader reads the time, type, outcome and seq from the leading
+// fields of BCM lines. It keeps the second of the last time it parsed, so
+// that the records of the same second (most of them, when records come
+// fast) cost a comparison and the fraction's digits instead of a
+// time.Parse. The zero headerReader is ready to use.
+type headerReader struct {
+	sec  [len("2006-01-02T15:04:05")]byte
+	base time.Time // sec's time in UTC; zero when none was kept
 }
 
 // bcmHeader reads the time, type, outcome and seq from the leading fields
@@ -508,7 +616,7 @@ func (s *Shipper) message(it *item) Message {
 // matters when the shipper keeps up with a busy logger on the same cores.
 // It reports false for a line of another format or with a header it does
 // not read; ParseRecord then decides.
-func bcmHeader(line []byte, m *Message) bool {
+func (h *headerReader) bcmHeader(line []byte, m *Message) bool {
 	var f [5][]byte
 	rest := line
 	for i := range f {
@@ -532,8 +640,8 @@ func bcmHeader(line []byte, m *Message) bool {
 	if err != nil {
 		return false
 	}
-	t, err := time.Parse(time.RFC3339Nano, string(f[0]))
-	if err != nil {
+	t, ok := h.time(f[0])
+	if !ok {
 		return false
 	}
 	typ, ok := eventTypes()[string(f[2])]
@@ -554,6 +662,45 @@ func bcmHeader(line []byte, m *Message) bool {
 	}
 	m.Seq, m.Type, m.Outcome, m.Time = n, typ, out, t
 	return true
+}
+
+// time parses b as time.RFC3339Nano. A time in UTC of the second kept,
+// with 1 to 9 fraction digits (the library writes 6) or none, is the kept
+// second plus the fraction; anything else goes through time.Parse, and a
+// UTC time it parses becomes the second kept.
+func (h *headerReader) time(b []byte) (time.Time, bool) {
+	n := len(h.sec)
+	if !h.base.IsZero() && len(b) > n && b[len(b)-1] == 'Z' && string(b[:n]) == string(h.sec[:]) {
+		frac := b[n : len(b)-1]
+		switch {
+		case len(frac) == 0:
+			return h.base, true
+		case len(frac) >= 2 && len(frac) <= 10 && frac[0] == '.':
+			ns := 0
+			for _, c := range frac[1:] {
+				if c < '0' || c > '9' {
+					ns = -1
+					break
+				}
+				ns = ns*10 + int(c-'0')
+			}
+			if ns >= 0 {
+				for range 10 - len(frac) {
+					ns *= 10
+				}
+				return h.base.Add(time.Duration(ns)), true
+			}
+		}
+	}
+	t, err := time.Parse(time.RFC3339Nano, string(b))
+	if err != nil {
+		return time.Time{}, false
+	}
+	if len(b) > n && b[len(b)-1] == 'Z' && (b[n] == '.' || b[n] == 'Z') {
+		copy(h.sec[:], b[:n])
+		h.base = t.Truncate(time.Second)
+	}
+	return t, true
 }
 
 // eventTypes maps the names of the event types callers log to the types,
@@ -584,8 +731,10 @@ func (s *Shipper) monitor(ctx context.Context) {
 }
 
 func (s *Shipper) measure(m *backlogMeter) {
-	c := s.Stats().Cursor
-	b, err := m.measure(audit.Cursor{File: c.File, Offset: c.Offset, Line: c.Line})
+	s.mu.Lock()
+	c, read := s.acked, s.readTo
+	s.mu.Unlock()
+	b, err := m.measure(audit.Cursor{File: c.File, Offset: c.Offset, Line: c.Line}, read)
 	if err != nil {
 		return // the reader reports what is wrong with the files
 	}
@@ -624,7 +773,9 @@ type fileCount struct {
 	lines  int64       // complete lines in them
 }
 
-func (m *backlogMeter) measure(c audit.Cursor) (Backlog, error) {
+// measure measures the backlog after c. read is where the shipper's
+// reader stands: the lines it read need not be counted again.
+func (m *backlogMeter) measure(c, read audit.Cursor) (Backlog, error) {
 	var b Backlog
 	files, err := audit.ListFiles(m.dir, m.module)
 	if err != nil {
@@ -635,7 +786,7 @@ func (m *backlogMeter) measure(c audit.Cursor) (Backlog, error) {
 	gz := make([]bool, len(files))
 	start := -1
 	for i, f := range files {
-		if counts[i], sizes[i], gz[i], err = m.count(f); err != nil {
+		if counts[i], sizes[i], gz[i], err = m.count(f, read); err != nil {
 			return b, err
 		}
 		if c.File == "" || counts[i].fp == c.File {
@@ -647,7 +798,7 @@ func (m *backlogMeter) measure(c audit.Cursor) (Backlog, error) {
 		return b, fmt.Errorf("file %s is gone", c.File)
 	}
 	for i := start + 1; i < len(files); i++ {
-		if counts[i], sizes[i], gz[i], err = m.count(files[i]); err != nil {
+		if counts[i], sizes[i], gz[i], err = m.count(files[i], read); err != nil {
 			return b, err
 		}
 	}
@@ -687,7 +838,7 @@ func (m *backlogMeter) measure(c audit.Cursor) (Backlog, error) {
 
 // count returns what the meter knows of f, its size on disk and whether
 // it is compressed.
-func (m *backlogMeter) count(f audit.File) (fc fileCount, size int64, gz bool, err error) {
+func (m *backlogMeter) count(f audit.File, read audit.Cursor) (fc fileCount, size int64, gz bool, err error) {
 	path := f.Path
 	st, err := os.Stat(path)
 	if errors.Is(err, fs.ErrNotExist) && !f.Active && !f.Compressed {
@@ -702,17 +853,28 @@ func (m *backlogMeter) count(f audit.File) (fc fileCount, size int64, gz bool, e
 	if ok && !f.Active {
 		return fc, st.Size(), gz, nil
 	}
+	if !ok && !f.Active && !gz {
+		// A backup not seen yet may be the active file, rotated since it
+		// was counted: count on from there rather than from its start.
+		for _, a := range m.files {
+			if a.info != nil && os.SameFile(a.info, st) {
+				fc = a
+				break
+			}
+		}
+	}
 	if ok && (fc.info == nil || !os.SameFile(fc.info, st)) {
 		fc = fileCount{} // a new active file
 	}
 	if gz {
 		fc, err = countCompressed(f)
 	} else {
-		fc, err = countPlain(path, fc)
+		fc, err = countPlain(path, fc, read)
 	}
 	if err != nil {
 		return fc, 0, false, err
 	}
+	fc.info = nil // only the active file's is kept, to tell it from its successor
 	if f.Active {
 		fc.info = st
 	}
@@ -724,8 +886,10 @@ func (m *backlogMeter) count(f audit.File) (fc fileCount, size int64, gz bool, e
 }
 
 // countPlain counts the complete lines of an uncompressed file from where
-// fc stopped.
-func countPlain(path string, fc fileCount) (fileCount, error) {
+// fc stopped, or from read when read is further in the same file: the
+// shipper's reader counted the lines before it, so that a busy file is
+// not read a second time only to count them.
+func countPlain(path string, fc fileCount, read audit.Cursor) (fileCount, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return fc, err
@@ -740,6 +904,9 @@ func countPlain(path string, fc fileCount) (fileCount, error) {
 			return fileCount{}, nil // no complete line yet
 		}
 		fc.fp = audit.Fingerprint(first)
+	}
+	if read.File == fc.fp && read.Offset > fc.offset {
+		fc.offset, fc.lines = read.Offset, int64(read.Line)
 	}
 	buf := make([]byte, 64<<10)
 	pos := fc.offset

@@ -271,6 +271,37 @@ func TestShipperCloseLeavesNoGoroutine(t *testing.T) {
 	})
 }
 
+// TestShipperCursorInterval checks that the cursor file is written at
+// most once per CursorInterval however often the shipper catches up with
+// the logger, and at Close: here the first batch of the first round is
+// written at once, the later ones only at Close.
+func TestShipperCursorInterval(t *testing.T) {
+	dir := t.TempDir()
+	l := newTestLogger(t, dir, func(c *audit.Config) { c.MaxSize = 0 })
+	d := &memDestination{}
+	s := newTestShipper(t, ShipperConfig{Dir: dir, CursorInterval: time.Hour}, d)
+	s.Start()
+	const rounds, each = 10, 20
+	for i := range rounds {
+		logRecords(t, l, i*each, each)
+		waitFor(t, "the round's records", func() bool { return len(d.received()) == (i+1)*each })
+	}
+	first := d.received()[each-1]
+	if c := s.Stats().Cursor; c.Seq == 0 || c.Seq > first.Seq {
+		t.Errorf("durable cursor at seq %d after %d rounds, want within the first round (1 to %d): the cursor file was written more than once per CursorInterval", c.Seq, rounds, first.Seq)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	c, err := ReadCursor(CursorPath(dir, "AgentServer", "relp://collector.test:2514"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last := d.received()[rounds*each-1]; c.Seq != last.Seq || c.File != last.File {
+		t.Errorf("cursor after Close at %s/%d, want the last record %s/%d", c.File, c.Seq, last.File, last.Seq)
+	}
+}
+
 // TestShipperSkipsWithReport checks that a record the destination refuses
 // is counted, reported with its file and line, and skipped, and that the
 // records after it are shipped.

@@ -16,6 +16,7 @@ type stream struct {
 	retry  retry
 	conn   net.Conn
 	buf    []byte
+	cache  renderCache
 	closed bool
 }
 
@@ -81,7 +82,7 @@ func (s *stream) send(ctx context.Context, msgs []Message) (int, error) {
 	defer func() { s.buf = buf[:0] }()
 	for i := range msgs {
 		var err error
-		buf, err = appendFramed(buf, s.c.Format, &msgs[i])
+		buf, err = appendFramed(buf, s.c.Format, &msgs[i], &s.cache)
 		if err != nil {
 			if werr := s.write(dl, buf); werr != nil {
 				return 0, werr
