@@ -99,7 +99,7 @@ func ParseURL(raw string) (Target, error) {
 		if strings.HasPrefix(h, "[") || strings.Count(h, ":") == 1 {
 			var err error
 			if host, port, err = net.SplitHostPort(h); err != nil {
-				return Target{}, bad("broker %q: %v", h, errors.Unwrap(err))
+				return Target{}, bad("broker %q: %v", h, err)
 			}
 		} else if strings.Contains(h, ":") {
 			return Target{}, bad("broker %q: an IPv6 address goes in brackets", h)
@@ -107,12 +107,28 @@ func ParseURL(raw string) (Target, error) {
 		if host == "" {
 			return Target{}, bad("broker %q: missing host", h)
 		}
+		if !validBrokerHost(host) {
+			return Target{}, bad("broker %q: bad host %q", h, host)
+		}
 		if p, err := strconv.ParseUint(port, 10, 16); err != nil || p == 0 {
 			return Target{}, bad("broker %q: bad port %q", h, port)
 		}
 		t.Brokers = append(t.Brokers, net.JoinHostPort(host, port))
 	}
 	return t, nil
+}
+
+// validBrokerHost reports whether host can be a host name or an IP
+// address (IPv6 with a zone): ASCII letters, digits, '.', '-', '_', ':'
+// and '%'.
+func validBrokerHost(host string) bool {
+	for i := 0; i < len(host); i++ {
+		c := host[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte(".-_:%", c) >= 0) {
+			return false
+		}
+	}
+	return true
 }
 
 func checkTopic(topic string) error {
