@@ -99,7 +99,7 @@ func NewCollector(rawURL, group, dir string, cfg Config) (*Collector, error) {
 		kgo.OnPartitionsRevoked(forget),
 		kgo.OnPartitionsLost(forget),
 	}
-	opts = append(opts, sec...)
+	opts = append(append(opts, sec...), kgo.WithHooks(&connWatch{target: t, report: c.report}))
 	c.cl, err = kgo.NewClient(append(opts, cfg.Options...)...)
 	if err != nil {
 		return nil, fmt.Errorf("audit: collector of %s: %v: %w", t, err, ship.ErrBadDestination)

@@ -209,6 +209,7 @@ type Destination struct {
 	cl       *kgo.Client
 	target   Target
 	cfg      Config
+	watch    *connWatch
 	failures int
 	closed   bool
 	// sleep waits d or until ctx is done; tests replace it.
@@ -241,12 +242,13 @@ func Open(rawURL string, cfg Config) (*Destination, error) {
 		kgo.RecordPartitioner(kgo.StickyKeyPartitioner(nil)),
 		kgo.ProducerLinger(0),
 	}
-	opts = append(opts, sec...)
+	watch := &connWatch{target: t, report: cfg.OnError}
+	opts = append(append(opts, sec...), kgo.WithHooks(watch))
 	cl, err := kgo.NewClient(append(opts, cfg.Options...)...)
 	if err != nil {
 		return nil, fmt.Errorf("audit: destination %s: %v: %w", t, err, ship.ErrBadDestination)
 	}
-	return &Destination{cl: cl, target: t, cfg: cfg, sleep: sleepCtx}, nil
+	return &Destination{cl: cl, target: t, cfg: cfg, watch: watch, sleep: sleepCtx}, nil
 }
 
 func (c Config) withDefaults() Config {
@@ -358,7 +360,7 @@ func (d *Destination) send(ctx context.Context, msgs []ship.Message) (int, error
 		if res[n].done {
 			return n, fmt.Errorf("audit: %s: record %d of module %s: %w", d.target, msgs[n].Seq, msgs[n].Module, res[n].err)
 		}
-		return n, fmt.Errorf("audit: %s: record %d of module %s: not acknowledged: %w", d.target, msgs[n].Seq, msgs[n].Module, ctx.Err())
+		return n, fmt.Errorf("audit: %s: record %d of module %s: not acknowledged: %w", d.target, msgs[n].Seq, msgs[n].Module, errors.Join(ctx.Err(), d.watch.err()))
 	case bad != nil:
 		return n, bad
 	}
@@ -429,7 +431,7 @@ func (d *Destination) ShipHead(ctx context.Context, host, module string, head []
 		}
 		err := fmt.Errorf("audit: %s: head of module %s: %w", d.target, module, res[0].err)
 		if !res[0].done {
-			err = fmt.Errorf("audit: %s: head of module %s: not acknowledged", d.target, module)
+			err = fmt.Errorf("audit: %s: head of module %s: not acknowledged: %w", d.target, module, errors.Join(ctx.Err(), d.watch.err()))
 		}
 		if cerr := ctx.Err(); cerr != nil {
 			return errors.Join(cerr, err)
