@@ -25,7 +25,11 @@ type Config struct {
 	MaxBackoff time.Duration
 	// OnError, when set, is called with the first error of each streak of
 	// failures (not once per retry). A streak ends when an attempt
-	// succeeds.
+	// succeeds. Failures to connect to a broker (the dial, the TLS
+	// handshake, SASL authentication) make streaks of their own, which
+	// end when a connection succeeds; they are reported from the
+	// client's goroutines, so OnError must be safe to call from more
+	// than one goroutine.
 	OnError func(error)
 	// Password is the SASL password when the URL names a mechanism
 	// (sasl=) but no password-file=. It is not taken from the URL, where
