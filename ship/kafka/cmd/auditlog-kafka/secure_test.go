@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	neturl "net/url"
@@ -9,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -33,31 +31,26 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// lockedBuffer is a process's standard error, read while it runs.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
+// output is a process's standard error, in a file, read while it runs.
+type output string
 
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
+func (o output) String() string {
+	data, _ := os.ReadFile(string(o))
+	return string(data)
 }
 
 // start starts the command with args and the extra environment.
-func start(t *testing.T, env []string, args ...string) (*exec.Cmd, *lockedBuffer) {
+func start(t *testing.T, env []string, args ...string) (*exec.Cmd, output) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(append(os.Environ(), envRun+"=1"), env...)
-	stderr := &lockedBuffer{}
-	cmd.Stderr = stderr
+	stderr := output(filepath.Join(t.TempDir(), "stderr"))
+	f, err := os.Create(string(stderr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	cmd.Stderr = f
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -71,7 +64,7 @@ func start(t *testing.T, env []string, args ...string) (*exec.Cmd, *lockedBuffer
 
 // stop stops the command with SIGTERM and checks that it exits with
 // status 0 and reported nothing.
-func stop(t *testing.T, cmd *exec.Cmd, stderr *lockedBuffer) {
+func stop(t *testing.T, cmd *exec.Cmd, stderr output) {
 	t.Helper()
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
@@ -84,34 +77,32 @@ func stop(t *testing.T, cmd *exec.Cmd, stderr *lockedBuffer) {
 	}
 }
 
-// TestShipCollectTLSSASL runs ship and collect as processes against a
-// cluster that speaks TLS only, requires a client certificate and
-// authenticates with SCRAM-SHA-256: ship takes the password from the
-// environment, collect from a password file.
-func TestShipCollectTLSSASL(t *testing.T) {
-	const password = "s3cret p4ss"
+// secureCluster starts a cluster that speaks TLS only, requires a client
+// certificate and authenticates user "auditor" with the SASL mechanism
+// and password, and returns it with a kafka+tls:// URL for that user
+// without a password.
+func secureCluster(t *testing.T, mechanism, password string) (*kfake.Cluster, string) {
+	t.Helper()
 	ca := testpki.New(t, "kafka")
 	c, err := kfake.NewCluster(kfake.NumBrokers(2), kfake.SeedTopics(2, "audit"), kfake.TLS(ca.ServerConfig(t)),
-		kfake.EnableSASL(), kfake.Superuser("SCRAM-SHA-256", "auditor", password))
+		kfake.EnableSASL(), kfake.Superuser(mechanism, "auditor", password))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	t.Cleanup(c.Close)
 	client := ca.Client(t, "auditor")
 	q := neturl.QueryEscape
-	url := "kafka+tls://" + strings.Join(c.ListenAddrs(), ",") + "/audit?ca=" + q(ca.File) +
-		"&cert=" + q(client.CertFile) + "&key=" + q(client.KeyFile) + "&sasl=scram-sha-256&user=auditor"
-	pwFile := filepath.Join(t.TempDir(), "password")
-	if err := os.WriteFile(pwFile, []byte(password+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	return c, "kafka+tls://" + strings.Join(c.ListenAddrs(), ",") + "/audit?ca=" + q(ca.File) +
+		"&cert=" + q(client.CertFile) + "&key=" + q(client.KeyFile) + "&sasl=" + strings.ToLower(mechanism) + "&user=auditor"
+}
 
-	src, mirror := t.TempDir(), t.TempDir()
-	l, err := audit.New(audit.Config{Module: "AgentServer", AuditLogPath: src, MaxSize: 4096})
+// logEvents logs n events of module into dir.
+func logEvents(t *testing.T, dir, module string, n int) {
+	t.Helper()
+	l, err := audit.New(audit.Config{Module: module, AuditLogPath: dir, MaxSize: 4096})
 	if err != nil {
 		t.Fatal(err)
 	}
-	const n = 60
 	for i := range n {
 		e := audit.Event{Type: audit.Logon, Outcome: audit.Succeeded, Actor: fmt.Sprintf("user%d", i), Client: "10.0.0.1"}
 		if err := l.Log(context.Background(), e); err != nil {
@@ -121,9 +112,26 @@ func TestShipCollectTLSSASL(t *testing.T) {
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestShipCollectTLSSASL runs ship and collect as processes against a
+// cluster that speaks TLS only, requires a client certificate and
+// authenticates with SCRAM-SHA-256: ship takes the password from the
+// environment, collect from a password file.
+func TestShipCollectTLSSASL(t *testing.T) {
+	const password = "s3cret p4ss"
+	_, url := secureCluster(t, "SCRAM-SHA-256", password)
+	pwFile := filepath.Join(t.TempDir(), "password")
+	if err := os.WriteFile(pwFile, []byte(password+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	src, mirror := t.TempDir(), t.TempDir()
+	const n = 60
+	logEvents(t, src, "AgentServer", n)
 
 	shipper, shipErr := start(t, []string{passwordEnv + "=" + password}, "ship", src, "--module", "AgentServer", "--host", "h1", "--to", url)
-	collector, collectErr := start(t, []string{passwordEnv + "="}, "collect", mirror, "--from", url+"&password-file="+q(pwFile))
+	collector, collectErr := start(t, []string{passwordEnv + "="}, "collect", mirror, "--from", url+"&password-file="+neturl.QueryEscape(pwFile))
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		got, err := lines(filepath.Join(mirror, "h1"), "AgentServer")
@@ -167,34 +175,15 @@ func lines(dir, module string) ([]string, error) {
 // TestShipWrongPassword runs ship with a wrong password: it reports the
 // failed connection once, and exits with status 0 when stopped.
 func TestShipWrongPassword(t *testing.T) {
-	ca := testpki.New(t, "kafka")
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "audit"), kfake.TLS(ca.ServerConfig(t)),
-		kfake.EnableSASL(), kfake.Superuser("SCRAM-SHA-512", "auditor", "right"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c, url := secureCluster(t, "SCRAM-SHA-512", "right")
 	var attempts atomic.Int32
 	c.ControlKey(kmsg.SASLAuthenticate.Int16(), func(kmsg.Request) (kmsg.Response, error, bool) {
 		c.KeepControl()
 		attempts.Add(1)
 		return nil, nil, false
 	})
-	client := ca.Client(t, "auditor")
-	q := neturl.QueryEscape
-	url := "kafka+tls://" + strings.Join(c.ListenAddrs(), ",") + "/audit?ca=" + q(ca.File) +
-		"&cert=" + q(client.CertFile) + "&key=" + q(client.KeyFile) + "&sasl=scram-sha-512&user=auditor"
 	src := t.TempDir()
-	l, err := audit.New(audit.Config{Module: "M", AuditLogPath: src})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := l.Log(context.Background(), audit.Event{Type: audit.Logon, Outcome: audit.Succeeded, Actor: "u", Client: "10.0.0.1"}); err != nil {
-		t.Fatal(err)
-	}
-	if err := l.Close(); err != nil {
-		t.Fatal(err)
-	}
+	logEvents(t, src, "M", 1)
 	cmd, stderr := start(t, []string{passwordEnv + "=not-the-password"}, "ship", src, "--module", "M", "--host", "h1", "--to", url)
 	deadline := time.Now().Add(30 * time.Second)
 	for !strings.Contains(stderr.String(), "a wrong SASL user or password") {
