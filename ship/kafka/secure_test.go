@@ -105,42 +105,74 @@ func TestTLSShipAndCollect(t *testing.T) {
 	}
 }
 
-// TestTLSUnknownAuthority ships to brokers whose certificate another CA
-// signed: the shipper reports that once, and its cursor does not move.
+// TestTLSUnknownAuthority ships and collects through brokers whose
+// certificate another CA signed than the one the clients trust: each
+// reports that once, nothing is acknowledged and the shipper's cursor
+// stays where the last good run left it.
 func TestTLSUnknownAuthority(t *testing.T) {
 	c := newSecureCluster(t, false)
 	other := testpki.New(t, "other")
 	url := strings.Replace(c.url, "ca="+neturl.QueryEscape(c.ca.File), "ca="+neturl.QueryEscape(other.File), 1)
-	root := t.TempDir()
+	root, mirror := t.TempDir(), t.TempDir()
 	s := newSource(t, root, "h1", "AgentServer", false)
 	s.log(t, 10)
+	r := newRunner()
+	startShipper(t, r, s, c.url)
+	startCollector(t, r, c.url, mirror)
+	s.waitMirrored(t, mirror)
+	r.stop(t)
+	cpath := ship.CursorPath(s.dir, s.module, url)
+	before, err := ship.ReadCursor(cpath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.log(t, 10)
 	s.close(t)
-	log := newErrorLog()
-	d, err := Open(url, Config{MinBackoff: time.Millisecond, MaxBackoff: 10 * time.Millisecond, OnError: log.add, Options: fastOptions})
+
+	shipLog, shipCount := newErrorLog(), &connCounter{}
+	d, err := Open(url, Config{MinBackoff: time.Millisecond, MaxBackoff: 10 * time.Millisecond, OnError: shipLog.add, Options: shipCount.options()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer d.Close()
 	sh := &Shipper{Dir: s.dir, Module: s.module, Host: s.host, Dest: d, URL: url, Poll: 10 * time.Millisecond}
+	collectLog, collectCount := newErrorLog(), &connCounter{}
+	col, err := NewCollector(url, "mirror", mirror, Config{OnError: collectLog.add, Options: append(groupOptions[:len(groupOptions):len(groupOptions)], kgo.WithHooks(collectCount))})
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
+	done := make(chan error, 2)
 	go func() { done <- sh.Run(ctx) }()
-	<-log.c
+	go func() { done <- col.Run(ctx) }()
+	waitFor(t, "five failed connections of each", func() bool {
+		return shipCount.failed.Load() >= 5 && collectCount.failed.Load() >= 5
+	})
 	cancel()
-	if err := <-done; !errors.Is(err, context.Canceled) {
-		t.Fatalf("Run: %v", err)
+	for range 2 {
+		if err := <-done; !errors.Is(err, context.Canceled) {
+			t.Fatalf("Run: %v", err)
+		}
 	}
-	errs := log.all()
-	t.Logf("errors: %v", errs)
-	if len(errs) != 1 {
-		t.Fatalf("%d errors reported, want 1: %v", len(errs), errs)
+	if err := col.Close(); err != nil {
+		t.Fatal(err)
 	}
-	var unknown x509.UnknownAuthorityError
-	if !errors.As(errs[0], &unknown) {
-		t.Fatalf("error %v; want x509.UnknownAuthorityError", errs[0])
+	for _, errs := range [][]error{shipLog.all(), collectLog.all()} {
+		var unknown x509.UnknownAuthorityError
+		if len(errs) != 1 || !errors.As(errs[0], &unknown) {
+			t.Fatalf("reported %v; want one x509.UnknownAuthorityError", errs)
+		}
+		t.Logf("reported: %v", errs[0])
 	}
-	if _, err := ship.ReadCursor(ship.CursorPath(s.dir, s.module, url)); !errors.Is(err, os.ErrNotExist) {
-		t.Fatalf("cursor: %v; want none", err)
+	after, err := ship.ReadCursor(cpath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after != before {
+		t.Fatalf("the cursor moved from %+v to %+v", before, after)
+	}
+	if st := col.Stats(); st != (Stats{}) {
+		t.Fatalf("the collector consumed %+v", st)
 	}
 }
 
