@@ -328,7 +328,8 @@ func (d *Destination) Ship(ctx context.Context, msgs []ship.Message) (int, error
 			return done, err
 		}
 		if cerr := ctx.Err(); cerr != nil {
-			return done, errors.Join(cerr, err)
+			// The records may have waited for a connection that failed.
+			return done, errors.Join(cerr, err, d.watch.err())
 		}
 		d.failures++
 		if d.failures == 1 && d.cfg.OnError != nil {
@@ -364,7 +365,7 @@ func (d *Destination) send(ctx context.Context, msgs []ship.Message) (int, error
 		if res[n].done {
 			return n, fmt.Errorf("audit: %s: record %d of module %s: %w", d.target, msgs[n].Seq, msgs[n].Module, res[n].err)
 		}
-		return n, fmt.Errorf("audit: %s: record %d of module %s: not acknowledged: %w", d.target, msgs[n].Seq, msgs[n].Module, errors.Join(ctx.Err(), d.watch.err()))
+		return n, fmt.Errorf("audit: %s: record %d of module %s: not acknowledged: %w", d.target, msgs[n].Seq, msgs[n].Module, ctx.Err())
 	case bad != nil:
 		return n, bad
 	}
@@ -435,10 +436,10 @@ func (d *Destination) ShipHead(ctx context.Context, host, module string, head []
 		}
 		err := fmt.Errorf("audit: %s: head of module %s: %w", d.target, module, res[0].err)
 		if !res[0].done {
-			err = fmt.Errorf("audit: %s: head of module %s: not acknowledged: %w", d.target, module, errors.Join(ctx.Err(), d.watch.err()))
+			err = fmt.Errorf("audit: %s: head of module %s: not acknowledged", d.target, module)
 		}
 		if cerr := ctx.Err(); cerr != nil {
-			return errors.Join(cerr, err)
+			return errors.Join(cerr, err, d.watch.err())
 		}
 		d.failures++
 		if d.failures == 1 && d.cfg.OnError != nil {

@@ -25,7 +25,7 @@ import (
 
 // secureCluster is a cluster that speaks TLS only, requires a client
 // certificate signed by its CA and, with SASL, authenticates user
-// "shipper" with SCRAM-SHA-512.
+// "shipper" with the given SASL mechanisms (none: no SASL).
 type secureCluster struct {
 	ca     *testpki.CA
 	client testpki.Pair
@@ -34,12 +34,15 @@ type secureCluster struct {
 
 const testPassword = "correct horse battery staple"
 
-func newSecureCluster(t testing.TB, sasl bool) *secureCluster {
+func newSecureCluster(t testing.TB, mechanisms ...string) *secureCluster {
 	t.Helper()
 	ca := testpki.New(t, "kafka")
 	opts := []kfake.Opt{kfake.TLS(ca.ServerConfig(t))}
-	if sasl {
-		opts = append(opts, kfake.EnableSASL(), kfake.Superuser("SCRAM-SHA-512", "shipper", testPassword))
+	if len(mechanisms) > 0 {
+		opts = append(opts, kfake.EnableSASL())
+	}
+	for _, m := range mechanisms {
+		opts = append(opts, kfake.Superuser(m, "shipper", testPassword))
 	}
 	_, url := newCluster(t, 2, opts...)
 	c := &secureCluster{ca: ca, client: ca.Client(t, "shipper")}
@@ -83,12 +86,17 @@ func (l *errorLog) all() []error {
 }
 
 func TestTLSShipAndCollect(t *testing.T) {
-	for _, sasl := range []bool{false, true} {
-		t.Run(map[bool]string{false: "TLS", true: "TLS+SCRAM"}[sasl], func(t *testing.T) {
-			c := newSecureCluster(t, sasl)
+	for _, mechanism := range []string{"", "SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"} {
+		t.Run("TLS+"+mechanism, func(t *testing.T) {
+			var c *secureCluster
+			if mechanism == "" {
+				c = newSecureCluster(t)
+			} else {
+				c = newSecureCluster(t, mechanism)
+			}
 			url := c.url
-			if sasl {
-				url += "&sasl=scram-sha-512&user=shipper&password-file=" + neturl.QueryEscape(passwordFile(t, testPassword))
+			if mechanism != "" {
+				url += "&sasl=" + strings.ToLower(mechanism) + "&user=shipper&password-file=" + neturl.QueryEscape(passwordFile(t, testPassword))
 			}
 			root, mirror := t.TempDir(), t.TempDir()
 			s := newSource(t, root, "h1", "AgentServer", true)
@@ -110,7 +118,7 @@ func TestTLSShipAndCollect(t *testing.T) {
 // reports that once, nothing is acknowledged and the shipper's cursor
 // stays where the last good run left it.
 func TestTLSUnknownAuthority(t *testing.T) {
-	c := newSecureCluster(t, false)
+	c := newSecureCluster(t)
 	other := testpki.New(t, "other")
 	url := strings.Replace(c.url, "ca="+neturl.QueryEscape(c.ca.File), "ca="+neturl.QueryEscape(other.File), 1)
 	root, mirror := t.TempDir(), t.TempDir()
@@ -120,8 +128,9 @@ func TestTLSUnknownAuthority(t *testing.T) {
 	startShipper(t, r, s, c.url)
 	startCollector(t, r, c.url, mirror)
 	s.waitMirrored(t, mirror)
-	r.stop(t)
 	cpath := ship.CursorPath(s.dir, s.module, url)
+	waitFor(t, "the cursor", func() bool { _, err := ship.ReadCursor(cpath); return err == nil })
+	r.stop(t)
 	before, err := ship.ReadCursor(cpath)
 	if err != nil {
 		t.Fatal(err)
@@ -198,7 +207,7 @@ func (c *connCounter) options() []kgo.Opt {
 // the error says so and is reported once, though the client tries again
 // and again, backing off; nothing is acknowledged.
 func TestSASLWrongPassword(t *testing.T) {
-	c := newSecureCluster(t, true)
+	c := newSecureCluster(t, "SCRAM-SHA-512")
 	url := c.url + "&sasl=scram-sha-512&user=shipper"
 	t.Run("ship", func(t *testing.T) {
 		log, count := newErrorLog(), &connCounter{}
