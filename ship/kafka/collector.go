@@ -75,9 +75,10 @@ type Stats struct {
 	Bad uint64
 }
 
-// NewCollector returns a Collector of the topic of a kafka:// URL (see
-// [ParseURL]) in consumer group group, writing under dir. It does not
-// connect before Run.
+// NewCollector returns a Collector of the topic of a kafka:// or
+// kafka+tls:// URL (see [ParseURL]) in consumer group group, writing under
+// dir. It does not connect before Run; files named in the URL are read
+// now.
 func NewCollector(rawURL, group, dir string, cfg Config) (*Collector, error) {
 	t, err := ParseURL(rawURL)
 	if err != nil {
@@ -88,6 +89,10 @@ func NewCollector(rawURL, group, dir string, cfg Config) (*Collector, error) {
 	}
 	if dir == "" {
 		return nil, fmt.Errorf("audit: collector of %s: a directory is required", t)
+	}
+	sec, err := t.clientOptions(cfg.Password)
+	if err != nil {
+		return nil, fmt.Errorf("audit: collector of %s: %v: %w", t, err, ship.ErrBadDestination)
 	}
 	c := &Collector{dir: dir, cfg: cfg.withDefaults(), target: t, mirrors: map[string]*mirror{}}
 	forget := func(context.Context, *kgo.Client, map[string][]int32) { c.forget() }
@@ -101,6 +106,7 @@ func NewCollector(rawURL, group, dir string, cfg Config) (*Collector, error) {
 		kgo.OnPartitionsRevoked(forget),
 		kgo.OnPartitionsLost(forget),
 	}
+	opts = append(append(opts, sec...), kgo.WithHooks(&connWatch{target: t, report: c.report}))
 	c.cl, err = kgo.NewClient(append(opts, cfg.Options...)...)
 	if err != nil {
 		return nil, fmt.Errorf("audit: collector of %s: %v: %w", t, err, ship.ErrBadDestination)

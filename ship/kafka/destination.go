@@ -25,10 +25,18 @@ type Config struct {
 	MaxBackoff time.Duration
 	// OnError, when set, is called with the first error of each streak of
 	// failures (not once per retry). A streak ends when an attempt
-	// succeeds.
+	// succeeds. Failures to connect to a broker (the dial, the TLS
+	// handshake, SASL authentication) make streaks of their own, which
+	// end when a connection succeeds; they are reported from the
+	// client's goroutines, so OnError must be safe to call from more
+	// than one goroutine.
 	OnError func(error)
-	// Options are further options of the Kafka client, such as kgo.DialTLSConfig
-	// or kgo.SASL. They are applied after the ones the package sets, so
+	// Password is the SASL password when the URL names a mechanism
+	// (sasl=) but no password-file=. It is not taken from the URL, where
+	// ps and logs would show it.
+	Password string
+	// Options are further options of the Kafka client. They are applied
+	// after the ones the package sets, the URL's TLS and SASL included, so
 	// they can override them; overriding the acknowledgements or
 	// idempotence weakens the delivery guarantees.
 	Options []kgo.Opt
@@ -55,42 +63,90 @@ const (
 // record.
 const TypeHead = "HEAD"
 
-// Target is a parsed kafka:// URL.
+// Target is a parsed kafka:// or kafka+tls:// URL.
 type Target struct {
 	// Brokers are the seed brokers, host:port (port 9092 when the URL gives
 	// none).
 	Brokers []string
 	// Topic is the topic records go to.
 	Topic string
+	// TLS is set for kafka+tls://: the client speaks TLS 1.2 or later and
+	// verifies the brokers' certificates.
+	TLS bool
+	// CAFile (option ca) is a PEM file of the certificates that may sign
+	// the brokers' certificates; empty means the system's roots.
+	CAFile string
+	// CertFile and KeyFile (options cert and key) are a PEM client
+	// certificate and its key, sent when a broker asks for one. Both or
+	// neither.
+	CertFile, KeyFile string
+	// ServerName (option servername) is the name every broker's
+	// certificate must hold; empty means the broker's host as dialled.
+	ServerName string
+	// SASL (option sasl) is the SASL mechanism: "" for none, [SASLPlain],
+	// [SASLScramSHA256] or [SASLScramSHA512].
+	SASL string
+	// User (option user) is the SASL user name.
+	User string
+	// PasswordFile (option password-file) is a file that holds the SASL
+	// password, readable and writable by its owner only.
+	PasswordFile string
+	// AllowCleartext (option cleartext=allow) accepts SASL PLAIN without
+	// TLS, which sends the password in clear.
+	AllowCleartext bool
 }
 
-// String returns the URL of t.
+// String returns the URL of t without its options.
 func (t Target) String() string {
-	return "kafka://" + strings.Join(t.Brokers, ",") + "/" + t.Topic
+	scheme := "kafka://"
+	if t.TLS {
+		scheme = "kafka+tls://"
+	}
+	return scheme + strings.Join(t.Brokers, ",") + "/" + t.Topic
 }
 
-// ParseURL parses kafka://broker1[:port],broker2[:port]/topic. The topic
-// must be a legal Kafka topic name: 1 to 249 ASCII letters, digits, '.',
-// '_' and '-', and neither "." nor "..". Errors wrap [ship.ErrBadDestination].
+// ParseURL parses kafka://broker1[:port],broker2[:port]/topic, or
+// kafka+tls:// for TLS, with options in the query (see [Target]):
+//
+//	kafka+tls://b1,b2/topic?ca=FILE&cert=FILE&key=FILE&servername=NAME
+//	kafka+tls://b1,b2/topic?sasl=scram-sha-512&user=NAME&password-file=FILE
+//
+// Each option may be given once; ca, cert, key and servername apply to
+// kafka+tls:// only, and sasl=plain over kafka:// needs cleartext=allow.
+// The password is not an option: it comes from password-file or
+// [Config.Password]. The topic must be a legal Kafka topic name: 1 to 249
+// ASCII letters, digits, '.', '_' and '-', and neither "." nor "..".
+// ParseURL reads no file. Errors wrap [ship.ErrBadDestination].
 func ParseURL(raw string) (Target, error) {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("audit: destination %q: %s: %w", raw, fmt.Sprintf(format, args...), ship.ErrBadDestination)
 	}
+	var t Target
 	rest, ok := strings.CutPrefix(raw, "kafka://")
 	if !ok {
-		return Target{}, bad("want kafka://broker1,broker2/topic")
+		if rest, ok = strings.CutPrefix(raw, "kafka+tls://"); !ok {
+			return Target{}, bad("want kafka://broker1,broker2/topic or kafka+tls://")
+		}
+		t.TLS = true
 	}
+	rest, query, _ := strings.Cut(rest, "?")
 	hosts, topic, ok := strings.Cut(rest, "/")
 	if !ok || topic == "" {
 		return Target{}, bad("missing topic: want kafka://broker1,broker2/topic")
 	}
-	if strings.ContainsAny(hosts, "@?#") || strings.ContainsAny(topic, "/?#") {
-		return Target{}, bad("want kafka://broker1,broker2/topic and nothing else")
+	if strings.Contains(hosts, "@") {
+		return Target{}, bad("credentials do not go before the brokers: use the options sasl, user and password-file")
+	}
+	if strings.ContainsAny(hosts, "#") || strings.ContainsAny(topic, "/#") || strings.Contains(query, "#") {
+		return Target{}, bad("want kafka://broker1,broker2/topic?options and nothing else")
 	}
 	if err := checkTopic(topic); err != nil {
 		return Target{}, bad("%v", err)
 	}
-	t := Target{Topic: topic}
+	t.Topic = topic
+	if err := t.parseOptions(query); err != nil {
+		return Target{}, bad("%v", err)
+	}
 	for h := range strings.SplitSeq(hosts, ",") {
 		if h == "" {
 			return Target{}, bad("empty broker in the list")
@@ -99,7 +155,7 @@ func ParseURL(raw string) (Target, error) {
 		if strings.HasPrefix(h, "[") || strings.Count(h, ":") == 1 {
 			var err error
 			if host, port, err = net.SplitHostPort(h); err != nil {
-				return Target{}, bad("broker %q: %v", h, errors.Unwrap(err))
+				return Target{}, bad("broker %q: %v", h, err)
 			}
 		} else if strings.Contains(h, ":") {
 			return Target{}, bad("broker %q: an IPv6 address goes in brackets", h)
@@ -107,12 +163,28 @@ func ParseURL(raw string) (Target, error) {
 		if host == "" {
 			return Target{}, bad("broker %q: missing host", h)
 		}
+		if !validBrokerHost(host) {
+			return Target{}, bad("broker %q: bad host %q", h, host)
+		}
 		if p, err := strconv.ParseUint(port, 10, 16); err != nil || p == 0 {
 			return Target{}, bad("broker %q: bad port %q", h, port)
 		}
 		t.Brokers = append(t.Brokers, net.JoinHostPort(host, port))
 	}
 	return t, nil
+}
+
+// validBrokerHost reports whether host can be a host name or an IP
+// address (IPv6 with a zone): ASCII letters, digits, '.', '-', '_', ':'
+// and '%'.
+func validBrokerHost(host string) bool {
+	for i := 0; i < len(host); i++ {
+		c := host[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte(".-_:%", c) >= 0) {
+			return false
+		}
+	}
+	return true
 }
 
 func checkTopic(topic string) error {
@@ -141,6 +213,7 @@ type Destination struct {
 	cl       *kgo.Client
 	target   Target
 	cfg      Config
+	watch    *connWatch
 	failures int
 	closed   bool
 	// sleep waits d or until ctx is done; tests replace it.
@@ -149,13 +222,19 @@ type Destination struct {
 
 var _ ship.Destination = (*Destination)(nil)
 
-// Open returns the [Destination] of a kafka:// URL (see [ParseURL]). It does
-// not connect: the first Ship does, so that brokers that are down at
-// start-up are retried like any other outage.
+// Open returns the [Destination] of a kafka:// or kafka+tls:// URL (see
+// [ParseURL]). It does not connect: the first Ship does, so that brokers
+// that are down at start-up are retried like any other outage. Files named
+// in the URL are read now, so an unreadable CA, certificate, key or
+// password file is an error here.
 func Open(rawURL string, cfg Config) (*Destination, error) {
 	t, err := ParseURL(rawURL)
 	if err != nil {
 		return nil, err
+	}
+	sec, err := t.clientOptions(cfg.Password)
+	if err != nil {
+		return nil, fmt.Errorf("audit: destination %s: %v: %w", t, err, ship.ErrBadDestination)
 	}
 	cfg = cfg.withDefaults()
 	opts := []kgo.Opt{
@@ -167,11 +246,13 @@ func Open(rawURL string, cfg Config) (*Destination, error) {
 		kgo.RecordPartitioner(kgo.StickyKeyPartitioner(nil)),
 		kgo.ProducerLinger(0),
 	}
+	watch := &connWatch{target: t, report: cfg.OnError}
+	opts = append(append(opts, sec...), kgo.WithHooks(watch))
 	cl, err := kgo.NewClient(append(opts, cfg.Options...)...)
 	if err != nil {
 		return nil, fmt.Errorf("audit: destination %s: %v: %w", t, err, ship.ErrBadDestination)
 	}
-	return &Destination{cl: cl, target: t, cfg: cfg, sleep: sleepCtx}, nil
+	return &Destination{cl: cl, target: t, cfg: cfg, watch: watch, sleep: sleepCtx}, nil
 }
 
 func (c Config) withDefaults() Config {
@@ -247,7 +328,8 @@ func (d *Destination) Ship(ctx context.Context, msgs []ship.Message) (int, error
 			return done, err
 		}
 		if cerr := ctx.Err(); cerr != nil {
-			return done, errors.Join(cerr, err)
+			// The records may have waited for a connection that failed.
+			return done, errors.Join(cerr, err, d.watch.err())
 		}
 		d.failures++
 		if d.failures == 1 && d.cfg.OnError != nil {
@@ -357,7 +439,7 @@ func (d *Destination) ShipHead(ctx context.Context, host, module string, head []
 			err = fmt.Errorf("audit: %s: head of module %s: not acknowledged", d.target, module)
 		}
 		if cerr := ctx.Err(); cerr != nil {
-			return errors.Join(cerr, err)
+			return errors.Join(cerr, err, d.watch.err())
 		}
 		d.failures++
 		if d.failures == 1 && d.cfg.OnError != nil {

@@ -22,11 +22,12 @@ import (
 const topic = "audit"
 
 // newCluster starts an in-process cluster of three brokers with the topic
-// in the given number of partitions, and returns it with its URL.
-func newCluster(t testing.TB, partitions int32) (*kfake.Cluster, string) {
+// in the given number of partitions and further options, and returns it
+// with its kafka:// URL.
+func newCluster(t testing.TB, partitions int32, opts ...kfake.Opt) (*kfake.Cluster, string) {
 	t.Helper()
-	c, err := kfake.NewCluster(kfake.NumBrokers(3), kfake.SeedTopics(partitions, topic),
-		kfake.GroupMinSessionTimeout(100*time.Millisecond))
+	c, err := kfake.NewCluster(append([]kfake.Opt{kfake.NumBrokers(3), kfake.SeedTopics(partitions, topic),
+		kfake.GroupMinSessionTimeout(100 * time.Millisecond)}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,8 +3,24 @@
 //
 // Usage:
 //
-//	auditlog-kafka ship DIR --module M --to kafka://broker1,broker2/topic [--host NAME]
-//	auditlog-kafka collect DIR --from kafka://broker1,broker2/topic [--group NAME]
+//	auditlog-kafka ship DIR --module M --to URL [--host NAME]
+//	auditlog-kafka collect DIR --from URL [--group NAME]
+//
+// URL is kafka://broker1,broker2/topic, or kafka+tls:// for TLS, with
+// options in the query:
+//
+//	kafka+tls://k1:9093,k2:9093/audit?ca=FILE&cert=FILE&key=FILE&servername=NAME
+//	kafka+tls://k1:9093,k2:9093/audit?sasl=scram-sha-512&user=NAME&password-file=FILE
+//
+// ca is the PEM file of the CA that signs the brokers' certificates (the
+// system's roots without it), cert and key a client certificate and its
+// key, servername the name the brokers' certificates hold when it is not
+// the host dialled. sasl is plain, scram-sha-256 or scram-sha-512 and user
+// the SASL user. The password is never in the URL, where ps and logs would
+// show it: it is read from the file password-file names, which only its
+// owner may read or write, or else from the environment variable
+// AUDITLOG_KAFKA_PASSWORD. sasl=plain sends the password as it is, so it
+// is refused without TLS unless the URL also says cleartext=allow.
 //
 // ship follows module M's audit files in DIR from its cursor file
 // (<M>.ship-<digits>.cursor in DIR) and produces every record to the topic,
@@ -43,9 +59,20 @@ func main() {
 }
 
 const usage = `usage:
-  auditlog-kafka ship DIR --module M --to kafka://broker1,broker2/topic [--host NAME]
-  auditlog-kafka collect DIR --from kafka://broker1,broker2/topic [--group NAME]
+  auditlog-kafka ship DIR --module M --to URL [--host NAME]
+  auditlog-kafka collect DIR --from URL [--group NAME]
+
+URL is kafka://broker1,broker2/topic or kafka+tls://..., with options:
+  ca=FILE cert=FILE key=FILE   CA and client certificate (kafka+tls:// only)
+  servername=NAME              the name in the brokers' certificates
+  sasl=MECHANISM user=NAME     SASL: plain, scram-sha-256 or scram-sha-512
+  password-file=FILE           the SASL password (mode 0600); else $` + passwordEnv + `
+  cleartext=allow              accept sasl=plain without TLS
 `
+
+// passwordEnv is the environment variable that holds the SASL password
+// when the URL names no password file.
+const passwordEnv = "AUDITLOG_KAFKA_PASSWORD"
 
 // run runs the command with args and returns its exit status.
 func run(ctx context.Context, args []string, stderr io.Writer) int {
@@ -61,7 +88,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 	switch args[0] {
 	case "ship":
 		module := fs.String("module", "", "the module whose files to ship")
-		to := fs.String("to", "", "kafka://broker1,broker2/topic")
+		to := fs.String("to", "", "kafka://broker1,broker2/topic or kafka+tls://")
 		host := fs.String("host", "", "the host name in the records (default: this host's name)")
 		dir, ok := parseArgs(fs, args[1:], stderr)
 		if !ok || *module == "" || *to == "" {
@@ -78,7 +105,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 		}
 		err = ship(ctx, dir, *module, *host, *to, report)
 	case "collect":
-		from := fs.String("from", "", "kafka://broker1,broker2/topic")
+		from := fs.String("from", "", "kafka://broker1,broker2/topic or kafka+tls://")
 		group := fs.String("group", "auditlog-collect", "the consumer group")
 		dir, ok := parseArgs(fs, args[1:], stderr)
 		if !ok || *from == "" {
@@ -124,7 +151,7 @@ func parseArgs(fs *flag.FlagSet, args []string, stderr io.Writer) (string, bool)
 }
 
 func ship(ctx context.Context, dir, module, host, url string, report func(error)) error {
-	d, err := kafka.Open(url, kafka.Config{OnError: report})
+	d, err := kafka.Open(url, config(url, report))
 	if err != nil {
 		return err
 	}
@@ -134,10 +161,20 @@ func ship(ctx context.Context, dir, module, host, url string, report func(error)
 }
 
 func collect(ctx context.Context, dir, url, group string, report func(error)) error {
-	c, err := kafka.NewCollector(url, group, dir, kafka.Config{OnError: report})
+	c, err := kafka.NewCollector(url, group, dir, config(url, report))
 	if err != nil {
 		return err
 	}
 	err = c.Run(ctx)
 	return errors.Join(err, c.Close())
+}
+
+// config returns the configuration of the client of url: the password in
+// the environment when url names a SASL mechanism but no password file.
+func config(url string, report func(error)) kafka.Config {
+	cfg := kafka.Config{OnError: report}
+	if t, err := kafka.ParseURL(url); err == nil && t.SASL != "" && t.PasswordFile == "" {
+		cfg.Password = os.Getenv(passwordEnv)
+	}
+	return cfg
 }

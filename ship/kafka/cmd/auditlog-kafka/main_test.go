@@ -8,6 +8,7 @@ import (
 )
 
 func TestRunUsage(t *testing.T) {
+	t.Setenv(passwordEnv, "")
 	tests := []struct {
 		args   []string
 		status int
@@ -20,6 +21,9 @@ func TestRunUsage(t *testing.T) {
 		{args: []string{"ship", "--module", "M", "--to", "kafka://b/t"}, status: 2, want: "want one directory, got 0"},
 		{args: []string{"ship", "a", "b", "--module", "M", "--to", "kafka://b/t"}, status: 2, want: "want one directory, got 2"},
 		{args: []string{"ship", "dir", "--module", "M", "--to", "tcp://b:1"}, status: 1, want: "bad destination"},
+		{args: []string{"ship", "dir", "--module", "M", "--to", "kafka+tls://b/t?sasl=plain&user=u&password=p"}, status: 1, want: "a password does not go in the URL"},
+		{args: []string{"ship", "dir", "--module", "M", "--to", "kafka://b/t?sasl=plain&user=u"}, status: 1, want: "sasl=plain without TLS sends the password in clear"},
+		{args: []string{"collect", "dir", "--from", "kafka+tls://b/t?sasl=scram-sha-512&user=u"}, status: 1, want: "needs a password"},
 		{args: []string{"collect", "dir"}, status: 2, want: "--from is required"},
 		{args: []string{"collect", "dir", "--from", "kafka://b"}, status: 1, want: "missing topic"},
 		{args: []string{"collect", "dir", "--from", "kafka://b/t", "--group", ""}, status: 1, want: "consumer group is required"},
