@@ -118,13 +118,16 @@ func parse(r io.Reader) (*results, error) {
 		if ns < 0 {
 			continue
 		}
-		g := groups[gname]
+		// A group per benchmark and GOMAXPROCS: go test -cpu 2,8 runs
+		// each benchmark at both.
+		gkey := gname + "-" + procs
+		g := groups[gkey]
 		if g == nil {
 			g = &group{name: gname}
-			groups[gname] = g
+			groups[gkey] = g
 			res.groups = append(res.groups, g)
 		}
-		key := gname + "/" + lname
+		key := gkey + "/" + lname
 		l := libs[key]
 		if l == nil {
 			l = &lib{name: lname, procs: procs}

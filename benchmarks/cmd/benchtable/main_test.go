@@ -50,6 +50,31 @@ func TestTable(t *testing.T) {
 	}
 }
 
+// TestTablePerGOMAXPROCS: go test -cpu 2,8 gives a table for each.
+func TestTablePerGOMAXPROCS(t *testing.T) {
+	res, err := parse(strings.NewReader(`BenchmarkLogParallel/audit-BCM-2 	 1000	       600 ns/op
+BenchmarkLogParallel/zerolog-2 	 1000	       300 ns/op
+BenchmarkLogParallel/audit-BCM-8 	 1000	       900 ns/op
+BenchmarkLogParallel/zerolog-8 	 1000	       450 ns/op
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	write(&out, res, []string{"audit-BCM"})
+	got := out.String()
+	for _, want := range []string{
+		"### LogParallel (median of 1 run, GOMAXPROCS 2)",
+		"| audit-BCM | 600 | 0% |",
+		"### LogParallel (median of 1 run, GOMAXPROCS 8)",
+		"| zerolog | 450 | 0% |",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("output lacks %q:\n%s", want, got)
+		}
+	}
+}
+
 func TestMedian(t *testing.T) {
 	for _, c := range []struct {
 		in   []float64
