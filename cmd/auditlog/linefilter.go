@@ -190,28 +190,25 @@ func (k *skipper) skip(lines []byte) int {
 		}
 	}
 	if k.checked < len(lines) {
-		// Every line start in lines[from:] must be of the format (see
-		// formatOf): a JSON line starts with '{' but not as OCSF does, a
-		// BCM line like neither JSON, OCSF nor CEF.
-		from := max(k.checked-1, 0)
-		seg := lines[from:]
-		starts := bytes.Count(seg[:len(seg)-1], []byte("\n"))
-		json := bytes.Count(seg, []byte("\n{"))
-		ocsf := bytes.Count(seg, []byte("\n"+ocsfStart))
-		cef := bytes.Count(seg, []byte("\n"+cefStart))
-		if from == 0 {
-			starts++
-			switch formatOf(seg) {
-			case formatJSON:
-				json++
-			case formatOCSF:
-				json++
-				ocsf++
-			case formatCEF:
-				cef++
+		// Every record in lines[k.checked:] must be of the format (see
+		// formatOf). In BCM, a line of another format starts with '{'
+		// (JSON, OCSF) or cefStart. In JSON, where every line starts
+		// with '{', a BCM record holds " seq=", an OCSF record ocsfStart
+		// and a CEF record cefStart; a JSON record holds none of them
+		// but in a value, which only stops the passing over. Every
+		// pattern is rare in a file of the format, so that counting is
+		// quick; the lines checked before end with a newline.
+		seg := lines[max(k.checked-1, 0):]
+		var other int
+		if k.json {
+			other = bytes.Count(seg, []byte(" seq=")) + bytes.Count(seg, []byte(ocsfStart)) + bytes.Count(seg, []byte(cefStart))
+		} else {
+			other = bytes.Count(seg, []byte("\n{")) + bytes.Count(seg, []byte("\n"+cefStart))
+			if k.checked == 0 && formatOf(seg) != formatBCM {
+				other++
 			}
 		}
-		if k.json && (json != starts || ocsf != 0) || !k.json && json+cef != 0 {
+		if other != 0 {
 			k.off = true // mixed formats
 			return 0
 		}

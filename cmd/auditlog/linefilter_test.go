@@ -229,40 +229,48 @@ func TestSkipper(t *testing.T) {
 }
 
 // In a JSON file, lines holding a needle or a backslash are returned, and
-// a BCM line stops the passing over.
+// a line of another format (BCM, OCSF, CEF) stops the passing over.
 func TestSkipperJSON(t *testing.T) {
 	n := newNeedles(&filter{typeIn: map[audit.EventType]bool{audit.Logon: true}})
-	var b strings.Builder
-	var lines []string
-	bcmAt := 9000
-	for i := range 10000 {
-		line := `{"time":"2026-11-25T09:00:00.000000Z","seq":` + strconv.Itoa(i) + `,"module":"M","type":"DATA_READ","outcome":"SUCCESS"}`
-		switch {
-		case i == bcmAt:
-			line = "2026-11-25T09:00:00.000000Z M DATA_READ SUCCESS seq=1"
-		case i%89 == 0:
-			line = `{ "outcome" : "FAILURE", "type" : "LOGON", "time":"2026-11-25T09:00:00Z","seq":1,"module":"M"}`
-		case i%113 == 0:
-			line = `{"time":"2026-11-25T09:00:00.000000Z","seq":1,"module":"M","type":"\u004cOGON","outcome":"SUCCESS"}`
-		}
-		lines = append(lines, line)
-		b.WriteString(line + "\n")
+	for name, intruder := range map[string]string{
+		"BCM":  "2026-11-25T09:00:00.000000Z M DATA_READ SUCCESS seq=1",
+		"OCSF": `{"class_uid":3002,"class_name":"Authentication","activity_id":1,"status":"Failure"}`,
+		"CEF":  "CEF:0|auditkit|audit|1|LOGON|Logon failed|7|outcome=failure",
+	} {
+		t.Run(name, func(t *testing.T) {
+			var b strings.Builder
+			var lines []string
+			otherAt := 9000
+			for i := range 10000 {
+				line := `{"time":"2026-11-25T09:00:00.000000Z","seq":` + strconv.Itoa(i) + `,"module":"M","type":"DATA_READ","outcome":"SUCCESS"}`
+				switch {
+				case i == otherAt:
+					line = intruder
+				case i%89 == 0:
+					line = `{ "outcome" : "FAILURE", "type" : "LOGON", "time":"2026-11-25T09:00:00Z","seq":1,"module":"M"}`
+				case i%113 == 0:
+					line = `{"time":"2026-11-25T09:00:00.000000Z","seq":1,"module":"M","type":"\u004cOGON","outcome":"SUCCESS"}`
+				}
+				lines = append(lines, line)
+				b.WriteString(line + "\n")
+			}
+			returned := map[int]bool{}
+			skipRead(t, b.String(), n, func(ln audit.Line) {
+				require.Equal(t, lines[ln.Number-1], string(ln.Text))
+				returned[ln.Number] = true
+			})
+			count := 0
+			for i, line := range lines {
+				if i >= otherAt || strings.Contains(line, `LOGON"`) || strings.Contains(line, `\`) {
+					require.True(t, returned[i+1], "line %d was passed over", i+1)
+				}
+				if i < otherAt-readBuffer/100 && returned[i+1] {
+					count++
+				}
+			}
+			require.Less(t, count, otherAt/40, "lines before the %s line were passed over", name)
+		})
 	}
-	returned := map[int]bool{}
-	skipRead(t, b.String(), n, func(ln audit.Line) {
-		require.Equal(t, lines[ln.Number-1], string(ln.Text))
-		returned[ln.Number] = true
-	})
-	count := 0
-	for i, line := range lines {
-		if i >= bcmAt || strings.Contains(line, `LOGON"`) || strings.Contains(line, `\`) {
-			require.True(t, returned[i+1], "line %d was passed over", i+1)
-		}
-		if i < bcmAt-readBuffer/100 && returned[i+1] {
-			count++
-		}
-	}
-	require.Less(t, count, bcmAt/40, "lines before the BCM line were passed over")
 }
 
 // readBuffer is the size of an audit.LineReader's buffer.
