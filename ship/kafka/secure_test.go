@@ -19,8 +19,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/auditkit/audit/internal/testpki"
 	"github.com/auditkit/audit/ship"
-	"github.com/auditkit/audit/ship/kafka/internal/testpki"
 )
 
 // secureCluster is a cluster that speaks TLS only, requires a client

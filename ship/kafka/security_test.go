@@ -10,8 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/auditkit/audit/internal/testpki"
 	"github.com/auditkit/audit/ship"
-	"github.com/auditkit/audit/ship/kafka/internal/testpki"
 )
 
 func TestParseURLOptions(t *testing.T) {

@@ -17,7 +17,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/auditkit/audit"
-	"github.com/auditkit/audit/ship/kafka/internal/testpki"
+	"github.com/auditkit/audit/internal/testpki"
 )
 
 // envRun makes the test binary run the command with its arguments, so

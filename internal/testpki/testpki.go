@@ -1,6 +1,7 @@
-// Package testpki makes the certificates of the module's TLS tests: a CA,
-// and server and client certificates it signs, as PEM files and as a
-// server's TLS configuration.
+// Package testpki makes the certificates of the TLS tests of the shipping
+// packages (ship, ship/kafka): a CA, and server and client certificates it
+// signs, as PEM files and as a server's TLS configuration. It uses the
+// standard library only.
 package testpki
 
 import (
