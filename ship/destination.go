@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -289,14 +290,34 @@ func (c *config) dial(ctx context.Context) (net.Conn, error) {
 	return conn, nil
 }
 
-// retry counts the failed attempts of a streak, reports the streak's first
-// error and waits between attempts.
+// retry counts the failed attempts of a streak, reports each kind of error
+// of the streak once (its first, and another only when the cause changes,
+// as from a refused connection to a refused TLS handshake) and waits
+// between attempts.
 type retry struct {
 	min, max time.Duration
 	onError  func(error)
 	failures int
+	// kinds are the kinds of error reported in this streak (see
+	// errorKind), at most maxReportedKinds.
+	kinds []string
 	// sleep waits d or until ctx is done; tests replace it.
 	sleep func(ctx context.Context, d time.Duration) error
+}
+
+// maxReportedKinds bounds the kinds of error reported in one streak, so
+// that a cause that keeps changing is not reported once per retry.
+const maxReportedKinds = 4
+
+// errorKind returns err's text without its digits: the same failure
+// retried (a port, an address, a count in the text) is of one kind.
+func errorKind(err error) string {
+	return strings.Map(func(r rune) rune {
+		if r >= '0' && r <= '9' {
+			return -1
+		}
+		return r
+	}, err.Error())
 }
 
 func newRetry(c *config) retry {
@@ -313,11 +334,16 @@ func backoff(lo, hi time.Duration, failures int) time.Duration {
 	return min(d, hi)
 }
 
-// failed records a failed attempt, reports err when it starts a streak and
-// waits out the backoff. It returns an error when ctx is done.
+// failed records a failed attempt, reports err when it starts a streak or
+// is of a kind not reported in it yet, and waits out the backoff. It
+// returns an error when ctx is done.
 func (r *retry) failed(ctx context.Context, err error) error {
 	r.failures++
-	if r.failures == 1 && r.onError != nil {
+	if r.failures == 1 {
+		r.kinds = r.kinds[:0]
+	}
+	if k := errorKind(err); r.onError != nil && len(r.kinds) < maxReportedKinds && !slices.Contains(r.kinds, k) {
+		r.kinds = append(r.kinds, k)
 		r.onError(err)
 	}
 	if werr := r.sleep(ctx, backoff(r.min, r.max, r.failures)); werr != nil {

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -113,21 +114,37 @@ func TestBackoff(t *testing.T) {
 	}
 }
 
-// TestRetryReportsStreakOnce checks that OnError hears once per streak of
-// failures, not once per retry.
+// TestRetryReportsStreakOnce checks that OnError hears each cause once per
+// streak of failures, not once per retry: the same failure (whatever
+// numbers its text holds) once, a new cause in the streak once more, and
+// no more than maxReportedKinds causes however often the cause changes.
 func TestRetryReportsStreakOnce(t *testing.T) {
-	var reported []error
-	r := retry{min: time.Millisecond, max: time.Second, onError: func(err error) { reported = append(reported, err) },
+	var reported []string
+	r := retry{min: time.Millisecond, max: time.Second, onError: func(err error) { reported = append(reported, err.Error()) },
 		sleep: func(context.Context, time.Duration) error { return nil }}
 	ctx := context.Background()
 	for i := range 5 {
-		r.failed(ctx, fmt.Errorf("down %d", i))
+		r.failed(ctx, fmt.Errorf("dial tcp 127.0.0.1:%d: connection refused", 5140+i))
+	}
+	r.failed(ctx, errors.New("tls: unknown authority"))
+	r.failed(ctx, fmt.Errorf("dial tcp 127.0.0.1:%d: connection refused", 1))
+	r.failed(ctx, errors.New("tls: unknown authority"))
+	want := []string{"dial tcp 127.0.0.1:5140: connection refused", "tls: unknown authority"}
+	if !slices.Equal(reported, want) {
+		t.Errorf("first streak: reported %q, want %q", reported, want)
 	}
 	r.succeeded()
-	r.failed(ctx, errors.New("down again"))
-	r.failed(ctx, errors.New("still down"))
-	if fmt.Sprint(reported) != "[down 0 down again]" {
-		t.Errorf("reported %v, want the first error of each streak", reported)
+	reported = nil
+	r.failed(ctx, errors.New("dial tcp 127.0.0.1:5140: connection refused"))
+	if len(reported) != 1 {
+		t.Errorf("a new streak: reported %q, want its first error", reported)
+	}
+	reported = nil
+	for i := range 100 {
+		r.failed(ctx, fmt.Errorf("cause %c", 'a'+i%26))
+	}
+	if len(reported) != maxReportedKinds-1 {
+		t.Errorf("a cause that keeps changing: reported %d times, want %d", len(reported), maxReportedKinds-1)
 	}
 }
 

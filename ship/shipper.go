@@ -90,8 +90,9 @@ type ShipperConfig struct {
 // cursor moves past it so that the records after it still go. The
 // central copy then lacks that record, which verifying it shows. Every
 // other failure (an outage, an unreadable file, a cursor pointing into a
-// file that is gone) is retried with backoff and reported once per streak:
-// nothing is skipped for it.
+// file that is gone) is retried with backoff and reported once per streak
+// of failures, and again when the cause changes within it: nothing is
+// skipped for it.
 type Shipper struct {
 	cfg     ShipperConfig
 	dest    Destination

@@ -41,7 +41,7 @@ the cursor file when the destination is retired.
 
 It runs until SIGINT or SIGTERM, then writes the cursor past what was
 acknowledged and exits with status 0. Errors go to standard error once per streak of
-failures, not once per retry; a record that cannot be shipped is named
+failures, and again when the cause changes, not once per retry; a record that cannot be shipped is named
 (file and line) and skipped. Exit status 2 for a usage error or a
 destination or cursor file that cannot be used.`,
 	flags: func(e *env, c *command, set *flag.FlagSet) func([]string) int {
