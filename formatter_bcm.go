@@ -132,19 +132,7 @@ func appendBCMQuoted(dst []byte, s string) []byte {
 		}
 		c := s[i]
 		if c < utf8.RuneSelf {
-			dst = append(dst, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				dst = append(dst, '\\', c)
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', lowerHex[c>>4], lowerHex[c&0xf])
-			}
+			dst = appendEscapedByte(append(dst, s[start:i]...), c)
 			i++
 			start = i
 			continue
@@ -566,6 +554,25 @@ func parseLowerHex(s string, i, n int) (uint32, bool) {
 		}
 	}
 	return v, true
+}
+
+// appendEscapedByte appends the escape of the ASCII byte c, which a
+// format's quoted value cannot hold as it is: \n, \r and \t, \u00XX for
+// the other C0 controls and DEL, and a backslash before any other byte
+// (the format's quote, backslash or separator). BCM, JSON and CEF share it.
+func appendEscapedByte(dst []byte, c byte) []byte {
+	switch c {
+	case '\n':
+		return append(dst, '\\', 'n')
+	case '\r':
+		return append(dst, '\\', 'r')
+	case '\t':
+		return append(dst, '\\', 't')
+	}
+	if c < 0x20 || c == 0x7f {
+		return append(dst, '\\', 'u', '0', '0', lowerHex[c>>4], lowerHex[c&0xf])
+	}
+	return append(dst, '\\', c)
 }
 
 // appendEscapedRune handles the byte s[i] >= utf8.RuneSelf inside a quoted
