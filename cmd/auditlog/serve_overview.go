@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"embed"
+	"fmt"
 	"html/template"
 	"io"
 	"io/fs"
@@ -132,8 +133,33 @@ func (ov *overview) snapshot() overviewData {
 		d.Modules = append(d.Modules, *m)
 	}
 	d.Verifying = ov.verified < len(ov.modules)
+	if !d.Verifying {
+		d.Integrity = integritySummary(d.Modules)
+	}
 	return d
 }
+
+// integritySummary counts the modules by verdict, in the order of
+// verifyStates, as "2 verified, 1 TAMPERED": the status line must not
+// read as if every module verified when one did not.
+func integritySummary(mods []moduleSummary) string {
+	var parts []string
+	for _, state := range verifyStates {
+		n := 0
+		for _, m := range mods {
+			if m.Verdict.State == state {
+				n++
+			}
+		}
+		if n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, state))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// verifyStates are the final verdicts of integrity, the worst first.
+var verifyStates = []string{"TAMPERED", "error", "no key", "not sealed", "verified"}
 
 // overviewData is the overview page's data.
 type overviewData struct {
@@ -145,6 +171,8 @@ type overviewData struct {
 	CountedAt time.Time
 	Verified  int
 	Verifying bool
+	// Integrity counts the modules by verdict once all are verified.
+	Integrity string
 }
 
 // count reads every record of the directory once, from its leading

@@ -153,6 +153,10 @@ func TestServeOverview(t *testing.T) {
 	require.Contains(t, rows["Tampered"], fmt.Sprintf("%s:%d: modified", filepath.Base(tamperedFile), tamperedLine))
 	require.Contains(t, rows["Plain"], "<strong>not sealed</strong>")
 	require.Contains(t, rows["Plain"], `<td class="num">3</td>`)
+	// The status line counts the verdicts: with a module tampered, it
+	// must not read as if every module verified.
+	require.Contains(t, body, "integrity: 1 TAMPERED, 1 not sealed, 1 verified.")
+	require.NotContains(t, body, "verified for every module")
 
 	// Without the key directory, the sealed modules cannot be verified,
 	// and say so rather than TAMPERED.
