@@ -36,7 +36,8 @@
 // Both run until stopped with SIGINT or SIGTERM, then exit with status 0.
 // Errors that retrying cures are reported on standard error once per
 // streak; an error that stops the command exits with status 1, bad usage
-// with status 2.
+// or a destination, cursor file or password file that cannot be used (as
+// with auditlog ship) with status 2.
 package main
 
 import (
@@ -49,6 +50,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	shipping "github.com/auditkit/audit/ship"
 	"github.com/auditkit/audit/ship/kafka"
 )
 
@@ -124,6 +126,9 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 	}
 	if err != nil && !(errors.Is(err, context.Canceled) && ctx.Err() != nil) {
 		report(err)
+		if errors.Is(err, shipping.ErrBadDestination) || errors.Is(err, shipping.ErrBadCursor) {
+			return 2
+		}
 		return 1
 	}
 	return 0
