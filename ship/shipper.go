@@ -156,10 +156,12 @@ type SkipError struct {
 	Err error
 }
 
+// Error names the record skipped, its file and line, and why.
 func (e *SkipError) Error() string {
 	return fmt.Sprintf("audit: ship: %s:%d: record skipped, it cannot be shipped: %v", e.Path, e.Line, e.Err)
 }
 
+// Unwrap returns why the record could not be shipped.
 func (e *SkipError) Unwrap() error { return e.Err }
 
 const (
