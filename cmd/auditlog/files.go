@@ -99,6 +99,10 @@ type readCloser struct {
 // not about a line: a read error, or the decompressor's complaint about a
 // damaged file. The commands name the file and line themselves.
 func readError(err error) error {
+	var damaged *audit.DamagedError
+	if errors.As(err, &damaged) {
+		return fmt.Errorf("compressed file is damaged: %v", cleanErr(damaged.Err))
+	}
 	if c := errors.Unwrap(err); c != nil {
 		return cleanErr(c)
 	}

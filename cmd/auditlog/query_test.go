@@ -368,7 +368,7 @@ func TestQueryBackupEdgeCases(t *testing.T) {
 	r = auditlog(t, "query", dir)
 	require.Equal(t, 1, r.code, r.stderr)
 	require.Contains(t, r.stderr, "auditlog: "+gz[1]+":")
-	require.Contains(t, r.stderr, "read error: unexpected EOF; skipped the rest of the file")
+	require.Contains(t, r.stderr, "read error: compressed file is damaged: unexpected EOF; skipped the rest of the file")
 	got := actors(callerRecords(parseLines(t, r.stdout)))
 	require.Subset(t, want, got)
 	require.Equal(t, want[:2], got[:2])
