@@ -227,15 +227,7 @@ func parseConfig(cfg Config) (*config, error) {
 	if c.WriteTimeout <= 0 {
 		c.WriteTimeout = defaultWriteTimeout
 	}
-	if c.MinBackoff <= 0 {
-		c.MinBackoff = defaultMinBackoff
-	}
-	if c.MaxBackoff <= 0 {
-		c.MaxBackoff = defaultMaxBackoff
-	}
-	if c.MaxBackoff < c.MinBackoff {
-		c.MaxBackoff = c.MinBackoff
-	}
+	c.MinBackoff, c.MaxBackoff = backoffBounds(c.MinBackoff, c.MaxBackoff)
 	if useTLS {
 		if c.tls, err = c.tlsConfig(host); err != nil {
 			return nil, bad("%v", err)
@@ -322,6 +314,19 @@ func errorKind(err error) string {
 
 func newRetry(c *config) retry {
 	return retry{min: c.MinBackoff, max: c.MaxBackoff, onError: c.OnError, sleep: sleepCtx}
+}
+
+// backoffBounds returns the bounds of the wait between attempts that a
+// Config or ShipperConfig asks for: the defaults for zero (or negative)
+// values, and hi raised to lo if below it.
+func backoffBounds(lo, hi time.Duration) (time.Duration, time.Duration) {
+	if lo <= 0 {
+		lo = defaultMinBackoff
+	}
+	if hi <= 0 {
+		hi = defaultMaxBackoff
+	}
+	return lo, max(hi, lo)
 }
 
 // backoff returns the wait after the given number of consecutive failures

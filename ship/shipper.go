@@ -209,13 +209,7 @@ func NewShipper(cfg ShipperConfig) (*Shipper, error) {
 	if cfg.CursorInterval <= 0 {
 		cfg.CursorInterval = defaultCursorInterval
 	}
-	if cfg.MinBackoff <= 0 {
-		cfg.MinBackoff = defaultMinBackoff
-	}
-	if cfg.MaxBackoff <= 0 {
-		cfg.MaxBackoff = defaultMaxBackoff
-	}
-	cfg.MaxBackoff = max(cfg.MaxBackoff, cfg.MinBackoff)
+	cfg.MinBackoff, cfg.MaxBackoff = backoffBounds(cfg.MinBackoff, cfg.MaxBackoff)
 	if cfg.StatsInterval <= 0 {
 		cfg.StatsInterval = defaultStatsInterval
 	}
