@@ -52,6 +52,35 @@ func BenchmarkLogFiltered(b *testing.B) {
 	}
 }
 
+// BenchmarkEventFiltered is BenchmarkLogFiltered with an EventBuilder,
+// which stores nothing for a filtered-out event.
+func BenchmarkEventFiltered(b *testing.B) {
+	l := newBenchLogger(b, Config{Output: io.Discard})
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := l.Event(DataRead, Succeeded).Actor("agent7").Subject("customer-42").Log(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkEventFilteredParallel is BenchmarkEventFiltered from GOMAXPROCS
+// goroutines.
+func BenchmarkEventFilteredParallel(b *testing.B) {
+	l := newBenchLogger(b, Config{Output: io.Discard})
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if err := l.Event(DataRead, Succeeded).Actor("agent7").Subject("customer-42").Log(ctx); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
 // BenchmarkLogFilteredParallel is BenchmarkLogFiltered from GOMAXPROCS
 // goroutines: the filtered-out path writes no shared memory, so the time per
 // event falls as goroutines are added (compare -cpu 1,2).

@@ -135,6 +135,20 @@ func logAudit(ctx context.Context, l *audit.Logger, k kind) error {
 	})
 }
 
+// logAuditBuilder logs the record through an EventBuilder, which stores
+// nothing when the mask filters the event out.
+func logAuditBuilder(ctx context.Context, l *audit.Logger, k kind) error {
+	return l.Event(k.typ, k.outcome).
+		Time(recordTime).
+		Actor(actor).
+		Subject(subject).
+		Object(object).
+		Client(client).
+		Session(session).
+		Reason(reason).
+		Log(ctx)
+}
+
 // logAuditGuarded tests Enabled before building the event.
 func logAuditGuarded(ctx context.Context, l *audit.Logger, k kind) error {
 	if !l.Enabled(k.typ, k.outcome) {
@@ -389,6 +403,9 @@ func contendersTo(tb testing.TB, ctx context.Context, k kind, enabled bool, dir 
 			name = "audit"
 		}
 		cs = append(cs, contender{name, func(uint64) error { return logAudit(ctx, l, k) }})
+		if format == audit.FormatBCM {
+			cs = append(cs, contender{name + "-Event", func(uint64) error { return logAuditBuilder(ctx, l, k) }})
+		}
 	}
 	if !enabled {
 		l := newAudit(tb, io.Discard, audit.FormatBCM)
@@ -425,7 +442,8 @@ func runEach(b *testing.B, cs []contender) {
 // BenchmarkEnabled measures an event that is not written: a successful
 // DATA_READ, outside audit's default mask, and a Debug record for the peers
 // at Info level. The fields are still built, as a caller would build them.
-// audit-Enabled tests Logger.Enabled first and builds nothing.
+// audit-Enabled tests Logger.Enabled first and builds nothing; audit-Event
+// logs through an EventBuilder.
 func BenchmarkEnabled(b *testing.B) {
 	runEach(b, contenders(b, context.Background(), dataRead, false))
 }
