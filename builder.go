@@ -30,8 +30,9 @@ import (
 // to use once, from one goroutine, like a zerolog event: every method
 // returns the builder to chain, and Log ends it. Calling Log a second time,
 // or a setter after Log, on a copy of a builder that was logged has no
-// effect on any record; that Log returns an error wrapping ErrInvalidEvent.
-// The zero EventBuilder logs nothing and its Log returns such an error.
+// effect on any record; for an event that was written, that second Log
+// returns an error wrapping ErrInvalidEvent. The zero EventBuilder logs
+// nothing and its Log returns such an error.
 type EventBuilder struct {
 	l *Logger
 	// p holds the event being built, nil when the mask filtered it out and
