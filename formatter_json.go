@@ -165,10 +165,11 @@ func ParseJSON(line []byte) (Record, error) {
 
 // jsonParser reads one JSON line.
 type jsonParser struct {
-	s   string
-	i   int
-	buf []byte        // scratch for decoding escapes
-	at  [numParts]int // offsets of the values that unwritten checks
+	s    string
+	i    int
+	buf  []byte        // scratch for decoding escapes
+	at   [numParts]int // offsets of the values that unwritten checks
+	keys fieldKeys     // the extra field keys read
 	// format names the format in errors: "json" when empty, "ocsf" when
 	// ParseOCSF uses the parser's string reader.
 	format string
@@ -377,12 +378,10 @@ func (p *jsonParser) member(r *Record, std *[len(standardKeys)]*string, seen *in
 		if err := checkFieldKey(key); err != nil {
 			return p.errorf(keyOff, "%v", err)
 		}
-		for j := range r.Event.NumFields() {
-			if r.Event.Field(j).Key == key {
-				return p.errorf(keyOff, "duplicate key %q", key)
-			}
-		}
 		r.Event.AddField(key, val)
+		if p.keys.repeated(&r.Event, r.Event.NumFields()-1) {
+			return p.errorf(keyOff, "duplicate key %q", key)
+		}
 	default: // a standard field
 		if val == "" {
 			return p.errorf(valOff, "empty %s (an empty standard field is omitted)", key)

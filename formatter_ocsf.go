@@ -492,10 +492,10 @@ func (p *ocsfParser) parse(r *Record) (*OCSFFormatter, error) {
 	e := &r.Event
 	var vendor, product, version, userName, entityUser, ip, port string
 	haveType, haveTime := false, false
+	if err := p.unique(); err != nil {
+		return nil, err
+	}
 	for _, v := range p.vals {
-		if p.find(v.path).off != v.off {
-			return nil, jp.errorf(v.off, "duplicate member %q", snip(v.path))
-		}
 		switch v.path {
 		case "class_uid", "class_name", "category_uid", "category_name", "activity_id", "activity_name",
 			"type_uid", "type_name", "severity_id", "severity", "status", "time", "metadata.version",
@@ -617,11 +617,30 @@ func (p *ocsfParser) parse(r *Record) (*OCSFFormatter, error) {
 	return f, nil
 }
 
-// find returns the first value with path.
-func (p *ocsfParser) find(path string) *ocsfValue {
-	for i := range p.vals {
-		if p.vals[i].path == path {
-			return &p.vals[i]
+// unique returns an error about the first value whose path is that of a
+// value before it. It takes time linear in the number of values: it
+// compares paths while they are few, and keeps a set of them when they
+// are many.
+func (p *ocsfParser) unique() error {
+	var seen map[string]struct{}
+	if len(p.vals) > 2*keySetFrom {
+		seen = make(map[string]struct{}, len(p.vals))
+	}
+	for i, v := range p.vals {
+		dup := false
+		if seen != nil {
+			_, dup = seen[v.path]
+			seen[v.path] = struct{}{}
+		} else {
+			for j := range i {
+				if p.vals[j].path == v.path {
+					dup = true
+					break
+				}
+			}
+		}
+		if dup {
+			return p.jp.errorf(v.off, "duplicate member %q", snip(v.path))
 		}
 	}
 	return nil
