@@ -93,6 +93,29 @@ func TestCEFSeverity(t *testing.T) {
 	require.Equal(t, 9, severity(FileReplaced, Failed))
 }
 
+// TestCEFName checks the Name of the records that the library writes as
+// failures only: it says what happened, not that it failed to.
+func TestCEFName(t *testing.T) {
+	for _, tc := range []struct {
+		typ  EventType
+		o    Outcome
+		want string
+	}{
+		{Logon, Succeeded, "Logon"},
+		{Logon, Failed, "Logon failed"},
+		{ChannelReject, Failed, "Channel reject"},
+		{TornRecord, Failed, "Torn audit record"},
+		{FileReplaced, Failed, "Audit file replaced"},
+		{RetentionPrune, Failed, "Audit files pruned failed"},
+	} {
+		r := Record{Seq: 1, Module: "m", Event: Event{Time: testTime, Type: tc.typ, Outcome: tc.o, Client: "c"}}
+		line, err := defaultCEF.Append(nil, &r)
+		require.NoError(t, err)
+		fields := strings.SplitN(string(line), "|", 8)
+		require.Equal(t, tc.want, fields[5], "%s %s", tc.typ, tc.o)
+	}
+}
+
 func TestNewCEFFormatter(t *testing.T) {
 	f, err := NewCEFFormatter(`Acme|Corp\`, "Call Center", "7.2")
 	require.NoError(t, err)
