@@ -223,15 +223,15 @@ func (o *Outcome) UnmarshalText(text []byte) error {
 // case, for each outcome.
 var outcomeNames = [...]struct {
 	o     Outcome
-	words [3]string
+	words [4]string
 }{
-	{Succeeded, [3]string{"success", "succeeded", "ok"}},
-	{Failed, [3]string{"failure", "failed", "fail"}},
+	{Succeeded, [4]string{"success", "succeeded", "successful", "ok"}},
+	{Failed, [4]string{"failure", "failed", "fail", "unsuccessful"}},
 }
 
 // ParseOutcome parses an outcome without regard to case: "success",
-// "succeeded" or "ok" is [Succeeded]; "failure", "failed" or "fail" is
-// [Failed]. So ParseOutcome(o.String()) == o for both outcomes. Any other
+// "succeeded", "successful" or "ok" is [Succeeded]; "failure", "failed",
+// "fail" or "unsuccessful" is [Failed]. So ParseOutcome(o.String()) == o for both outcomes. Any other
 // string, the empty one included, is an error wrapping [ErrUnknownOutcome].
 func ParseOutcome(s string) (Outcome, error) {
 	for _, n := range outcomeNames {
@@ -241,7 +241,7 @@ func ParseOutcome(s string) (Outcome, error) {
 			}
 		}
 	}
-	return 0, fmt.Errorf("audit: outcome %q: %w (want success, succeeded, ok, failure, failed or fail)", s, ErrUnknownOutcome)
+	return 0, fmt.Errorf("audit: outcome %q: %w (want success, succeeded, successful, ok, failure, failed, fail or unsuccessful)", s, ErrUnknownOutcome)
 }
 
 // ErrUnknownOutcome is wrapped by errors about an outcome that does not

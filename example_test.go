@@ -218,5 +218,5 @@ func ExampleParseOutcome() {
 	// SUCCESS <nil>
 	// FAILURE <nil>
 	// FAILURE <nil>
-	// Outcome(0) audit: outcome "maybe": unknown outcome (want success, succeeded, ok, failure, failed or fail)
+	// Outcome(0) audit: outcome "maybe": unknown outcome (want success, succeeded, successful, ok, failure, failed, fail or unsuccessful)
 }
