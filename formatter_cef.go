@@ -61,8 +61,10 @@ const (
 // and carriage return as \r; beyond CEF, so that no record can hide a
 // control or a bidirectional override, a tab is written \t, a byte of
 // invalid UTF-8 \xHH and any other rune that is not printable
-// ([unicode.IsPrint]) \uHHHH or \UHHHHHHHH, as in BCM. [ParseCEF] reads
-// the records back.
+// ([unicode.IsPrint]) \uHHHH or \UHHHHHHHH, as in BCM; and so that a reader
+// that trims values (as CEF readers and syslog relays commonly do) cannot
+// show "root " as "root", a space that starts or ends a value is written
+// \u0020. [ParseCEF] reads the records back.
 //
 // A CEFFormatter is safe for concurrent use.
 type CEFFormatter struct {
@@ -359,8 +361,14 @@ func appendCEFValue(dst []byte, s string) []byte {
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if 0x20 <= c && c < 0x7f && c != '\\' && c != '=' {
+			if 0x20 <= c && c < 0x7f && c != '\\' && c != '=' && (c != ' ' || 0 < i && i < len(s)-1) {
 				i++
+				continue
+			}
+			if c == ' ' { // at an edge of the value
+				dst = append(append(dst, s[start:i]...), `\u0020`...)
+				i++
+				start = i
 				continue
 			}
 			dst = appendEscapedByte(append(dst, s[start:i]...), c)
