@@ -559,7 +559,8 @@ func (cfg *Config) UnmarshalJSON(b []byte) error {
 		return fmt.Errorf("audit: configuration: %w: want a JSON object of parameters: %w", ErrBadConfig, err)
 	}
 	values := make(map[string]paramValue, len(obj))
-	for name, raw := range obj {
+	for _, name := range slices.Sorted(maps.Keys(obj)) { // the same error whatever the order
+		raw := obj[name]
 		v, err := paramText(raw)
 		if err != nil {
 			return fmt.Errorf("audit: parameter %q: %w: %w", name, ErrBadConfig, err)
@@ -589,8 +590,8 @@ func (cfg *Config) UnmarshalYAML(unmarshal func(any) error) error {
 		return fmt.Errorf("audit: configuration: %w: want a YAML mapping of parameters: %w", ErrBadConfig, err)
 	}
 	values := make(map[string]paramValue, len(obj))
-	for name, v := range obj {
-		pv, err := yamlParam(v)
+	for _, name := range slices.Sorted(maps.Keys(obj)) { // the same error whatever the order
+		pv, err := yamlParam(obj[name])
 		if err != nil {
 			return fmt.Errorf("audit: parameter %q: %w: %w", name, ErrBadConfig, err)
 		}

@@ -97,3 +97,32 @@ func TestConfigUnmarshalYAMLErrors(t *testing.T) {
 		require.Equal(t, Config{Module: "Kept", MaxBackups: 2}, cfg, "on error the Config is unchanged")
 	}
 }
+
+// TestConfigUnmarshalErrorOrder checks that of several bad parameters the
+// error names the same one every time, whatever the order of the map.
+func TestConfigUnmarshalErrorOrder(t *testing.T) {
+	for _, tc := range []struct {
+		doc  string
+		yaml bool
+	}{
+		{`{"AuditLogMaxSize": [1], "AuditLogMaxBackups": {}, "AuditLogCompress": [true], "RetentionDays": {}}`, false},
+		{"AuditLogMaxSize: [1]\nAuditLogMaxBackups: {}\nAuditLogCompress: [true]\nRetentionDays: {}\n", true},
+	} {
+		seen := map[string]bool{}
+		for range 50 {
+			var cfg Config
+			var err error
+			if tc.yaml {
+				err = yaml.Unmarshal([]byte(tc.doc), &cfg)
+			} else {
+				err = cfg.UnmarshalJSON([]byte(tc.doc))
+			}
+			require.ErrorIs(t, err, ErrBadConfig)
+			seen[err.Error()] = true
+		}
+		require.Len(t, seen, 1, "errors: %v", seen)
+		for msg := range seen {
+			require.Contains(t, msg, `parameter "AuditLogCompress"`, "the first bad parameter by name")
+		}
+	}
+}
