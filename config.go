@@ -37,8 +37,9 @@ type Config struct {
 	// zero value means [DefaultMask].
 	EventMask Mask `json:"AuditEventMask,omitzero"`
 	// Formatter names the record format (parameter AuditLogFormatter),
-	// without regard to case: "BCM" (the default when empty), "JSON", or a
-	// name given to [RegisterFormatter].
+	// without regard to case: "BCM" (the default when empty), "JSON",
+	// "CEF", "OCSF", or a name given to [RegisterFormatter]. Integrity
+	// protection needs BCM or JSON.
 	Formatter string `json:"AuditLogFormatter,omitempty"`
 	// Retention is how long rotated audit files are kept, measured from
 	// their rotation time (parameter RetentionDays, in days). Older backups
@@ -344,7 +345,7 @@ func foldParam(s string) string {
 // is LogPath):
 //
 //	AuditEventMask         tokens joined by '+' (see ParseMask)
-//	AuditLogFormatter      BCM, JSON or a registered name
+//	AuditLogFormatter      BCM, JSON, CEF, OCSF or a registered name
 //	AuditLogPath           directory for audit files
 //	LogPath                trace-log directory, used when AuditLogPath is empty
 //	RetentionDays          days to keep rotated files ("30", "30d" or "30 days"),
