@@ -136,14 +136,16 @@ var ocsfHeads = func() (h [numEventTypes][2]string) {
 // module as product.feature.name), the event type as event_code and seq as
 // sequence. The actor is actor.user.name; the reason is status_detail; a
 // client is src_endpoint (ip and port when it is an IP address, or an IP
-// address and port, in canonical form, else name). Authentication has the
+// address and port, in canonical form, else name); the Base Event, which
+// has neither attribute, and Application Lifecycle, which has no
+// src_endpoint, leave them to unmapped. Authentication has the
 // actor as user too, the module as service.name (the service logged on
 // to) and the session as session.uid; Account Change has the
 // subject as user; Entity Management has the object as entity.name (and
 // for DATA_READ the subject as entity.user.name); Network Activity has the
 // module as dst_endpoint.svc_name; Application Lifecycle has the module as
-// app.name. The fields left, among subject, object, old, new, client,
-// session and mac, and then the extra fields in order, are strings in
+// app.name. The fields left, among actor, subject, object, old, new,
+// client, session and mac, and then the extra fields in order, are strings in
 // unmapped. Empty standard fields are omitted. (OCSF types sequence as a
 // 32-bit integer; a seq above 2147483647, which would take a file of more
 // than two billion records, is written all the same.)
@@ -236,13 +238,15 @@ func (f *OCSFFormatter) append(dst []byte, r *Record) ([]byte, bool) {
 	dst = append(dst, `","sequence":`...)
 	dst = strconv.AppendUint(dst, r.Seq, 10)
 	dst = append(dst, '}')
-	if e.Actor != "" {
+	// Which standard fields have an OCSF attribute in this class. The
+	// Base Event has neither actor nor src_endpoint.
+	actor := class != ocsfBaseEvent
+	subject, object, client, session := false, false, class != ocsfAppLifecycle && class != ocsfBaseEvent, false
+	if actor && e.Actor != "" {
 		dst = append(dst, `,"actor":{"user":{"name":`...)
 		dst = appendJSONString(dst, e.Actor)
 		dst = append(dst, "}}"...)
 	}
-	// Which standard fields have an OCSF attribute in this class.
-	subject, object, client, session := false, false, class != ocsfAppLifecycle, false
 	switch class {
 	case ocsfAuthentication:
 		dst = append(dst, `,"user":{"name":`...)
@@ -319,6 +323,7 @@ func (f *OCSFFormatter) append(dst []byte, r *Record) ([]byte, bool) {
 		v      string
 		mapped bool
 	}{
+		{"actor", e.Actor, actor},
 		{"subject", e.Subject, subject},
 		{"object", e.Object, object},
 		{"old", e.OldValue, false},
@@ -564,6 +569,8 @@ func (p *ocsfParser) parse(r *Record) (*OCSFFormatter, error) {
 				return nil, jp.errorf(v.off, "unknown member %q", snip(v.path))
 			}
 			switch key {
+			case "actor":
+				e.Actor = v.val
 			case "subject":
 				e.Subject = v.val
 			case "object":

@@ -89,6 +89,28 @@ var ocsfSchema = map[float64]struct {
 		[]string{"app"}, nil},
 }
 
+// ocsfAttributes is, for each class the format uses, the attributes it
+// defines beyond those of the Base Event (ocsfAttributes[0]): its own, its
+// category's and their includes', from the same files. time_dt is the
+// datetime profile's sibling of time.
+var ocsfAttributes = map[float64][]string{
+	0: {"activity_id", "activity_name", "api", "category_name", "category_uid", "class_name", "class_uid", "cloud",
+		"count", "duration", "end_time", "enrichments", "message", "metadata", "observables", "osint", "raw_data",
+		"severity", "severity_id", "start_time", "status", "status_code", "status_detail", "status_id", "time",
+		"time_dt", "timezone_offset", "type_name", "type_uid", "unmapped"},
+	3002: {"actor", "auth_factors", "auth_protocol", "auth_protocol_id", "certificate", "device", "dst_endpoint",
+		"http_request", "is_cleartext", "is_mfa", "is_new_logon", "is_remote", "logon_process", "logon_type",
+		"logon_type_id", "service", "session", "src_endpoint", "user"},
+	3001: {"actor", "device", "http_request", "policy", "src_endpoint", "user", "user_result"},
+	3004: {"access_list", "access_mask", "actor", "comment", "device", "entity", "entity_result", "http_request",
+		"src_endpoint"},
+	4001: {"action", "action_id", "actor", "app_name", "attacks", "authorizations", "connection_info", "device",
+		"disposition", "disposition_id", "dst_endpoint", "firewall_rule", "ja4_fingerprint_list", "load_balancer",
+		"malware", "proxy", "proxy_connection_info", "proxy_endpoint", "proxy_http_request", "proxy_http_response",
+		"proxy_tls", "proxy_traffic", "src_endpoint", "tls", "traffic", "url"},
+	6002: {"actor", "app", "device"},
+}
+
 // ocsfWant is the class and activity each event type maps to.
 var ocsfWant = map[EventType][2]float64{
 	Logon: {3002, 1}, Logoff: {3002, 2}, SessionStart: {3002, 1},
@@ -167,6 +189,10 @@ func checkOCSFSchema(t *testing.T, r Record, full bool) {
 	for _, keys := range s.atLeastOne {
 		atLeastOne(t, m, "the event", keys...)
 	}
+	for k := range m {
+		require.True(t, slices.Contains(ocsfAttributes[0], k) || slices.Contains(ocsfAttributes[class], k),
+			"%s is not an attribute of %s", k, s.name)
+	}
 
 	status := map[Outcome]float64{Succeeded: 1, Failed: 2}[o]
 	require.Equal(t, status, m["status_id"])
@@ -210,9 +236,15 @@ func checkOCSFSchema(t *testing.T, r Record, full bool) {
 	}
 	if full {
 		require.Equal(t, "why", m["status_detail"])
-		require.Contains(t, m, "actor")
+		if class == 0 {
+			require.Equal(t, "alice", m["unmapped"].(map[string]any)["actor"])
+		} else {
+			require.Contains(t, m, "actor")
+		}
 		if class != 6002 && class != 0 {
 			require.Equal(t, map[string]any{"ip": "10.1.2.3", "port": float64(5060)}, m["src_endpoint"])
+		} else {
+			require.Equal(t, "10.1.2.3:5060", m["unmapped"].(map[string]any)["client"])
 		}
 	}
 
@@ -324,7 +356,8 @@ var ocsfErrorCases = []parseErrorCase{
 	{"unknown member", strings.Replace(ocsfBase, `"actor":`, `"device":{"name":"x"},"actor":`, 1), `unknown member "device.name"`},
 	{"duplicate member", strings.Replace(ocsfBase, `"status_id":2`, `"status_id":2,"status_id":2`, 1), `duplicate member "status_id"`},
 	{"bad unmapped key", ocsfBase[:len(ocsfBase)-1] + `,"unmapped":{"a b":"1"}}`, "unmapped member"},
-	{"standard unmapped key", ocsfBase[:len(ocsfBase)-1] + `,"unmapped":{"actor":"root"}}`, `unmapped member: key "actor" is a standard field`},
+	{"standard unmapped key", ocsfBase[:len(ocsfBase)-1] + `,"unmapped":{"reason":"root"}}`, `unmapped member: key "reason" is a standard field`},
+	{"unmapped actor of a class with actor", ocsfBase[:len(ocsfBase)-1] + `,"unmapped":{"actor":"root"}}`, "not as the formatter writes"},
 	{"space", strings.Replace(ocsfBase, `{"class_uid"`, `{ "class_uid"`, 1), "want a key string"},
 	{"bool value", strings.Replace(ocsfBase, `"status_id":2`, `"status_id":true`, 1), "want a string, number"},
 	{"deep nesting", strings.Replace(ocsfBase, `"actor":{"user":{"name":"alice"}}`, `"actor":{"user":{"name":{"a":{"b":{"c":{}}}}}}`, 1), "nested too deep"},
