@@ -129,7 +129,8 @@ func appendU4(dst []byte, r rune) []byte {
 // the other bytes below 0x20 and DEL as \u00hh, and every other rune that
 // is not printable ([unicode.IsPrint]: C1 controls, U+2028 and U+2029,
 // bidirectional controls, non-ASCII spaces) as \uhhhh or a surrogate pair,
-// so that a line is safe for JavaScript, line-based tools and people. Every byte HH of invalid UTF-8 is written as the lone low surrogate
+// so that a line is safe for JavaScript, line-based tools and people.
+// Every byte HH of invalid UTF-8 is written as the lone low surrogate
 // \udcHH (U+DC80..U+DCFF, as Python's "surrogateescape"): the line stays
 // valid JSON and every string, valid UTF-8 or not, reads back exactly.
 // Readers that do not know this convention, such as encoding/json, read such
