@@ -18,9 +18,10 @@ import (
 // default. [New] copies the Config; changing it afterwards has no effect.
 //
 // The json tags are the product's parameter names (see [ConfigFromParams]),
-// and a Config reads and writes JSON as a file of parameters: see
-// [Config.UnmarshalJSON] and [Config.MarshalJSON]. Output, Now and OnError
-// are not parameters and are never read or written.
+// and a Config reads and writes JSON and YAML as a file of parameters: see
+// [Config.UnmarshalJSON], [Config.UnmarshalYAML] and their Marshal
+// methods. Output, Now and OnError are not parameters and are never read
+// or written.
 type Config struct {
 	// Module names the server module that writes, such as "AgentServer". It
 	// is written in every record and names the audit file, so it is made of
@@ -36,8 +37,9 @@ type Config struct {
 	// zero value means [DefaultMask].
 	EventMask Mask `json:"AuditEventMask,omitzero"`
 	// Formatter names the record format (parameter AuditLogFormatter),
-	// without regard to case: "BCM" (the default when empty), "JSON", or a
-	// name given to [RegisterFormatter].
+	// without regard to case: "BCM" (the default when empty), "JSON",
+	// "CEF", "OCSF", or a name given to [RegisterFormatter]. Integrity
+	// protection needs BCM or JSON.
 	Formatter string `json:"AuditLogFormatter,omitempty"`
 	// Retention is how long rotated audit files are kept, measured from
 	// their rotation time (parameter RetentionDays, in days). Older backups
@@ -343,7 +345,7 @@ func foldParam(s string) string {
 // is LogPath):
 //
 //	AuditEventMask         tokens joined by '+' (see ParseMask)
-//	AuditLogFormatter      BCM, JSON or a registered name
+//	AuditLogFormatter      BCM, JSON, CEF, OCSF or a registered name
 //	AuditLogPath           directory for audit files
 //	LogPath                trace-log directory, used when AuditLogPath is empty
 //	RetentionDays          days to keep rotated files ("30", "30d" or "30 days"),
@@ -557,25 +559,76 @@ func (cfg *Config) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &obj); err != nil {
 		return fmt.Errorf("audit: configuration: %w: want a JSON object of parameters: %w", ErrBadConfig, err)
 	}
-	var module *string
-	params := make(map[string]string, len(obj))
-	for name, raw := range obj {
-		v, isNull, err := paramText(raw)
+	values := make(map[string]paramValue, len(obj))
+	for _, name := range slices.Sorted(maps.Keys(obj)) { // the same error whatever the order
+		raw := obj[name]
+		v, err := paramText(raw)
 		if err != nil {
 			return fmt.Errorf("audit: parameter %q: %w: %w", name, ErrBadConfig, err)
 		}
+		values[name] = v
+	}
+	return cfg.setObject(values)
+}
+
+// UnmarshalYAML reads a YAML mapping of parameters as [Config.UnmarshalJSON]
+// reads a JSON object, with the same names, values, errors and rules:
+//
+//	Module: AgentServer
+//	AuditLogPath: /var/log/audit
+//	AuditEventMask: presence+failure+read
+//	RetentionDays: 30
+//	AuditLogSyncInterval: 500ms
+//
+// It implements the interface that YAML packages call with a function that
+// decodes the value (UnmarshalYAML(func(any) error) error): those of
+// gopkg.in/yaml.v2 and v3, go.yaml.in/yaml and github.com/goccy/go-yaml.
+// Packages that turn YAML into JSON first, such as sigs.k8s.io/yaml, call
+// UnmarshalJSON.
+func (cfg *Config) UnmarshalYAML(unmarshal func(any) error) error {
+	var obj map[string]any
+	if err := unmarshal(&obj); err != nil {
+		return fmt.Errorf("audit: configuration: %w: want a YAML mapping of parameters: %w", ErrBadConfig, err)
+	}
+	values := make(map[string]paramValue, len(obj))
+	for _, name := range slices.Sorted(maps.Keys(obj)) { // the same error whatever the order
+		pv, err := yamlParam(obj[name])
+		if err != nil {
+			return fmt.Errorf("audit: parameter %q: %w: %w", name, ErrBadConfig, err)
+		}
+		values[name] = pv
+	}
+	return cfg.setObject(values)
+}
+
+// paramValue is the value of a parameter in a JSON object or a YAML
+// mapping: its text, whether it was a string, and whether it was null.
+type paramValue struct {
+	text           string
+	isString, null bool
+}
+
+// setObject sets the fields named by the parameters of a JSON object or a
+// YAML mapping, as UnmarshalJSON describes: Module, which must be a
+// string, and the parameters of ConfigFromParams. On error cfg is
+// unchanged.
+func (cfg *Config) setObject(values map[string]paramValue) error {
+	var module *string
+	params := make(map[string]string, len(values))
+	for _, name := range slices.Sorted(maps.Keys(values)) {
+		v := values[name]
 		switch {
-		case isNull:
+		case v.null:
 		case foldParam(name) == "module":
-			if raw[0] != '"' {
+			if !v.isString {
 				return fmt.Errorf("audit: parameter %q: %w: want a string", name, ErrBadConfig)
 			}
-			if module != nil && *module != v {
+			if module != nil && *module != v.text {
 				return fmt.Errorf("audit: parameter %q: %w: Module set twice, to different values", name, ErrBadConfig)
 			}
-			module = &v
+			module = &v.text
 		default:
-			params[name] = v
+			params[name] = v.text
 		}
 	}
 	// Check every parameter on a fresh Config, as ConfigFromParams does,
@@ -593,43 +646,65 @@ func (cfg *Config) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// paramText returns the text of a parameter's JSON value: a string's
-// contents, a number as written, "true" or "false".
-func paramText(raw json.RawMessage) (text string, isNull bool, err error) {
+// yamlParam returns the value of a parameter as a YAML package decodes it
+// into an interface: a string, a boolean, an integer or a float, or nil.
+func yamlParam(v any) (paramValue, error) {
+	switch v := v.(type) {
+	case nil:
+		return paramValue{null: true}, nil
+	case string:
+		return paramValue{text: v, isString: true}, nil
+	case bool:
+		return paramValue{text: strconv.FormatBool(v)}, nil
+	case int:
+		return paramValue{text: strconv.Itoa(v)}, nil
+	case int64:
+		return paramValue{text: strconv.FormatInt(v, 10)}, nil
+	case uint64:
+		return paramValue{text: strconv.FormatUint(v, 10)}, nil
+	case float64:
+		return paramValue{text: strconv.FormatFloat(v, 'g', -1, 64)}, nil
+	}
+	return paramValue{}, errors.New("want a string, number or boolean")
+}
+
+// paramText returns the value of a parameter's JSON value: a string's
+// contents, a number as written, "true" or "false", or null.
+func paramText(raw json.RawMessage) (paramValue, error) {
 	switch raw[0] {
 	case 'n':
-		return "", true, nil
+		return paramValue{null: true}, nil
 	case '"':
 		var s string
 		err := json.Unmarshal(raw, &s)
-		return s, false, err
+		return paramValue{text: s, isString: true}, err
 	case 't', 'f':
-		return string(raw), false, nil
+		return paramValue{text: string(raw)}, nil
 	case '{', '[':
-		return "", false, errors.New("want a string, number or boolean")
+		return paramValue{}, errors.New("want a string, number or boolean")
 	}
-	return string(raw), false, nil // a number, as written
+	return paramValue{text: string(raw)}, nil // a number, as written
 }
 
-// configJSON is the JSON form of a Config, in the order of the parameter
-// list of ConfigFromParams.
+// configJSON is the JSON and YAML form of a Config, in the order of the
+// parameter list of ConfigFromParams.
 type configJSON struct {
-	Module             string        `json:"Module,omitempty"`
-	EventMask          Mask          `json:"AuditEventMask,omitzero"`
-	Formatter          string        `json:"AuditLogFormatter,omitempty"`
-	AuditLogPath       string        `json:"AuditLogPath,omitempty"`
-	LogPath            string        `json:"LogPath,omitempty"`
-	RetentionDays      int64         `json:"RetentionDays,omitempty"`
-	MaxSizeMiB         int64         `json:"AuditLogMaxSize,omitempty"`
-	MaxBackups         int           `json:"AuditLogMaxBackups,omitempty"`
-	Compress           bool          `json:"AuditLogCompress,omitempty"`
-	Daily              Daily         `json:"AuditLogDailyRotation,omitzero"`
-	Sync               SyncPolicy    `json:"AuditLogSync,omitzero"`
-	SyncInterval       string        `json:"AuditLogSyncInterval,omitempty"`
-	Failure            FailurePolicy `json:"AuditLogFailure,omitzero"`
-	Integrity          bool          `json:"AuditLogIntegrity,omitempty"`
-	IntegrityKeyFile   string        `json:"AuditLogKeyFile,omitempty"`
-	CheckpointInterval string        `json:"AuditLogCheckpointInterval,omitempty"`
+	Module             string        `json:"Module,omitempty" yaml:"Module,omitempty"`
+	EventMask          Mask          `json:"AuditEventMask,omitzero" yaml:"AuditEventMask,omitempty"`
+	Formatter          string        `json:"AuditLogFormatter,omitempty" yaml:"AuditLogFormatter,omitempty"`
+	AuditLogPath       string        `json:"AuditLogPath,omitempty" yaml:"AuditLogPath,omitempty"`
+	LogPath            string        `json:"LogPath,omitempty" yaml:"LogPath,omitempty"`
+	RetentionDays      int64         `json:"RetentionDays,omitempty" yaml:"RetentionDays,omitempty"`
+	MaxSizeMiB         int64         `json:"AuditLogMaxSize,omitempty" yaml:"AuditLogMaxSize,omitempty"`
+	MaxBackups         int           `json:"AuditLogMaxBackups,omitempty" yaml:"AuditLogMaxBackups,omitempty"`
+	Compress           bool          `json:"AuditLogCompress,omitempty" yaml:"AuditLogCompress,omitempty"`
+	Daily              Daily         `json:"AuditLogDailyRotation,omitzero" yaml:"AuditLogDailyRotation,omitempty"`
+	Sync               SyncPolicy    `json:"AuditLogSync,omitzero" yaml:"AuditLogSync,omitempty"`
+	SyncInterval       string        `json:"AuditLogSyncInterval,omitempty" yaml:"AuditLogSyncInterval,omitempty"`
+	Failure            FailurePolicy `json:"AuditLogFailure,omitzero" yaml:"AuditLogFailure,omitempty"`
+	Integrity          bool          `json:"AuditLogIntegrity,omitempty" yaml:"AuditLogIntegrity,omitempty"`
+	IntegrityKeyFile   string        `json:"AuditLogKeyFile,omitempty" yaml:"AuditLogKeyFile,omitempty"`
+	CheckpointInterval string        `json:"AuditLogCheckpointInterval,omitempty" yaml:"AuditLogCheckpointInterval,omitempty"`
 }
 
 // MarshalJSON implements [json.Marshaler]: it writes cfg as the object of
@@ -640,19 +715,40 @@ type configJSON struct {
 // not a whole number of MiB, or a field out of its bounds or unknown, has
 // no parameter and is an error wrapping [ErrBadConfig] that names the field.
 func (cfg Config) MarshalJSON() ([]byte, error) {
-	if err := cfg.checkBounds(); err != nil {
+	j, err := cfg.params()
+	if err != nil {
 		return nil, err
+	}
+	return json.Marshal(j)
+}
+
+// MarshalYAML writes cfg as the mapping of parameters that
+// [Config.UnmarshalYAML] reads back, as [Config.MarshalJSON] writes JSON,
+// with the same errors. It implements the Marshaler interface of the YAML
+// packages that UnmarshalYAML names.
+func (cfg Config) MarshalYAML() (any, error) {
+	j, err := cfg.params()
+	if err != nil {
+		return nil, err
+	}
+	return j, nil
+}
+
+// params returns cfg as parameters, for MarshalJSON and MarshalYAML.
+func (cfg Config) params() (configJSON, error) {
+	if err := cfg.checkBounds(); err != nil {
+		return configJSON{}, err
 	}
 	day := 24 * time.Hour
 	switch {
 	case cfg.Retention%day != 0:
-		return nil, fmt.Errorf("audit: Config.Retention %v: %w: parameter %s counts whole days", cfg.Retention, ErrBadConfig, ParamRetentionDays)
+		return configJSON{}, fmt.Errorf("audit: Config.Retention %v: %w: parameter %s counts whole days", cfg.Retention, ErrBadConfig, ParamRetentionDays)
 	case cfg.MaxSize%(1<<20) != 0:
-		return nil, fmt.Errorf("audit: Config.MaxSize %d: %w: parameter %s counts whole MiB (1048576 bytes)", cfg.MaxSize, ErrBadConfig, ParamMaxSize)
+		return configJSON{}, fmt.Errorf("audit: Config.MaxSize %d: %w: parameter %s counts whole MiB (1048576 bytes)", cfg.MaxSize, ErrBadConfig, ParamMaxSize)
 	case cfg.EventMask&^AllEvents != 0:
-		return nil, fmt.Errorf("audit: Config.EventMask %#x: %w: unknown bits", uint8(cfg.EventMask), ErrBadConfig)
+		return configJSON{}, fmt.Errorf("audit: Config.EventMask %#x: %w: unknown bits", uint8(cfg.EventMask), ErrBadConfig)
 	case cfg.Daily > DailyOff || cfg.Sync > SyncEveryEvent || cfg.Failure > FailOpen:
-		return nil, fmt.Errorf("audit: Config.Daily %v, Sync %v, Failure %v: %w", cfg.Daily, cfg.Sync, cfg.Failure, ErrBadConfig)
+		return configJSON{}, fmt.Errorf("audit: Config.Daily %v, Sync %v, Failure %v: %w", cfg.Daily, cfg.Sync, cfg.Failure, ErrBadConfig)
 	}
 	j := configJSON{
 		Module:           cfg.Module,
@@ -676,10 +772,14 @@ func (cfg Config) MarshalJSON() ([]byte, error) {
 	if cfg.CheckpointInterval != 0 {
 		j.CheckpointInterval = cfg.CheckpointInterval.String()
 	}
-	return json.Marshal(j)
+	return j, nil
 }
 
 var (
 	_ json.Marshaler   = Config{}
 	_ json.Unmarshaler = (*Config)(nil)
+	_ interface {
+		UnmarshalYAML(func(any) error) error
+	} = (*Config)(nil)
+	_ interface{ MarshalYAML() (any, error) } = Config{}
 )

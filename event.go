@@ -223,15 +223,15 @@ func (o *Outcome) UnmarshalText(text []byte) error {
 // case, for each outcome.
 var outcomeNames = [...]struct {
 	o     Outcome
-	words [3]string
+	words [4]string
 }{
-	{Succeeded, [3]string{"success", "succeeded", "ok"}},
-	{Failed, [3]string{"failure", "failed", "fail"}},
+	{Succeeded, [4]string{"success", "succeeded", "successful", "ok"}},
+	{Failed, [4]string{"failure", "failed", "fail", "unsuccessful"}},
 }
 
 // ParseOutcome parses an outcome without regard to case: "success",
-// "succeeded" or "ok" is [Succeeded]; "failure", "failed" or "fail" is
-// [Failed]. So ParseOutcome(o.String()) == o for both outcomes. Any other
+// "succeeded", "successful" or "ok" is [Succeeded]; "failure", "failed",
+// "fail" or "unsuccessful" is [Failed]. So ParseOutcome(o.String()) == o for both outcomes. Any other
 // string, the empty one included, is an error wrapping [ErrUnknownOutcome].
 func ParseOutcome(s string) (Outcome, error) {
 	for _, n := range outcomeNames {
@@ -241,7 +241,7 @@ func ParseOutcome(s string) (Outcome, error) {
 			}
 		}
 	}
-	return 0, fmt.Errorf("audit: outcome %q: %w (want success, succeeded, ok, failure, failed or fail)", s, ErrUnknownOutcome)
+	return 0, fmt.Errorf("audit: outcome %q: %w (want success, succeeded, successful, ok, failure, failed, fail or unsuccessful)", s, ErrUnknownOutcome)
 }
 
 // ErrUnknownOutcome is wrapped by errors about an outcome that does not
@@ -347,18 +347,56 @@ func (e *Event) Validate() error {
 	if u := e.Time.Unix(); (u < minTime || u > maxTime) && !e.Time.IsZero() {
 		return fmt.Errorf("audit: %s event: %w: field time has year %d (want 0000 to 9999)", e.Type, ErrInvalidEvent, e.Time.UTC().Year())
 	}
+	var keys fieldKeys
 	for i := range e.NumFields() {
 		key := e.Field(i).Key
 		if err := checkFieldKey(key); err != nil {
 			return fmt.Errorf("audit: %s event: %w: extra field %d: %w", e.Type, ErrInvalidEvent, i, err)
 		}
-		for j := range i {
-			if e.Field(j).Key == key {
-				return fmt.Errorf("audit: %s event: %w: extra field %q is repeated", e.Type, ErrInvalidEvent, key)
-			}
+		if keys.repeated(e, i) {
+			return fmt.Errorf("audit: %s event: %w: extra field %q is repeated", e.Type, ErrInvalidEvent, key)
 		}
 	}
 	return nil
+}
+
+// fieldKeys finds a repeated extra field key in time linear in the number
+// of fields: it compares a key with those before it while they are few,
+// and looks it up in a set of them once they are many, so that neither
+// Validate nor a parser given a line of a hundred thousand fields takes
+// quadratic time. The zero fieldKeys is ready to use.
+type fieldKeys struct {
+	set map[string]struct{}
+}
+
+// keySetFrom is the number of extra fields from which fieldKeys keeps a
+// set of their keys.
+const keySetFrom = 32
+
+// repeated reports whether the key of e's extra field i is that of a field
+// before it. It must be called for i = 0, 1, 2... in turn, and the fields
+// before i must not repeat a key.
+func (k *fieldKeys) repeated(e *Event, i int) bool {
+	key := e.Field(i).Key
+	if i < keySetFrom {
+		for j := range i {
+			if e.Field(j).Key == key {
+				return true
+			}
+		}
+		return false
+	}
+	if k.set == nil {
+		k.set = make(map[string]struct{}, 2*keySetFrom)
+		for j := range i {
+			k.set[e.Field(j).Key] = struct{}{}
+		}
+	}
+	if _, ok := k.set[key]; ok {
+		return true
+	}
+	k.set[key] = struct{}{}
+	return false
 }
 
 // checkOutcome reports whether e has an outcome. The unset Outcome is

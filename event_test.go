@@ -54,6 +54,7 @@ func TestOutcome(t *testing.T) {
 	}{
 		{"SUCCESS", Succeeded}, {"success", Succeeded}, {"Succeeded", Succeeded}, {"OK", Succeeded}, {"ok", Succeeded},
 		{"FAILURE", Failed}, {"failure", Failed}, {"FAILED", Failed}, {"fail", Failed}, {"Fail", Failed},
+		{"successful", Succeeded}, {"Successful", Succeeded}, {"unsuccessful", Failed}, {"UNSUCCESSFUL", Failed},
 	} {
 		o, err := ParseOutcome(tt.in)
 		require.NoError(t, err, tt.in)
@@ -65,7 +66,7 @@ func TestOutcome(t *testing.T) {
 	for _, in := range []string{"", " success", "succes", "yes", "true", "0", "1", "Outcome(0)", "failures"} {
 		_, err := ParseOutcome(in)
 		require.ErrorIs(t, err, ErrUnknownOutcome, "%q", in)
-		require.ErrorContains(t, err, "want success, succeeded, ok, failure, failed or fail")
+		require.ErrorContains(t, err, "want success, succeeded, successful, ok, failure, failed, fail or unsuccessful")
 		u := Failed
 		require.ErrorIs(t, u.UnmarshalText([]byte(in)), ErrUnknownOutcome, "%q", in)
 		require.Equal(t, Failed, u, "unchanged on error")

@@ -141,7 +141,7 @@ func ExampleLogger_Log_ocsf() {
 	l.Log(context.Background(), audit.Event{Type: audit.Logon, Outcome: audit.Failed,
 		Actor: "mallory", Client: "203.0.113.9", Reason: "invalid password"})
 	// Output:
-	// {"class_uid":3002,"class_name":"Authentication","category_uid":3,"category_name":"Identity & Access Management","activity_id":1,"activity_name":"Logon","type_uid":300201,"type_name":"Authentication: Logon","severity_id":4,"severity":"High","status_id":2,"status":"Failure","time":1795598080123,"time_dt":"2026-11-25T09:14:40.123456Z","status_detail":"invalid password","metadata":{"version":"1.3.0","product":{"name":"audit","vendor_name":"auditkit","version":"1","feature":{"name":"AgentServer"}},"profiles":["datetime"],"event_code":"LOGON","sequence":1},"actor":{"user":{"name":"mallory"}},"user":{"name":"mallory"},"src_endpoint":{"ip":"203.0.113.9"}}
+	// {"class_uid":3002,"class_name":"Authentication","category_uid":3,"category_name":"Identity & Access Management","activity_id":1,"activity_name":"Logon","type_uid":300201,"type_name":"Authentication: Logon","severity_id":4,"severity":"High","status_id":2,"status":"Failure","time":1795598080123,"time_dt":"2026-11-25T09:14:40.123456Z","status_detail":"invalid password","metadata":{"version":"1.3.0","product":{"name":"audit","vendor_name":"auditkit","version":"1","feature":{"name":"AgentServer"}},"profiles":["datetime"],"event_code":"LOGON","sequence":1},"actor":{"user":{"name":"mallory"}},"user":{"name":"mallory"},"service":{"name":"AgentServer"},"src_endpoint":{"ip":"203.0.113.9"}}
 }
 
 func ExampleNewCEFFormatter() {
@@ -218,5 +218,5 @@ func ExampleParseOutcome() {
 	// SUCCESS <nil>
 	// FAILURE <nil>
 	// FAILURE <nil>
-	// Outcome(0) audit: outcome "maybe": unknown outcome (want success, succeeded, ok, failure, failed or fail)
+	// Outcome(0) audit: outcome "maybe": unknown outcome (want success, succeeded, successful, ok, failure, failed, fail or unsuccessful)
 }

@@ -192,9 +192,10 @@ func notCanonical(format string, want, line []byte) error {
 
 // bcmParser reads one BCM line.
 type bcmParser struct {
-	s  string
-	i  int           // offset of the next byte to read
-	at [numParts]int // offsets of the parts that unwritten checks
+	s    string
+	i    int           // offset of the next byte to read
+	at   [numParts]int // offsets of the parts that unwritten checks
+	keys fieldKeys     // the extra field keys read
 }
 
 // errorf returns an error wrapping ErrBadRecord about the byte at off.
@@ -361,12 +362,10 @@ func (p *bcmParser) parse(r *Record) error {
 			}
 			return p.errorf(keyOff, "%v", err)
 		}
-		for j := range r.Event.NumFields() {
-			if r.Event.Field(j).Key == key {
-				return p.errorf(keyOff, "duplicate key %q", key)
-			}
-		}
 		r.Event.AddField(key, val)
+		if p.keys.repeated(&r.Event, r.Event.NumFields()-1) {
+			return p.errorf(keyOff, "duplicate key %q", key)
+		}
 		stage = extraStage
 	}
 }

@@ -61,8 +61,10 @@ const (
 // and carriage return as \r; beyond CEF, so that no record can hide a
 // control or a bidirectional override, a tab is written \t, a byte of
 // invalid UTF-8 \xHH and any other rune that is not printable
-// ([unicode.IsPrint]) \uHHHH or \UHHHHHHHH, as in BCM. [ParseCEF] reads
-// the records back.
+// ([unicode.IsPrint]) \uHHHH or \UHHHHHHHH, as in BCM; and so that a reader
+// that trims values (as CEF readers and syslog relays commonly do) cannot
+// show "root " as "root", a space that starts or ends a value is written
+// \u0020. [ParseCEF] reads the records back.
 //
 // A CEFFormatter is safe for concurrent use.
 type CEFFormatter struct {
@@ -116,30 +118,34 @@ func appendCEFHeader(dst []byte, s string) []byte {
 }
 
 // cefInfo holds, for each event type, the Name of its CEF records and their
-// Severity when the event succeeded and when it failed.
+// Severity when the event succeeded and when it failed. The Name of a
+// failure ends in " failed", except for the types that are always written
+// as failures (CHANNEL_REJECT, TORN_RECORD, FILE_REPLACED), whose Name
+// says what happened.
 var cefInfo = [numEventTypes]struct {
-	name string
-	sev  [2]uint8 // [success, failure]
+	name         string
+	sev          [2]uint8 // [success, failure]
+	alwaysFailed bool
 }{
-	Logon:              {"Logon", [2]uint8{3, 7}},
-	Logoff:             {"Logoff", [2]uint8{1, 3}},
-	SessionStart:       {"Session start", [2]uint8{3, 6}},
-	ChannelOpen:        {"Channel open", [2]uint8{2, 4}},
-	ChannelClose:       {"Channel close", [2]uint8{1, 3}},
-	ChannelReject:      {"Channel reject", [2]uint8{5, 5}},
-	ServerStart:        {"Server start", [2]uint8{3, 6}},
-	ServerStop:         {"Server stop", [2]uint8{4, 6}},
-	UserChange:         {"User change", [2]uint8{5, 6}},
-	AccessChange:       {"Access change", [2]uint8{7, 8}},
-	NoConsentOverride:  {"No-consent override", [2]uint8{7, 5}},
-	DataRead:           {"Data read", [2]uint8{3, 5}},
-	SystemConfigChange: {"System configuration change", [2]uint8{5, 6}},
-	AuditConfigChange:  {"Audit configuration change", [2]uint8{7, 8}},
-	FileStart:          {"Audit file start", [2]uint8{1, 3}},
-	TornRecord:         {"Torn audit record", [2]uint8{8, 8}},
-	RetentionPrune:     {"Audit files pruned", [2]uint8{3, 5}},
-	Checkpoint:         {"Audit checkpoint", [2]uint8{1, 3}},
-	FileReplaced:       {"Audit file replaced", [2]uint8{9, 9}},
+	Logon:              {"Logon", [2]uint8{3, 7}, false},
+	Logoff:             {"Logoff", [2]uint8{1, 3}, false},
+	SessionStart:       {"Session start", [2]uint8{3, 6}, false},
+	ChannelOpen:        {"Channel open", [2]uint8{2, 4}, false},
+	ChannelClose:       {"Channel close", [2]uint8{1, 3}, false},
+	ChannelReject:      {"Channel reject", [2]uint8{5, 5}, true},
+	ServerStart:        {"Server start", [2]uint8{3, 6}, false},
+	ServerStop:         {"Server stop", [2]uint8{4, 6}, false},
+	UserChange:         {"User change", [2]uint8{5, 6}, false},
+	AccessChange:       {"Access change", [2]uint8{7, 8}, false},
+	NoConsentOverride:  {"No-consent override", [2]uint8{7, 5}, false},
+	DataRead:           {"Data read", [2]uint8{3, 5}, false},
+	SystemConfigChange: {"System configuration change", [2]uint8{5, 6}, false},
+	AuditConfigChange:  {"Audit configuration change", [2]uint8{7, 8}, false},
+	FileStart:          {"Audit file start", [2]uint8{1, 3}, false},
+	TornRecord:         {"Torn audit record", [2]uint8{8, 8}, true},
+	RetentionPrune:     {"Audit files pruned", [2]uint8{3, 5}, false},
+	Checkpoint:         {"Audit checkpoint", [2]uint8{1, 3}, false},
+	FileReplaced:       {"Audit file replaced", [2]uint8{9, 9}, true},
 }
 
 // severity returns the CEF Severity, 0 to 10, of an event of type t with
@@ -179,7 +185,7 @@ func appendCEF(dst []byte, header string, r *Record) ([]byte, bool) {
 	dst = append(dst, eventTypeInfo[e.Type].name...)
 	dst = append(dst, '|')
 	dst = append(dst, cefInfo[e.Type].name...)
-	if e.Outcome == Failed && e.Type != ChannelReject {
+	if e.Outcome == Failed && !cefInfo[e.Type].alwaysFailed {
 		dst = append(dst, " failed"...)
 	}
 	dst = append(dst, '|')
@@ -355,8 +361,14 @@ func appendCEFValue(dst []byte, s string) []byte {
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if 0x20 <= c && c < 0x7f && c != '\\' && c != '=' {
+			if 0x20 <= c && c < 0x7f && c != '\\' && c != '=' && (c != ' ' || 0 < i && i < len(s)-1) {
 				i++
+				continue
+			}
+			if c == ' ' { // at an edge of the value
+				dst = append(append(dst, s[start:i]...), `\u0020`...)
+				i++
+				start = i
 				continue
 			}
 			dst = appendEscapedByte(append(dst, s[start:i]...), c)

@@ -93,6 +93,29 @@ func TestCEFSeverity(t *testing.T) {
 	require.Equal(t, 9, severity(FileReplaced, Failed))
 }
 
+// TestCEFName checks the Name of the records that the library writes as
+// failures only: it says what happened, not that it failed to.
+func TestCEFName(t *testing.T) {
+	for _, tc := range []struct {
+		typ  EventType
+		o    Outcome
+		want string
+	}{
+		{Logon, Succeeded, "Logon"},
+		{Logon, Failed, "Logon failed"},
+		{ChannelReject, Failed, "Channel reject"},
+		{TornRecord, Failed, "Torn audit record"},
+		{FileReplaced, Failed, "Audit file replaced"},
+		{RetentionPrune, Failed, "Audit files pruned failed"},
+	} {
+		r := Record{Seq: 1, Module: "m", Event: Event{Time: testTime, Type: tc.typ, Outcome: tc.o, Client: "c"}}
+		line, err := defaultCEF.Append(nil, &r)
+		require.NoError(t, err)
+		fields := strings.SplitN(string(line), "|", 8)
+		require.Equal(t, tc.want, fields[5], "%s %s", tc.typ, tc.o)
+	}
+}
+
 func TestNewCEFFormatter(t *testing.T) {
 	f, err := NewCEFFormatter(`Acme|Corp\`, "Call Center", "7.2")
 	require.NoError(t, err)
@@ -197,4 +220,36 @@ func TestParseCEFErrors(t *testing.T) {
 	}
 	_, err := ParseCEF([]byte(cefBase))
 	require.NoError(t, err, "the base line is valid")
+}
+
+// TestCEFEdgeSpaces checks that a space at the start or the end of a value
+// is escaped, so that a reader that trims values (as CEF readers and
+// syslog relays commonly do) cannot show "root " as "root".
+func TestCEFEdgeSpaces(t *testing.T) {
+	for _, tc := range []struct{ actor, want string }{
+		{"root ", `suser=root\u0020 duser=bob`},
+		{" root", `suser=\u0020root duser=bob`},
+		{" ", `suser=\u0020 duser=bob`},
+		{"  ", `suser=\u0020\u0020 duser=bob`},
+		{"a  b", `suser=a  b duser=bob`},
+	} {
+		r := Record{Seq: 1, Module: "m", Event: withFields(Event{Time: testTime, Type: UserChange, Outcome: Succeeded,
+			Actor: tc.actor, Subject: "bob"}, "x", tc.actor)}
+		line, err := defaultCEF.Append(nil, &r)
+		require.NoError(t, err)
+		require.Contains(t, string(line), tc.want)
+		require.False(t, strings.HasSuffix(string(line), " "), "%q", line)
+		got, err := ParseCEF(line)
+		require.NoError(t, err, "%s", line)
+		require.Equal(t, r, got)
+	}
+	// The lines a writer that left edge spaces bare would write.
+	for _, line := range []string{
+		strings.Replace(cefBase, "suser=alice", "suser=alice ", 1),
+		strings.Replace(cefBase, "suser=alice", "suser= alice", 1),
+		cefBase + " ad.x= ",
+	} {
+		_, err := ParseCEF([]byte(line))
+		require.ErrorIs(t, err, ErrBadRecord, "%s", line)
+	}
 }

@@ -129,7 +129,8 @@ func appendU4(dst []byte, r rune) []byte {
 // the other bytes below 0x20 and DEL as \u00hh, and every other rune that
 // is not printable ([unicode.IsPrint]: C1 controls, U+2028 and U+2029,
 // bidirectional controls, non-ASCII spaces) as \uhhhh or a surrogate pair,
-// so that a line is safe for JavaScript, line-based tools and people. Every byte HH of invalid UTF-8 is written as the lone low surrogate
+// so that a line is safe for JavaScript, line-based tools and people.
+// Every byte HH of invalid UTF-8 is written as the lone low surrogate
 // \udcHH (U+DC80..U+DCFF, as Python's "surrogateescape"): the line stays
 // valid JSON and every string, valid UTF-8 or not, reads back exactly.
 // Readers that do not know this convention, such as encoding/json, read such
@@ -165,10 +166,11 @@ func ParseJSON(line []byte) (Record, error) {
 
 // jsonParser reads one JSON line.
 type jsonParser struct {
-	s   string
-	i   int
-	buf []byte        // scratch for decoding escapes
-	at  [numParts]int // offsets of the values that unwritten checks
+	s    string
+	i    int
+	buf  []byte        // scratch for decoding escapes
+	at   [numParts]int // offsets of the values that unwritten checks
+	keys fieldKeys     // the extra field keys read
 	// format names the format in errors: "json" when empty, "ocsf" when
 	// ParseOCSF uses the parser's string reader.
 	format string
@@ -377,12 +379,10 @@ func (p *jsonParser) member(r *Record, std *[len(standardKeys)]*string, seen *in
 		if err := checkFieldKey(key); err != nil {
 			return p.errorf(keyOff, "%v", err)
 		}
-		for j := range r.Event.NumFields() {
-			if r.Event.Field(j).Key == key {
-				return p.errorf(keyOff, "duplicate key %q", key)
-			}
-		}
 		r.Event.AddField(key, val)
+		if p.keys.repeated(&r.Event, r.Event.NumFields()-1) {
+			return p.errorf(keyOff, "duplicate key %q", key)
+		}
 	default: // a standard field
 		if val == "" {
 			return p.errorf(valOff, "empty %s (an empty standard field is omitted)", key)

@@ -17,11 +17,12 @@ const (
 	ocsfEntityManagement = 3004
 	ocsfNetworkActivity  = 4001
 	ocsfAppLifecycle     = 6002
-	ocsfEventLog         = 1008
+	ocsfBaseEvent        = 0
 )
 
 // ocsfClasses holds the caption, category_uid and category caption of each
-// class, from the OCSF 1.3.0 schema.
+// class, from the OCSF 1.3.0 schema. The Base Event's category, "other" in
+// the schema, is 0 Uncategorized.
 var ocsfClasses = map[int]struct {
 	name     string
 	category int
@@ -32,7 +33,7 @@ var ocsfClasses = map[int]struct {
 	ocsfEntityManagement: {"Entity Management", 3, "Identity & Access Management"},
 	ocsfNetworkActivity:  {"Network Activity", 4, "Network Activity"},
 	ocsfAppLifecycle:     {"Application Lifecycle", 6, "Application Activity"},
-	ocsfEventLog:         {"Event Log Activity", 1, "System Activity"},
+	ocsfBaseEvent:        {"Base Event", 0, "Uncategorized"},
 }
 
 // ocsfTypes maps each event type to its class_uid, activity_id and
@@ -56,11 +57,11 @@ var ocsfTypes = [numEventTypes]struct {
 	DataRead:           {ocsfEntityManagement, 2, "Read"},
 	SystemConfigChange: {ocsfEntityManagement, 3, "Update"},
 	AuditConfigChange:  {ocsfEntityManagement, 3, "Update"},
-	FileStart:          {ocsfEventLog, 99, "File Start"},
-	TornRecord:         {ocsfEventLog, 99, "Torn Record"},
-	RetentionPrune:     {ocsfEventLog, 2, "Delete"},
-	Checkpoint:         {ocsfEventLog, 99, "Checkpoint"},
-	FileReplaced:       {ocsfEventLog, 99, "File Replaced"},
+	FileStart:          {ocsfBaseEvent, 99, "File Start"},
+	TornRecord:         {ocsfBaseEvent, 99, "Torn Record"},
+	RetentionPrune:     {ocsfBaseEvent, 99, "Retention Prune"},
+	Checkpoint:         {ocsfBaseEvent, 99, "Checkpoint"},
+	FileReplaced:       {ocsfBaseEvent, 99, "File Replaced"},
 }
 
 // ocsfSeverity returns the OCSF severity_id and its caption for a CEF
@@ -120,8 +121,11 @@ var ocsfHeads = func() (h [numEventTypes][2]string) {
 //	NO_CONSENT_OVERRIDE            Entity Management (3004), Update (3)
 //	CHANNEL_OPEN, _CLOSE, _REJECT  Network Activity (4001), Open (1), Close (2), Refuse (5)
 //	SERVER_START, SERVER_STOP      Application Lifecycle (6002), Start (3), Stop (4)
-//	the library's own records      Event Log Activity (1008), Delete (2) for
-//	                               RETENTION_PRUNE, else Other (99)
+//	the library's own records      Base Event (0), Other (99)
+//
+// The library's own records (FILE_START, TORN_RECORD, RETENTION_PRUNE,
+// CHECKPOINT, FILE_REPLACED) are not Event Log Activity (1008): every class
+// of System Activity requires the device, which the library does not know.
 //
 // Each object has class_uid, category_uid, activity_id and type_uid with
 // their captions, severity_id (from the CEF severity: 0-1 Informational,
@@ -132,18 +136,21 @@ var ocsfHeads = func() (h [numEventTypes][2]string) {
 // module as product.feature.name), the event type as event_code and seq as
 // sequence. The actor is actor.user.name; the reason is status_detail; a
 // client is src_endpoint (ip and port when it is an IP address, or an IP
-// address and port, in canonical form, else name). Authentication has the
-// actor as user too and the session as session.uid; Account Change has the
+// address and port, in canonical form, else name); the Base Event, which
+// has neither attribute, and Application Lifecycle, which has no
+// src_endpoint, leave them to unmapped. Authentication has the
+// actor as user too, the module as service.name (the service logged on
+// to) and the session as session.uid; Account Change has the
 // subject as user; Entity Management has the object as entity.name (and
 // for DATA_READ the subject as entity.user.name); Network Activity has the
 // module as dst_endpoint.svc_name; Application Lifecycle has the module as
-// app.name. The fields left, among subject, object, old, new, client,
-// session and mac, and then the extra fields in order, are strings in
+// app.name. The fields left, among actor, subject, object, old, new,
+// client, session and mac, and then the extra fields in order, are strings in
 // unmapped. Empty standard fields are omitted. (OCSF types sequence as a
 // 32-bit integer; a seq above 2147483647, which would take a file of more
 // than two billion records, is written all the same.)
 //
-//	{"class_uid":3002,"class_name":"Authentication",...,"status_id":2,"status":"Failure","time":1795598080123,"time_dt":"2026-11-25T09:14:40.123456Z","status_detail":"bad password","metadata":{"version":"1.3.0","product":{"name":"audit","vendor_name":"auditkit","version":"1","feature":{"name":"AgentServer"}},"profiles":["datetime"],"event_code":"LOGON","sequence":3},"actor":{"user":{"name":"alice"}},"user":{"name":"alice"},"src_endpoint":{"ip":"10.1.2.3","port":5060},"session":{"uid":"S-77"},"unmapped":{"attempt":"2"}}
+//	{"class_uid":3002,"class_name":"Authentication",...,"status_id":2,"status":"Failure","time":1795598080123,"time_dt":"2026-11-25T09:14:40.123456Z","status_detail":"bad password","metadata":{"version":"1.3.0","product":{"name":"audit","vendor_name":"auditkit","version":"1","feature":{"name":"AgentServer"}},"profiles":["datetime"],"event_code":"LOGON","sequence":3},"actor":{"user":{"name":"alice"}},"user":{"name":"alice"},"service":{"name":"AgentServer"},"src_endpoint":{"ip":"10.1.2.3","port":5060},"session":{"uid":"S-77"},"unmapped":{"attempt":"2"}}
 //
 // Strings are escaped as in the JSON format (see [ParseJSON]), so every
 // line is valid JSON and every string reads back exactly. [ParseOCSF] reads
@@ -231,17 +238,21 @@ func (f *OCSFFormatter) append(dst []byte, r *Record) ([]byte, bool) {
 	dst = append(dst, `","sequence":`...)
 	dst = strconv.AppendUint(dst, r.Seq, 10)
 	dst = append(dst, '}')
-	if e.Actor != "" {
+	// Which standard fields have an OCSF attribute in this class. The
+	// Base Event has neither actor nor src_endpoint.
+	actor := class != ocsfBaseEvent
+	subject, object, client, session := false, false, class != ocsfAppLifecycle && class != ocsfBaseEvent, false
+	if actor && e.Actor != "" {
 		dst = append(dst, `,"actor":{"user":{"name":`...)
 		dst = appendJSONString(dst, e.Actor)
 		dst = append(dst, "}}"...)
 	}
-	// Which standard fields have an OCSF attribute in this class.
-	subject, object, client, session := false, false, class != ocsfAppLifecycle, false
 	switch class {
 	case ocsfAuthentication:
 		dst = append(dst, `,"user":{"name":`...)
 		dst = appendJSONString(dst, e.Actor)
+		dst = append(dst, `},"service":{"name":`...)
+		dst = appendJSONString(dst, r.Module)
 		dst = append(dst, '}')
 		session = true
 	case ocsfAccountChange:
@@ -312,6 +323,7 @@ func (f *OCSFFormatter) append(dst []byte, r *Record) ([]byte, bool) {
 		v      string
 		mapped bool
 	}{
+		{"actor", e.Actor, actor},
 		{"subject", e.Subject, subject},
 		{"object", e.Object, object},
 		{"old", e.OldValue, false},
@@ -485,14 +497,14 @@ func (p *ocsfParser) parse(r *Record) (*OCSFFormatter, error) {
 	e := &r.Event
 	var vendor, product, version, userName, entityUser, ip, port string
 	haveType, haveTime := false, false
+	if err := p.unique(); err != nil {
+		return nil, err
+	}
 	for _, v := range p.vals {
-		if p.find(v.path).off != v.off {
-			return nil, jp.errorf(v.off, "duplicate member %q", snip(v.path))
-		}
 		switch v.path {
 		case "class_uid", "class_name", "category_uid", "category_name", "activity_id", "activity_name",
 			"type_uid", "type_name", "severity_id", "severity", "status", "time", "metadata.version",
-			"metadata.profiles[]", "app.name", "app.vendor_name", "dst_endpoint.svc_name":
+			"metadata.profiles[]", "app.name", "app.vendor_name", "dst_endpoint.svc_name", "service.name":
 			// Derived from the other members: the final comparison checks them.
 		case "metadata.event_code":
 			t, ok := lookupType(v.val)
@@ -557,6 +569,8 @@ func (p *ocsfParser) parse(r *Record) (*OCSFFormatter, error) {
 				return nil, jp.errorf(v.off, "unknown member %q", snip(v.path))
 			}
 			switch key {
+			case "actor":
+				e.Actor = v.val
 			case "subject":
 				e.Subject = v.val
 			case "object":
@@ -610,11 +624,30 @@ func (p *ocsfParser) parse(r *Record) (*OCSFFormatter, error) {
 	return f, nil
 }
 
-// find returns the first value with path.
-func (p *ocsfParser) find(path string) *ocsfValue {
-	for i := range p.vals {
-		if p.vals[i].path == path {
-			return &p.vals[i]
+// unique returns an error about the first value whose path is that of a
+// value before it. It takes time linear in the number of values: it
+// compares paths while they are few, and keeps a set of them when they
+// are many.
+func (p *ocsfParser) unique() error {
+	var seen map[string]struct{}
+	if len(p.vals) > 2*keySetFrom {
+		seen = make(map[string]struct{}, len(p.vals))
+	}
+	for i, v := range p.vals {
+		dup := false
+		if seen != nil {
+			_, dup = seen[v.path]
+			seen[v.path] = struct{}{}
+		} else {
+			for j := range i {
+				if p.vals[j].path == v.path {
+					dup = true
+					break
+				}
+			}
+		}
+		if dup {
+			return p.jp.errorf(v.off, "duplicate member %q", snip(v.path))
 		}
 	}
 	return nil

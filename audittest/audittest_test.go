@@ -1,6 +1,7 @@
 package audittest
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -170,4 +171,69 @@ func TestLoggerUnreadableLine(t *testing.T) {
 	require.Contains(t, tb.errs[0], "audittest: line 2 does not read back")
 	tb.end()
 	require.Len(t, tb.errs, 2)
+}
+
+// prefixed is a format of the module's own: BCM after "AUDIT ", with a
+// parser.
+type prefixed struct{}
+
+func (prefixed) Append(dst []byte, r *audit.Record) ([]byte, error) {
+	bcm, _ := audit.LookupFormatter(audit.FormatBCM)
+	return bcm.Append(append(dst, "AUDIT "...), r)
+}
+
+func (prefixed) Parse(line []byte) (audit.Record, error) {
+	rest, ok := bytes.CutPrefix(line, []byte("AUDIT "))
+	if !ok {
+		return audit.Record{}, fmt.Errorf("want AUDIT: %w", audit.ErrBadRecord)
+	}
+	return audit.ParseBCM(rest)
+}
+
+// unreadable is a format without a parser.
+type unreadable struct{}
+
+func (unreadable) Append(dst []byte, r *audit.Record) ([]byte, error) {
+	return append(dst, r.Event.Type.String()...), nil
+}
+
+var registerOnce sync.Once
+
+func registerTestFormats(t *testing.T) {
+	registerOnce.Do(func() {
+		require.NoError(t, audit.RegisterFormatter("audittest-prefixed", prefixed{}))
+		require.NoError(t, audit.RegisterFormatter("audittest-unreadable", unreadable{}))
+	})
+}
+
+// TestLoggerOwnFormat checks that the records of a registered format are
+// read back with its own parser.
+func TestLoggerOwnFormat(t *testing.T) {
+	registerTestFormats(t)
+	tb := &fakeTB{}
+	l := New(tb, WithFormat("Audittest-Prefixed"), WithClock(fixedClock))
+	require.NoError(t, l.Log(context.Background(), audit.Event{Type: audit.Logon, Outcome: audit.Failed, Actor: "mallory"}))
+	require.Equal(t, []string{"AUDIT 2026-11-25T09:14:40.123456Z Test LOGON FAILURE seq=1 actor=mallory"}, l.Lines())
+	rs := l.Records()
+	require.Empty(t, tb.errs)
+	require.Len(t, rs.Type(audit.Logon).Actor("mallory"), 1)
+	tb.end()
+	require.Empty(t, tb.errs)
+}
+
+// TestLoggerUnreadableFormat checks that Records of a format without a
+// parser fails the test saying so, once, and that the end of the test
+// does not.
+func TestLoggerUnreadableFormat(t *testing.T) {
+	registerTestFormats(t)
+	tb := &fakeTB{}
+	l := New(tb, WithFormat("audittest-unreadable"))
+	require.NoError(t, l.Log(context.Background(), audit.Event{Type: audit.ServerStart, Outcome: audit.Succeeded}))
+	require.NoError(t, l.Log(context.Background(), audit.Event{Type: audit.ServerStop, Outcome: audit.Succeeded}))
+	require.Equal(t, []string{"SERVER_START", "SERVER_STOP"}, l.Lines())
+	require.Empty(t, l.Records())
+	require.Len(t, tb.errs, 1)
+	require.Contains(t, tb.errs[0], `audittest: format "audittest-unreadable" cannot be read back`)
+	tb.end()
+	require.Len(t, tb.errs, 1)
 }

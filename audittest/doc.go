@@ -5,7 +5,9 @@
 // [New] returns a Logger that keeps its records in memory instead of files.
 // It is a real [audit.Logger] writing to an in-memory stream: every event
 // goes through the same mask, validation and formatting, and every line is
-// read back with [audit.ParseRecord]. So a test sees an invalid event as the
+// read back with the format's parser (for a format of the module's own, the
+// Parse method of its [audit.Formatter], if it implements [audit.Parser]).
+// So a test sees an invalid event as the
 // error Log returns, a filtered event as no record, and a record exactly as
 // a file would hold it:
 //

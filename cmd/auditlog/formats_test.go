@@ -16,8 +16,17 @@ import (
 func TestQueryEveryFormat(t *testing.T) {
 	var events []audit.Event
 	for i := range 300 {
+		// An IP address and port are written apart in CEF (src, spt) and
+		// OCSF (src_endpoint.ip, .port).
+		client := "10.0.0.1"
+		switch i % 3 {
+		case 1:
+			client = "10.0.0.1:5060"
+		case 2:
+			client = "[2001:db8::1]:443"
+		}
 		events = append(events, audit.Event{Time: at(i), Type: audit.Logon, Outcome: audit.Outcome(1 + i%2),
-			Actor: fmt.Sprint("agent", i%7), Client: "10.0.0.1", Reason: "r"})
+			Actor: fmt.Sprint("agent", i%7), Client: client, Reason: "r"})
 		if i%10 == 0 {
 			events = append(events, audit.Event{Time: at(i), Type: audit.DataRead, Outcome: audit.Succeeded,
 				Actor: "alice", Subject: "carol", Object: "recording"})
@@ -29,6 +38,10 @@ func TestQueryEveryFormat(t *testing.T) {
 		{"--type", "DATA_READ"},
 		{"--type", "LOGON", "--outcome", "success"},
 		{"--actor", "agent3"},
+		{"--client", "10.0.0.1:5060"},
+		{"--client", "[2001:db8::1]:443"},
+		{"--grep", "0.1:50"},
+		{"--grep", "[2001:db8::1]"},
 	}
 	for _, format := range []string{"BCM", "JSON", "CEF", "OCSF"} {
 		t.Run(format, func(t *testing.T) {

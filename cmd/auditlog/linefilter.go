@@ -42,6 +42,13 @@ type lineFilter struct {
 	// every value is written literally in it), the line must contain a
 	// text of each group.
 	needs [][][]byte
+	// apart holds, for each group of needs, whether a text of it holds
+	// ':', '[' or ']': CEF and OCSF write a client that is an IP address
+	// and port as two values (src and spt; src_endpoint.ip and .port),
+	// without the brackets and the colon between them, so such a text of
+	// the client can be missing from the line of a record that holds it.
+	// Any other text of the client is within the address or the port.
+	apart []bool
 }
 
 // compile returns the lineFilter of f.
@@ -62,6 +69,13 @@ func (f *filter) compile() *lineFilter {
 	}
 	for _, g := range f.grep {
 		lf.needs = append(lf.needs, [][]byte{[]byte(g)})
+	}
+	for _, group := range lf.needs {
+		apart := false
+		for _, text := range group {
+			apart = apart || bytes.ContainsAny(text, ":[]")
+		}
+		lf.apart = append(lf.apart, apart)
 	}
 	lf.needles = newNeedles(f)
 	lf.leadOnly = len(f.grep) == 0
@@ -258,8 +272,10 @@ func canonicalBound(t time.Time) []byte {
 // decide decides on line, whose leading fields are in l when hasLead.
 func (lf *lineFilter) decide(line []byte, l *lead, hasLead bool) verdict {
 	if len(lf.needs) > 0 && bytes.IndexByte(line, '\\') < 0 {
-		for _, group := range lf.needs {
-			if !containsAny(line, group) {
+		format := formatOf(line)
+		splitsClient := format == formatCEF || format == formatOCSF
+		for i, group := range lf.needs {
+			if !containsAny(line, group) && !(splitsClient && lf.apart[i]) {
 				return reject
 			}
 		}
