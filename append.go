@@ -209,16 +209,18 @@ func checkRecord(r *Record) error {
 	if !e.Outcome.Valid() {
 		return fmt.Errorf("audit: %s event: %w: field outcome has unknown value %d", e.Type, ErrInvalidEvent, uint8(e.Outcome))
 	}
-	n := e.NumFields()
-	for i := range n {
+	var keys fieldKeys
+	for i := range e.NumFields() {
 		key := e.Field(i).Key
 		if err := checkFieldKey(key); err != nil {
 			return fmt.Errorf("audit: %s event: %w: extra field %d: %w", e.Type, ErrInvalidEvent, i, err)
 		}
-		for j := range i {
-			if e.Field(j).Key == key {
-				return fmt.Errorf("audit: %s event: %w: extra field %d: key %q repeats extra field %d", e.Type, ErrInvalidEvent, i, key, j)
+		if keys.repeated(e, i) {
+			j := 0
+			for e.Field(j).Key != key {
+				j++
 			}
+			return fmt.Errorf("audit: %s event: %w: extra field %d: key %q repeats extra field %d", e.Type, ErrInvalidEvent, i, key, j)
 		}
 	}
 	return nil

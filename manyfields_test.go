@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -27,6 +28,11 @@ func TestManyFieldsRepeated(t *testing.T) {
 		err := e.Validate()
 		require.ErrorIs(t, err, ErrInvalidEvent, "%d fields", n)
 		require.Contains(t, err.Error(), `extra field "k`+strconv.Itoa(n-2)+`" is repeated`)
+		for _, ft := range formats {
+			_, err := ft.f.Append(nil, &Record{Seq: 1, Module: "m", Event: e})
+			require.ErrorIs(t, err, ErrInvalidEvent, "%s, %d fields", ft.name, n)
+			require.Contains(t, err.Error(), fmt.Sprintf(`extra field %d: key "k%d" repeats extra field %d`, n, n-2, n-2), ft.name)
+		}
 
 		// A line with the last field renamed to repeat the one before.
 		r := Record{Seq: 1, Module: "m", Event: manyFields(n)}
