@@ -171,11 +171,13 @@ const (
 	defaultStatsInterval  = time.Second
 )
 
-// NewShipper checks cfg, reads the cursor file (a missing one means
-// nothing was shipped yet: it is created, pointing before the oldest
-// file, so that retention keeps every file from now on) and opens the
-// destination without connecting. A cursor file that is corrupt or for
-// another module is an error wrapping [ErrBadCursor].
+// NewShipper checks cfg, reads the cursor file and opens the destination
+// without connecting. A missing cursor file means nothing was shipped
+// yet: once the destination is open, it is created, pointing before the
+// oldest file, so that retention keeps every file from now on; a
+// destination that cannot be opened leaves no cursor file. A cursor file
+// that is corrupt or for another module is an error wrapping
+// [ErrBadCursor].
 func NewShipper(cfg ShipperConfig) (*Shipper, error) {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("audit: shipper: %s: %w", fmt.Sprintf(format, args...), ErrBadDestination)
@@ -221,12 +223,10 @@ func NewShipper(cfg ShipperConfig) (*Shipper, error) {
 		return nil, err // a module name the library does not accept
 	}
 	c, err := ReadCursor(s.cursor)
+	missing := errors.Is(err, fs.ErrNotExist)
 	switch {
-	case errors.Is(err, fs.ErrNotExist):
+	case missing:
 		c = Cursor{Module: cfg.Module, Destination: cfg.Destination.URL}
-		if err := WriteCursor(s.cursor, c); err != nil {
-			return nil, err
-		}
 	case err != nil:
 		return nil, err
 	case c.Module != cfg.Module:
@@ -241,8 +241,17 @@ func NewShipper(cfg ShipperConfig) (*Shipper, error) {
 	if open == nil {
 		open = Open
 	}
+	// The destination is checked before a new cursor file is made: one
+	// left by a shipper that never ran would hold every file back from
+	// retention.
 	if s.dest, err = open(dcfg); err != nil {
 		return nil, err
+	}
+	if missing {
+		if err := WriteCursor(s.cursor, c); err != nil {
+			s.dest.Close()
+			return nil, err
+		}
 	}
 	return s, nil
 }

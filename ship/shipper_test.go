@@ -527,3 +527,24 @@ func TestShipperDestinationFails(t *testing.T) {
 		t.Fatalf("reported %v, want the streak once", errs)
 	}
 }
+
+// TestNewShipperRefusedDestinationLeavesNoCursor checks that a
+// destination that cannot be used leaves no cursor file behind: retention
+// would read it as a destination that shipped nothing yet and keep every
+// file from then on, for a shipper that never ran.
+func TestNewShipperRefusedDestinationLeavesNoCursor(t *testing.T) {
+	dir := t.TempDir()
+	for _, url := range []string{
+		"tls://127.0.0.1:6514?ca=" + filepath.Join(dir, "missing-ca.pem"),
+		"relp://127.0.0.1:2514?window=many",
+		"tcp://auditor:s3cret@127.0.0.1:514",
+	} {
+		_, err := NewShipper(ShipperConfig{Dir: dir, Module: "AgentServer", Host: "agent01", Destination: Config{URL: url}})
+		if !errors.Is(err, ErrBadDestination) {
+			t.Fatalf("NewShipper(%s): %v, want ErrBadDestination", url, err)
+		}
+		if _, err := os.Stat(CursorPath(dir, "AgentServer", url)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("NewShipper(%s) failed but left a cursor file (%v): retention would keep every file for it", url, err)
+		}
+	}
+}
