@@ -132,8 +132,9 @@ const (
 )
 
 func parseConfig(cfg Config) (*config, error) {
+	shown := redactURL(cfg.URL)
 	bad := func(format string, args ...any) error {
-		return fmt.Errorf("audit: destination %q: %s: %w", cfg.URL, fmt.Sprintf(format, args...), ErrBadDestination)
+		return fmt.Errorf("audit: destination %q: %s: %w", shown, fmt.Sprintf(format, args...), ErrBadDestination)
 	}
 	if !strings.Contains(cfg.URL, "://") {
 		return nil, bad("no scheme: want tcp://, tls:// or relp://")
@@ -234,6 +235,37 @@ func parseConfig(cfg Config) (*config, error) {
 		}
 	}
 	return c, nil
+}
+
+// redactURL returns raw with the user information of its authority (a
+// user name, a password or a token before an '@') and the value of a
+// "password" option replaced by "xxxxx", so that an error naming a
+// refused URL does not carry a secret into logs. It works on the text, so
+// that a URL that does not parse is redacted too.
+func redactURL(raw string) string {
+	i := strings.Index(raw, "://")
+	if i < 0 {
+		return raw
+	}
+	start := i + len("://")
+	end := len(raw)
+	if j := strings.IndexAny(raw[start:], "/?#"); j >= 0 {
+		end = start + j
+	}
+	if at := strings.LastIndexByte(raw[start:end], '@'); at >= 0 {
+		raw = raw[:start] + "xxxxx" + raw[start+at:]
+	}
+	q := strings.IndexByte(raw, '?')
+	if q < 0 {
+		return raw
+	}
+	opts := strings.Split(raw[q+1:], "&")
+	for k, opt := range opts {
+		if name, _, ok := strings.Cut(opt, "="); ok && strings.EqualFold(name, "password") {
+			opts[k] = name + "=xxxxx"
+		}
+	}
+	return raw[:q+1] + strings.Join(opts, "&")
 }
 
 func (c *config) tlsConfig(host string) (*tls.Config, error) {

@@ -68,6 +68,26 @@ func TestOpenBadConfig(t *testing.T) {
 	}
 }
 
+// TestOpenBadConfigHidesPassword checks that a URL refused for holding
+// credentials is not echoed with its password: the error goes to logs and
+// terminals.
+func TestOpenBadConfigHidesPassword(t *testing.T) {
+	for _, url := range []string{
+		"tcp://auditor:s3cret@127.0.0.1:514",
+		"relp+tls://auditor:s3cret@127.0.0.1:2514?window=2",
+		"tls://auditor:s3cret@127.0.0.1:6514/path",
+		"tls://127.0.0.1:6514?password=s3cret",
+	} {
+		_, err := Open(Config{URL: url})
+		if !errors.Is(err, ErrBadDestination) {
+			t.Fatalf("Open(%s): %v, want ErrBadDestination", url, err)
+		}
+		if strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("Open(%s): %q, want the refusal without the password", url, err)
+		}
+	}
+}
+
 func TestOpen(t *testing.T) {
 	certs := makeCerts(t)
 	for _, url := range []string{
@@ -366,4 +386,20 @@ func TestStreamReconnectsAfterReceiverClose(t *testing.T) {
 		t.Fatalf("first connection got %d frames, second %d; want 1 and 1", len(first.frames), len(second.frames))
 	}
 	checkRFC5424(t, second.frames[0], &msgs[1], DefaultSDID)
+}
+
+func TestRedactURL(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{"tcp://127.0.0.1:514", "tcp://127.0.0.1:514"},
+		{"tcp://u:p@h:514", "tcp://xxxxx@h:514"},
+		{"tcp://token@h:514?window=1", "tcp://xxxxx@h:514?window=1"},
+		{"tcp://u:p@x@h:bad/p@q", "tcp://xxxxx@h:bad/p@q"},
+		{"tls://h:1?ca=/a@b", "tls://h:1?ca=/a@b"},
+		{"h@x:514", "h@x:514"},
+		{"relp://h:1?window=2&password=s3cret&x=1", "relp://h:1?window=2&password=xxxxx&x=1"},
+	} {
+		if got := redactURL(tt.in); got != tt.want {
+			t.Errorf("redactURL(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
 }
