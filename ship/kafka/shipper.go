@@ -16,8 +16,10 @@ import (
 
 // Shipper follows one module's audit files and ships their records to a
 // [Destination], at least once and in order: it reads from the cursor file
-// ([ship.CursorPath]) and rewrites it only after the brokers acknowledged
-// the records before it. Each record's [ship.Message.File] is the
+// ([ship.CursorPath]), creates it when it is missing (pointing before the
+// oldest file, so that retention keeps every file not yet shipped from the
+// start), and rewrites it only after the brokers acknowledged the records
+// before it. Each record's [ship.Message.File] is the
 // fingerprint of its file ([audit.Fingerprint] of the file's first line),
 // which does not change when the file is rotated or compressed, and its
 // Seq is its line number in that file.
@@ -74,6 +76,13 @@ func (s *Shipper) Run(ctx context.Context) error {
 	case err == nil:
 		start = audit.Cursor{File: c.File, Offset: c.Offset, Line: int(c.Seq)}
 	case errors.Is(err, fs.ErrNotExist):
+		// Nothing shipped yet. The cursor file, pointing before the
+		// oldest file, makes retention keep every file from now on:
+		// without it, files rotated before the first acknowledged batch
+		// could be removed unshipped.
+		if err := ship.WriteCursor(cpath, ship.Cursor{Module: s.Module, Destination: s.URL}); err != nil {
+			return err
+		}
 	default:
 		return err
 	}

@@ -1,0 +1,73 @@
+package kafka
+
+import (
+	"sync/atomic"
+	"testing"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/auditkit/audit"
+	"github.com/auditkit/audit/ship"
+)
+
+// TestShipperHoldsFilesBeforeFirstAck starts a shipper while the brokers
+// refuse every record, then logs across many rotations with a logger that
+// keeps one backup. Retention must keep every file the shipper has not
+// shipped, from the moment it started, not from its first acknowledged
+// batch: once the brokers take records again, every record arrives,
+// from the module's first.
+func TestShipperHoldsFilesBeforeFirstAck(t *testing.T) {
+	c, url := newCluster(t, 1)
+	var refusing atomic.Bool
+	var refused atomic.Int32
+	refusing.Store(true)
+	c.ControlKey(kmsg.Produce.Int16(), func(r kmsg.Request) (kmsg.Response, error, bool) {
+		c.KeepControl()
+		if !refusing.Load() {
+			return nil, nil, false
+		}
+		refused.Add(1)
+		return failProduce(r, kerr.MessageTooLarge.Code), nil, true
+	})
+	dir := t.TempDir()
+	l, err := audit.New(audit.Config{Module: "M", AuditLogPath: dir, MaxSize: 2048, MaxBackups: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &source{host: "h1", module: "M", dir: dir, l: l}
+	s.log(t, 3)
+	if err := l.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	first := files(t, dir, "M")[0][0]
+	r := newRunner()
+	startShipper(t, r, s, url)
+	waitFor(t, "the shipper's first attempt", func() bool { return refused.Load() > 0 })
+	s.log(t, 300) // many rotations, each running retention
+	s.close(t)
+	local := files(t, dir, "M")
+	if got := local[0][0]; got != first {
+		t.Errorf("retention removed files the shipper had not shipped: the oldest file starts with %q, want %q", got, first)
+	}
+	refusing.Store(false)
+	var want []ship.Message
+	for _, f := range local {
+		for _, line := range f {
+			want = append(want, ship.Message{Line: []byte(line)})
+		}
+	}
+	recs := consume(t, url, len(want))
+	r.stop(t)
+	seen := map[string]bool{}
+	var got []string
+	for _, rec := range recs {
+		if !seen[string(rec.Value)] {
+			seen[string(rec.Value)] = true
+			got = append(got, string(rec.Value))
+		}
+	}
+	if len(got) != len(want) || got[0] != first {
+		t.Fatalf("%d records arrived, the first %q; want %d from %q", len(got), got[0], len(want), first)
+	}
+}
