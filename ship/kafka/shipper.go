@@ -73,6 +73,8 @@ func (s *Shipper) Run(ctx context.Context) error {
 	var start audit.Cursor
 	c, err := ship.ReadCursor(cpath)
 	switch {
+	case err == nil && c.Module != s.Module:
+		return fmt.Errorf("audit: shipping cursor %s is for module %q, not %q: %w", cpath, c.Module, s.Module, ship.ErrBadCursor)
 	case err == nil:
 		start = audit.Cursor{File: c.File, Offset: c.Offset, Line: int(c.Seq)}
 	case errors.Is(err, fs.ErrNotExist):

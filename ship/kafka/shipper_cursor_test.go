@@ -1,8 +1,11 @@
 package kafka
 
 import (
+	"context"
+	"errors"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -69,5 +72,27 @@ func TestShipperHoldsFilesBeforeFirstAck(t *testing.T) {
 	}
 	if len(got) != len(want) || got[0] != first {
 		t.Fatalf("%d records arrived, the first %q; want %d from %q", len(got), got[0], len(want), first)
+	}
+}
+
+// TestShipperCursorOfAnotherModule checks that a cursor file of another
+// module (copied or renamed by hand) is refused rather than followed.
+func TestShipperCursorOfAnotherModule(t *testing.T) {
+	_, url := newCluster(t, 1)
+	dir := t.TempDir()
+	if err := ship.WriteCursor(ship.CursorPath(dir, "M", url), ship.Cursor{Module: "Other", Destination: url}); err != nil {
+		t.Fatal(err)
+	}
+	d, err := Open(url, Config{Options: fastOptions})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	sh := &Shipper{Dir: dir, Module: "M", Host: "h1", Dest: d, URL: url}
+	// The bound guards against a shipper that follows the cursor.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := sh.Run(ctx); !errors.Is(err, ship.ErrBadCursor) {
+		t.Fatalf("Run: %v, want ErrBadCursor", err)
 	}
 }
