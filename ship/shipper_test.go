@@ -548,3 +548,28 @@ func TestNewShipperRefusedDestinationLeavesNoCursor(t *testing.T) {
 		}
 	}
 }
+
+// TestNewShipperRefusesSecondShipper checks that a second shipper of the
+// same module and destination is refused while the first runs, and can
+// start once it is closed.
+func TestNewShipperRefusesSecondShipper(t *testing.T) {
+	dir := t.TempDir()
+	first := newTestShipper(t, ShipperConfig{Dir: dir}, &memDestination{})
+	first.Start()
+	cfg := ShipperConfig{Dir: dir, Module: "AgentServer", Host: "agent01", Destination: Config{URL: "relp://collector.test:2514"},
+		Open: func(Config) (Destination, error) { return &memDestination{}, nil }}
+	if s, err := NewShipper(cfg); !errors.Is(err, ErrCursorInUse) {
+		if err == nil {
+			s.Close()
+		}
+		t.Fatalf("second NewShipper: %v, want ErrCursorInUse", err)
+	}
+	if err := first.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := NewShipper(cfg)
+	if err != nil {
+		t.Fatalf("NewShipper after the first closed: %v", err)
+	}
+	s.Close()
+}

@@ -37,7 +37,9 @@ collector acknowledged the records before it, so a restart (or a crash)
 resumes where shipping stopped: at least once, and a collector drops
 duplicates by host, module, file and seq. While the cursor file is there,
 the logger's retention keeps every file not yet shipped to its end; delete
-the cursor file when the destination is retired.
+the cursor file when the destination is retired. While one ship of a
+module and destination runs, a second one is refused (its cursor file is
+locked, in M.ship-<digits>.cursor.lock).
 
 It runs until SIGINT or SIGTERM, then writes the cursor past what was
 acknowledged and exits with status 0. Errors go to standard error once per streak of
