@@ -56,7 +56,9 @@ type entry struct {
 // Run ships until ctx is done, then returns ctx's error; it returns
 // earlier only on an error that retrying cannot cure: an unreadable or
 // corrupt cursor file, a cursor that points into a file that is gone, a
-// cursor that cannot be written.
+// cursor that cannot be written, or a cursor that another shipper holds
+// (an error wrapping [ship.ErrCursorInUse]; Run holds the cursor's lock,
+// [ship.LockCursor], until it returns).
 func (s *Shipper) Run(ctx context.Context) error {
 	if s.Host == "" || s.Dest == nil {
 		return fmt.Errorf("audit: shipper of module %s: host and destination are required", s.Module)
@@ -69,7 +71,15 @@ func (s *Shipper) Run(ctx context.Context) error {
 	if poll <= 0 {
 		poll = 200 * time.Millisecond
 	}
+	if _, err := audit.Follow(s.Dir, s.Module, audit.Cursor{}, poll); err != nil {
+		return err // a module name the library does not accept
+	}
 	cpath := ship.CursorPath(s.Dir, s.Module, s.URL)
+	lock, err := ship.LockCursor(cpath)
+	if err != nil {
+		return err
+	}
+	defer lock.Close()
 	var start audit.Cursor
 	c, err := ship.ReadCursor(cpath)
 	switch {

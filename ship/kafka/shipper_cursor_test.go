@@ -96,3 +96,27 @@ func TestShipperCursorOfAnotherModule(t *testing.T) {
 		t.Fatalf("Run: %v, want ErrBadCursor", err)
 	}
 }
+
+// TestShipperRefusesSecondShipper checks that a second shipper of the same
+// module and destination is refused while the first runs.
+func TestShipperRefusesSecondShipper(t *testing.T) {
+	_, url := newCluster(t, 1)
+	dir := t.TempDir()
+	d, err := Open(url, Config{Options: fastOptions})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	lock, err := ship.LockCursor(ship.CursorPath(dir, "M", url))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Close()
+	sh := &Shipper{Dir: dir, Module: "M", Host: "h1", Dest: d, URL: url}
+	// The bound guards against a shipper that runs beside the other.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := sh.Run(ctx); !errors.Is(err, ship.ErrCursorInUse) {
+		t.Fatalf("Run: %v, want ErrCursorInUse", err)
+	}
+}
