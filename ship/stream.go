@@ -12,16 +12,29 @@ import (
 // messages on one connection, with no acknowledgement. A message counts as
 // delivered once its whole batch was written to the connection.
 type stream struct {
-	c      *config
-	retry  retry
-	conn   net.Conn
-	buf    []byte
-	cache  renderCache
-	closed bool
+	c     *config
+	retry retry
+	conn  net.Conn
+	buf   []byte
+	// resend holds the frames written on conn since it was last seen
+	// open, resendN how many. When the receiver turns out to have closed
+	// conn, they are written again first on the next connection: the
+	// receiver may have closed it without reading them.
+	resend  []byte
+	resendN int
+	// seenOpen is whether the last send found its connection open, which
+	// ends a streak of failures.
+	seenOpen bool
+	cache    renderCache
+	closed   bool
 }
 
-// flushSize is how many bytes of frames are written at a time.
-const flushSize = 64 << 10
+const (
+	// flushSize is how many bytes of frames are written at a time.
+	flushSize = 64 << 10
+	// maxResend bounds the frames kept to be written again.
+	maxResend = 4 << 20
+)
 
 func newStream(c *config) *stream {
 	return &stream{c: c, retry: newRetry(c)}
@@ -40,7 +53,9 @@ func (s *stream) Ship(ctx context.Context, msgs []Message) (int, error) {
 		n, err := s.send(ctx, msgs[done:])
 		done += n
 		if err == nil {
-			s.retry.succeeded()
+			if s.seenOpen {
+				s.retry.succeeded()
+			}
 			continue
 		}
 		if errors.Is(err, ErrBadMessage) {
@@ -62,12 +77,22 @@ func (s *stream) Ship(ctx context.Context, msgs []Message) (int, error) {
 // before the error may be lost with the connection, so the whole batch is
 // sent again. A message that cannot be rendered ends the batch before it,
 // after the messages ahead of it were written.
+//
+// A connection the receiver closed since the last send is an error, as a
+// failed write is: the frames written on it since it was last seen open
+// (normally the last batch) count as delivered but may never have been
+// read, as when a load balancer without a backend, or a receiver past its
+// session limit, accepts a connection and closes it at once. They are
+// written again first on the next connection; the receiver drops the
+// duplicates by id.
 func (s *stream) send(ctx context.Context, msgs []Message) (int, error) {
-	if s.conn != nil && peerClosed(s.conn) {
-		// The receiver closed the connection since the last batch. Writing
-		// to it would succeed once and count as delivered while the bytes
-		// are lost, so connect again first.
-		s.drop()
+	s.seenOpen = false
+	if s.conn != nil {
+		if peerClosed(s.conn) {
+			s.drop()
+			return 0, fmt.Errorf("audit: %s: the receiver closed the connection; the %d records written on it since it was last seen open are sent again", s.c.name, s.resendN)
+		}
+		s.resend, s.resendN, s.seenOpen = s.resend[:0], 0, true
 	}
 	if s.conn == nil {
 		conn, err := s.c.dial(ctx)
@@ -78,28 +103,65 @@ func (s *stream) send(ctx context.Context, msgs []Message) (int, error) {
 	}
 	dl := watch(ctx, s.conn)
 	defer dl.done()
+	if len(s.resend) > 0 && !s.seenOpen {
+		if err := s.write(dl, s.resend); err != nil {
+			return 0, err
+		}
+	}
 	buf := s.buf[:0]
 	defer func() { s.buf = buf[:0] }()
+	mark, markN := len(s.resend), s.resendN
+	written := 0 // msgs in the frames written
+	flush := func(upto int) error {
+		if err := s.write(dl, buf); err != nil {
+			// The whole batch is sent again: keep none of it.
+			s.resend, s.resendN = s.resend[:mark], markN
+			return err
+		}
+		s.keep(buf, upto-written)
+		written = upto
+		return nil
+	}
 	for i := range msgs {
 		var err error
 		buf, err = appendFramed(buf, s.c.Format, &msgs[i], &s.cache)
 		if err != nil {
-			if werr := s.write(dl, buf); werr != nil {
+			if werr := flush(i); werr != nil {
 				return 0, werr
 			}
 			return i, err
 		}
 		if len(buf) >= flushSize {
-			if err := s.write(dl, buf); err != nil {
+			if err := flush(i + 1); err != nil {
 				return 0, err
 			}
 			buf = buf[:0]
 		}
 	}
-	if err := s.write(dl, buf); err != nil {
+	if err := flush(len(msgs)); err != nil {
 		return 0, err
 	}
 	return len(msgs), nil
+}
+
+// keep adds n frames written in b to those to write again should the
+// receiver close the connection. Past maxResend the oldest go, and that is
+// reported: they may be lost.
+func (s *stream) keep(b []byte, n int) {
+	if n == 0 {
+		return
+	}
+	if len(s.resend)+len(b) > maxResend {
+		if s.resendN > 0 && s.c.OnError != nil {
+			s.c.OnError(fmt.Errorf("audit: %s: %d records written on connections the receiver closed are more than %d bytes and are not sent again: they may be lost", s.c.name, s.resendN, maxResend))
+		}
+		s.resend, s.resendN = s.resend[:0], 0
+		if len(b) > maxResend {
+			return
+		}
+	}
+	s.resend = append(s.resend, b...)
+	s.resendN += n
 }
 
 func (s *stream) write(dl *deadline, b []byte) error {
