@@ -177,8 +177,8 @@ const (
 // yet: once the destination is open, it is created, pointing before the
 // oldest file, so that retention keeps every file from now on; a
 // destination that cannot be opened leaves no cursor file. A cursor file
-// that is corrupt or for another module is an error wrapping
-// [ErrBadCursor]. The shipper holds the cursor's lock ([LockCursor]) until
+// that is corrupt, or for another module or destination (another scheme,
+// host or port), is an error wrapping [ErrBadCursor]. The shipper holds the cursor's lock ([LockCursor]) until
 // Close: while it runs, a second shipper of the same cursor file is
 // refused with an error wrapping [ErrCursorInUse].
 func NewShipper(cfg ShipperConfig) (*Shipper, error) {
@@ -261,6 +261,11 @@ func NewShipper(cfg ShipperConfig) (*Shipper, error) {
 		return fail(err)
 	case c.Module != cfg.Module:
 		return fail(fmt.Errorf("audit: shipping cursor %s is for module %q, not %q: %w", s.cursor, c.Module, cfg.Module, ErrBadCursor))
+	case destinationKey(c.Destination) != destinationKey(cfg.Destination.URL):
+		// Its position says what another receiver has: shipping from it
+		// would never send this one the records before it.
+		return fail(fmt.Errorf("audit: shipping cursor %s is for destination %s, not %s: %w",
+			s.cursor, redactURL(destinationKey(c.Destination)), redactURL(destinationKey(cfg.Destination.URL)), ErrBadCursor))
 	}
 	s.acked = c
 	return s, nil

@@ -422,7 +422,7 @@ func TestNewShipperErrors(t *testing.T) {
 	corrupt := filepath.Join(dir, "corrupt.cursor")
 	os.WriteFile(corrupt, []byte("x"), 0o640)
 	other := filepath.Join(dir, "other.cursor")
-	WriteCursor(other, Cursor{Module: "CEMServer", Destination: "relp://h:1"})
+	WriteCursor(other, Cursor{Module: "M", Destination: "relp://h:1?window=8"})
 	tests := []struct {
 		name string
 		cfg  ShipperConfig
@@ -436,8 +436,15 @@ func TestNewShipperErrors(t *testing.T) {
 		{"no URL", ShipperConfig{Dir: dir, Module: "M"}, ErrBadDestination, "no destination URL"},
 		{"bad URL", ShipperConfig{Dir: dir, Module: "M", Destination: Config{URL: "ftp://h:1"}}, ErrBadDestination, "unknown scheme"},
 		{"corrupt cursor", ShipperConfig{Dir: dir, Module: "M", CursorFile: corrupt, Destination: Config{URL: "relp://h:1"}}, ErrBadCursor, corrupt},
-		{"cursor of another module", ShipperConfig{Dir: dir, Module: "M", CursorFile: other, Destination: Config{URL: "relp://h:1"}}, ErrBadCursor, "CEMServer"},
+		{"cursor of another module", ShipperConfig{Dir: dir, Module: "CEMServer", CursorFile: other, Destination: Config{URL: "relp://h:1"}}, ErrBadCursor, `module "M", not "CEMServer"`},
+		{"cursor of another destination", ShipperConfig{Dir: dir, Module: "M", CursorFile: other, Destination: Config{URL: "relp://h2:1"}}, ErrBadCursor, "relp://h:1, not relp://h2:1"},
 	}
+	// Other options of the same destination keep its position.
+	s, err := NewShipper(ShipperConfig{Dir: dir, Module: "M", CursorFile: other, Destination: Config{URL: "relp://h:1"}})
+	if err != nil {
+		t.Fatalf("NewShipper with the cursor of the same destination: %v", err)
+	}
+	s.Close()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s, err := NewShipper(tt.cfg)
