@@ -2,6 +2,7 @@ package ship
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -88,7 +89,7 @@ func (s *stream) Ship(ctx context.Context, msgs []Message) (int, error) {
 func (s *stream) send(ctx context.Context, msgs []Message) (int, error) {
 	s.seenOpen = false
 	if s.conn != nil {
-		if peerClosed(s.conn) {
+		if s.peerClosed() {
 			s.drop()
 			return 0, fmt.Errorf("audit: %s: the receiver closed the connection; the %d records written on it since it was last seen open are sent again", s.c.name, s.resendN)
 		}
@@ -163,6 +164,35 @@ func (s *stream) keep(b []byte, n int) {
 	s.resend = append(s.resend, b...)
 	s.resendN += n
 }
+
+// peerClosed reports whether the receiver closed or reset the
+// connection. Over TLS, bytes waiting on it are read, with a short
+// deadline: a TLS 1.3 server sends session tickets after the handshake,
+// and a closing one a close_notify alert first, so that pending bytes do
+// not tell a receiver that is still there from one that closed.
+func (s *stream) peerClosed() bool {
+	closed, pending := peek(s.conn)
+	if closed || !pending {
+		return closed
+	}
+	tc, ok := s.conn.(*tls.Conn)
+	if !ok {
+		return false // a plain-text receiver said something: it is there
+	}
+	tc.SetReadDeadline(time.Now().Add(tlsPeekWait))
+	defer tc.SetReadDeadline(time.Time{})
+	var b [1]byte
+	_, err := tc.Read(b[:])
+	var ne net.Error
+	if err == nil || errors.As(err, &ne) && ne.Timeout() {
+		return false // tickets, or data: the receiver is there
+	}
+	return true // close_notify (io.EOF), or the connection failed
+}
+
+// tlsPeekWait is how long peerClosed waits for the rest of a TLS record
+// whose first bytes have arrived.
+const tlsPeekWait = 5 * time.Millisecond
 
 func (s *stream) write(dl *deadline, b []byte) error {
 	if len(b) == 0 {

@@ -3,6 +3,7 @@ package ship
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"net"
 	"strconv"
 	"sync"
@@ -89,4 +90,69 @@ func TestStreamReceiverClosesAtOnce(t *testing.T) {
 	if len(reported) == 0 {
 		t.Error("nothing reported of the connections the receiver closed")
 	}
+}
+
+// TestTLSStreamReconnectsAfterReceiverClose is
+// TestStreamReconnectsAfterReceiverClose over TLS 1.3, whose server sends
+// session tickets after the handshake and a close_notify alert when it
+// closes: bytes wait on the connection either way, which must not pass
+// for a receiver that is still there.
+func TestTLSStreamReconnectsAfterReceiverClose(t *testing.T) {
+	certs := makeCerts(t)
+	cert, err := tls.LoadX509KeyPair(certs.serverCert, certs.serverKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS13})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	conns := make(chan [][]byte)
+	closeFirst := make(chan struct{})
+	go func() {
+		defer close(conns)
+		for i := 0; ; i++ {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			r := bufio.NewReader(c)
+			var frames [][]byte
+			for {
+				f, err := readFrame(r, 1<<20)
+				if err != nil {
+					break
+				}
+				frames = append(frames, f)
+				if i == 0 {
+					<-closeFirst
+					break
+				}
+			}
+			c.Close()
+			conns <- frames
+		}
+	}()
+	d, err := Open(Config{URL: "tls://" + l.Addr().String() + "?ca=" + certs.caFile, MinBackoff: 1, MaxBackoff: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs := testMessages(2, 0)
+	if n, err := d.Ship(context.Background(), msgs[:1]); n != 1 || err != nil {
+		t.Fatalf("Ship = %d, %v", n, err)
+	}
+	close(closeFirst)
+	first := <-conns
+	if n, err := d.Ship(context.Background(), msgs[1:]); n != 1 || err != nil {
+		t.Fatalf("Ship = %d, %v", n, err)
+	}
+	d.Close()
+	l.Close()
+	second := <-conns
+	if len(first) != 1 || len(second) != 2 {
+		t.Fatalf("first connection got %d frames, second %d; want 1 and 2 (the first again, and the second)", len(first), len(second))
+	}
+	checkRFC5424(t, second[0], &msgs[0], DefaultSDID)
+	checkRFC5424(t, second[1], &msgs[1], DefaultSDID)
 }
