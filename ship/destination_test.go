@@ -52,6 +52,10 @@ func TestOpenBadConfig(t *testing.T) {
 		{"CA file without PEM", Config{URL: "tls://127.0.0.1:6514", CAFile: notPEM}, "no PEM certificate"},
 		{"CA disagrees", Config{URL: "tls://127.0.0.1:6514?ca=a", CAFile: "b"}, `ca="a" disagrees with Config's "b"`},
 		{"cert without key", Config{URL: "tls://127.0.0.1:6514?cert=" + notPEM}, "give both or neither"},
+		{"maxsize not a size", Config{URL: "tcp://127.0.0.1:514?maxsize=big"}, `maxsize "big": want a number of bytes`},
+		{"maxsize too small", Config{URL: "relp://127.0.0.1:514?maxsize=100"}, "maxsize 100: want 480 to"},
+		{"maxsize too large", Config{URL: "tls://127.0.0.1:6514", MaxMessageSize: 1 << 30}, "maxsize 1073741824: want 480 to"},
+		{"maxsize disagrees", Config{URL: "tcp://127.0.0.1:514?maxsize=2m", MaxMessageSize: 4096}, "maxsize 2097152 in the URL and 4096 in Config"},
 		{"bad facility", Config{URL: "tcp://127.0.0.1:514", Format: Format{Facility: 3}}, "facility 3"},
 		{"bad SD-ID", Config{URL: "tcp://127.0.0.1:514", Format: Format{SDID: "audit"}}, `SD-ID "audit"`},
 	}

@@ -1,6 +1,7 @@
 package ship
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -124,8 +125,15 @@ func (s *stream) send(ctx context.Context, msgs []Message) (int, error) {
 		return nil
 	}
 	for i := range msgs {
+		start := len(buf)
 		var err error
 		buf, err = appendFramed(buf, s.c.Format, &msgs[i], &s.cache)
+		if err == nil {
+			frame := buf[start:]
+			if n := len(frame) - bytes.IndexByte(frame, ' ') - 1; n > s.c.MaxMessageSize {
+				buf, err = buf[:start], s.c.errTooLong(&msgs[i], n)
+			}
+		}
 		if err != nil {
 			if werr := flush(i); werr != nil {
 				return 0, werr

@@ -32,6 +32,13 @@ ship.Shipper does inside an application:
   --key-file F   the client certificate's key
   --host H       the host name in every message (default: this machine's)
 
+Every scheme takes ?maxsize=N (bytes, or with a k or m suffix): the
+longest message the collector takes whole, 8096 by default (rsyslog's
+default maxMessageSize of 8k). A longer record is named and skipped, not
+sent: a collector cuts it, or over TCP splits it into messages of its own.
+Raise both (rsyslog: maxMessageSize, imrelp's maxDataSize, imtcp's
+maxFrameSize) to ship records of up to 1 MiB.
+
 The position is kept in DIR/M.ship-<digits>.cursor, written only after the
 collector acknowledged the records before it, so a restart (or a crash)
 resumes where shipping stopped: at least once, and a collector drops
