@@ -38,18 +38,19 @@ func quickAck(conn net.Conn) {
 }
 
 // peek reports, without waiting or consuming anything, whether the other
-// end closed or reset conn (an end of stream or a connection error) and
-// whether bytes wait to be read on it. For a TLS connection it looks at
-// the TCP connection under it, where a close_notify alert or a session
+// end closed conn (an end of stream), reset it (a connection error, as
+// when a peer closes with data unread, or data reaches a closed socket),
+// and whether bytes wait to be read on it. For a TLS connection it looks
+// at the TCP connection under it, where a close_notify alert or a session
 // ticket is pending data.
-func peek(conn net.Conn) (closed, pending bool) {
+func peek(conn net.Conn) (closed, reset, pending bool) {
 	tc := tcpConn(conn)
 	if tc == nil {
-		return false, false
+		return false, false, false
 	}
 	raw, err := tc.SyscallConn()
 	if err != nil {
-		return false, false
+		return false, false, false
 	}
 	raw.Control(func(fd uintptr) {
 		var b [1]byte
@@ -59,8 +60,8 @@ func peek(conn net.Conn) (closed, pending bool) {
 			closed, pending = n == 0, n > 0
 		case errors.Is(err, syscall.EAGAIN), errors.Is(err, syscall.EINTR):
 		default:
-			closed = true
+			closed, reset = true, true
 		}
 	})
-	return closed, pending
+	return closed, reset, pending
 }

@@ -9,4 +9,4 @@ func quickAck(net.Conn) {}
 
 // peek reports nothing outside Linux: a closed connection is found
 // when a write to it fails.
-func peek(net.Conn) (closed, pending bool) { return false, false }
+func peek(net.Conn) (closed, reset, pending bool) { return false, false, false }

@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"time"
 )
@@ -80,21 +81,29 @@ func (s *stream) Ship(ctx context.Context, msgs []Message) (int, error) {
 // sent again. A message that cannot be rendered ends the batch before it,
 // after the messages ahead of it were written.
 //
-// A connection the receiver closed since the last send is an error, as a
-// failed write is: the frames written on it since it was last seen open
-// (normally the last batch) count as delivered but may never have been
-// read, as when a load balancer without a backend, or a receiver past its
-// session limit, accepts a connection and closes it at once. They are
-// written again first on the next connection; the receiver drops the
-// duplicates by id.
+// A connection the receiver closed since the last send may have taken
+// frames with it: those written on it since it was last seen open
+// (normally the last batch) counted as delivered but may never have been
+// read. They are written again first on the next connection; the receiver
+// drops the duplicates by id. A connection closed in order (a receiver
+// restarting, an idle timeout) is otherwise no failure. A reset one is: a
+// peer that closes with data unread, or a closed socket that data reaches,
+// answers with a reset, as when a load balancer without a backend, or a
+// receiver past its session limit, accepts a connection and closes it at
+// once. It is reported once per streak, with a backoff.
 func (s *stream) send(ctx context.Context, msgs []Message) (int, error) {
 	s.seenOpen = false
 	if s.conn != nil {
-		if s.peerClosed() {
+		closed, reset := s.peerClosed()
+		switch {
+		case reset:
 			s.drop()
-			return 0, fmt.Errorf("audit: %s: the receiver closed the connection; the %d records written on it since it was last seen open are sent again", s.c.name, s.resendN)
+			return 0, fmt.Errorf("audit: %s: the receiver reset the connection; the %d records written on it since it was last seen open are sent again", s.c.name, s.resendN)
+		case closed:
+			s.drop()
+		default:
+			s.resend, s.resendN, s.seenOpen = s.resend[:0], 0, true
 		}
-		s.resend, s.resendN, s.seenOpen = s.resend[:0], 0, true
 	}
 	if s.conn == nil {
 		conn, err := s.c.dial(ctx)
@@ -173,29 +182,34 @@ func (s *stream) keep(b []byte, n int) {
 	s.resendN += n
 }
 
-// peerClosed reports whether the receiver closed or reset the
-// connection. Over TLS, bytes waiting on it are read, with a short
-// deadline: a TLS 1.3 server sends session tickets after the handshake,
-// and a closing one a close_notify alert first, so that pending bytes do
-// not tell a receiver that is still there from one that closed.
-func (s *stream) peerClosed() bool {
-	closed, pending := peek(s.conn)
+// peerClosed reports whether the receiver closed the connection, and
+// whether it reset it rather than closing it in order. Over TLS, bytes
+// waiting on it are read, with a short deadline: a TLS 1.3 server sends
+// session tickets after the handshake, and a closing one a close_notify
+// alert first, so that pending bytes do not tell a receiver that is still
+// there from one that closed.
+func (s *stream) peerClosed() (closed, reset bool) {
+	closed, reset, pending := peek(s.conn)
 	if closed || !pending {
-		return closed
+		return closed, reset
 	}
 	tc, ok := s.conn.(*tls.Conn)
 	if !ok {
-		return false // a plain-text receiver said something: it is there
+		return false, false // a plain-text receiver said something: it is there
 	}
 	tc.SetReadDeadline(time.Now().Add(tlsPeekWait))
 	defer tc.SetReadDeadline(time.Time{})
 	var b [1]byte
 	_, err := tc.Read(b[:])
 	var ne net.Error
-	if err == nil || errors.As(err, &ne) && ne.Timeout() {
-		return false // tickets, or data: the receiver is there
+	switch {
+	case err == nil || errors.As(err, &ne) && ne.Timeout():
+		return false, false // tickets, or data: the receiver is there
+	case errors.Is(err, io.EOF):
+		return true, false // close_notify
+	default:
+		return true, true
 	}
-	return true // close_notify (io.EOF), or the connection failed
 }
 
 // tlsPeekWait is how long peerClosed waits for the rest of a TLS record
