@@ -580,3 +580,27 @@ func TestNewShipperRefusesSecondShipper(t *testing.T) {
 	}
 	s.Close()
 }
+
+// TestNewShipperRemovesStaleCursorTemp checks that the temporary file of
+// a cursor that a killed shipper was writing does not stay in the audit
+// directory: under a crash loop they would pile up.
+func TestNewShipperRemovesStaleCursorTemp(t *testing.T) {
+	dir := t.TempDir()
+	path := CursorPath(dir, "AgentServer", "relp://collector.test:2514")
+	stale := path + ".tmp-123456"
+	if err := os.WriteFile(stale, []byte("audit-ship-cursor 1\n"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	other := filepath.Join(dir, "CEMServer.ship-0123456789abcdef.cursor.tmp-1")
+	if err := os.WriteFile(other, nil, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	s := newTestShipper(t, ShipperConfig{Dir: dir}, &memDestination{})
+	s.Close()
+	if _, err := os.Stat(stale); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("stale temporary cursor file still there: %v", err)
+	}
+	if _, err := os.Stat(other); err != nil {
+		t.Errorf("another cursor's temporary file was removed: %v", err)
+	}
+}
