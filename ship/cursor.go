@@ -58,12 +58,17 @@ const maxCursorSize = 64 << 10
 // so a file goes only once every destination has its records. A cursor
 // file elsewhere, or under another name, holds nothing back.
 func CursorPath(dir, module, destination string) string {
-	key := destination
-	if u, err := url.Parse(destination); err == nil && u.Scheme != "" && u.Host != "" {
-		key = u.Scheme + "://" + u.Host
-	}
-	sum := sha256.Sum256([]byte(key))
+	sum := sha256.Sum256([]byte(destinationKey(destination)))
 	return filepath.Join(dir, module+".ship-"+hex.EncodeToString(sum[:8])+".cursor")
+}
+
+// destinationKey returns what names a destination's cursor: the URL's
+// scheme, host and port, or the whole URL when it has none.
+func destinationKey(destination string) string {
+	if u, err := url.Parse(destination); err == nil && u.Scheme != "" && u.Host != "" {
+		return u.Scheme + "://" + u.Host
+	}
+	return destination
 }
 
 // AppendText implements [encoding.TextAppender]: the cursor file's

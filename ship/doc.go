@@ -31,7 +31,14 @@
 //
 // TCP and TLS have no acknowledgement: a record counts as delivered once
 // it was written to the connection, and records that were in flight when
-// a connection dropped can be lost. RELP acknowledges every record; the
+// a connection dropped can be lost. A connection the receiver closed is
+// noticed before the next batch (on Linux), and the records written on it
+// since it was last seen open are sent again on the next connection, so
+// that a receiver that accepts and closes at once (a load balancer
+// without a backend) does not swallow them; the receiver drops the
+// duplicates by id. A connection the receiver reset (as such a receiver
+// does) is reported as a failure; one closed in order (a restart, an idle
+// timeout) is not. RELP acknowledges every record; the
 // cursor moves only past acknowledged records, so an outage of the
 // receiver loses nothing.
 //

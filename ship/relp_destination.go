@@ -101,6 +101,9 @@ func (d *relpDest) send(ctx context.Context, msgs []Message) (int, error) {
 		for stop == nil && next < len(msgs) && next-acked < d.c.Window {
 			var err error
 			d.msg, err = d.c.Format.append(d.msg[:0], &msgs[next], &d.cache)
+			if err == nil && len(d.msg) > d.c.MaxMessageSize {
+				err = d.c.errTooLong(&msgs[next], len(d.msg))
+			}
 			if err != nil {
 				stop = err
 				break

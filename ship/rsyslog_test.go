@@ -25,8 +25,12 @@ type rsyslogd struct {
 	port  int
 	out   string
 	certs *testCerts
-	cmd   *exec.Cmd
-	exit  chan error
+	// defaultLimits leaves rsyslog's message size limits at their
+	// defaults (8 KiB) instead of raising them for records of
+	// audit.MaxRecordSize.
+	defaultLimits bool
+	cmd           *exec.Cmd
+	exit          chan error
 }
 
 // rsyslogWait bounds how long a test waits for rsyslog to start or to
@@ -74,7 +78,13 @@ func startRsyslog(t testing.TB, kind string, certs *testCerts) *rsyslogd {
 
 func (r *rsyslogd) config() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "global(workDirectory=%q maxMessageSize=\"4m\"\n", filepath.Join(r.dir, "work"))
+	// imtcp takes octet-counted frames of up to maxFrameSize (200000
+	// bytes by default) as such.
+	limit, relpLimit, tcpLimit := ` maxMessageSize="4m"`, ` maxDataSize="4m"`, ` maxFrameSize="4200000"`
+	if r.defaultLimits {
+		limit, relpLimit, tcpLimit = "", "", ""
+	}
+	fmt.Fprintf(&b, "global(workDirectory=%q%s\n", filepath.Join(r.dir, "work"), limit)
 	b.WriteString("  parser.escapeControlCharactersOnReceive=\"off\" parser.dropTrailingLFOnReception=\"off\"\n")
 	if r.kind == "tls" {
 		fmt.Fprintf(&b, "  defaultNetstreamDriverCAFile=%q defaultNetstreamDriverCertFile=%q defaultNetstreamDriverKeyFile=%q\n",
@@ -91,19 +101,19 @@ func (r *rsyslogd) config() string {
 	switch r.kind {
 	case "tcp":
 		b.WriteString("module(load=\"imtcp\")\n")
-		fmt.Fprintf(&b, "input(type=\"imtcp\" address=\"127.0.0.1\" port=%q listenPortFileName=%q ruleset=\"in\")\n", port, portFile)
+		fmt.Fprintf(&b, "input(type=\"imtcp\" address=\"127.0.0.1\" port=%q listenPortFileName=%q%s ruleset=\"in\")\n", port, portFile, tcpLimit)
 	case "tls":
 		b.WriteString("module(load=\"imtcp\" streamDriver.name=\"gtls\" streamDriver.mode=\"1\" streamDriver.authMode=\"anon\")\n")
-		fmt.Fprintf(&b, "input(type=\"imtcp\" address=\"127.0.0.1\" port=%q listenPortFileName=%q ruleset=\"in\")\n", port, portFile)
+		fmt.Fprintf(&b, "input(type=\"imtcp\" address=\"127.0.0.1\" port=%q listenPortFileName=%q%s ruleset=\"in\")\n", port, portFile, tcpLimit)
 	case "relp":
 		b.WriteString("module(load=\"imrelp\")\n")
-		fmt.Fprintf(&b, "input(type=\"imrelp\" address=\"127.0.0.1\" port=%q maxDataSize=\"4m\" ruleset=\"in\")\n", port)
+		fmt.Fprintf(&b, "input(type=\"imrelp\" address=\"127.0.0.1\" port=%q%s ruleset=\"in\")\n", port, relpLimit)
 	case "relp+tls":
 		// TLS from the first byte; both sides show a certificate from the
 		// test's CA (librelp asks for a client certificate whenever the
 		// server has one).
 		b.WriteString("module(load=\"imrelp\")\n")
-		fmt.Fprintf(&b, "input(type=\"imrelp\" address=\"127.0.0.1\" port=%q maxDataSize=\"4m\" ruleset=\"in\"\n", port)
+		fmt.Fprintf(&b, "input(type=\"imrelp\" address=\"127.0.0.1\" port=%q%s ruleset=\"in\"\n", port, relpLimit)
 		fmt.Fprintf(&b, "  tls=\"on\" tls.authMode=\"certvalid\" tls.caCert=%q tls.myCert=%q tls.myPrivKey=%q)\n", r.certs.caFile, r.certs.serverCert, r.certs.serverKey)
 	}
 	return b.String()

@@ -96,7 +96,8 @@ type ShipperConfig struct {
 type Shipper struct {
 	cfg     ShipperConfig
 	dest    Destination
-	cursor  string // cursor file path
+	cursor  string    // cursor file path
+	lock    io.Closer // the cursor's lock, held until Close
 	destURL string
 
 	mu      sync.Mutex
@@ -171,11 +172,15 @@ const (
 	defaultStatsInterval  = time.Second
 )
 
-// NewShipper checks cfg, reads the cursor file (a missing one means
-// nothing was shipped yet: it is created, pointing before the oldest
-// file, so that retention keeps every file from now on) and opens the
-// destination without connecting. A cursor file that is corrupt or for
-// another module is an error wrapping [ErrBadCursor].
+// NewShipper checks cfg, reads the cursor file and opens the destination
+// without connecting. A missing cursor file means nothing was shipped
+// yet: once the destination is open, it is created, pointing before the
+// oldest file, so that retention keeps every file from now on; a
+// destination that cannot be opened leaves no cursor file. A cursor file
+// that is corrupt, or for another module or destination (another scheme,
+// host or port), is an error wrapping [ErrBadCursor]. The shipper holds the cursor's lock ([LockCursor]) until
+// Close: while it runs, a second shipper of the same cursor file is
+// refused with an error wrapping [ErrCursorInUse].
 func NewShipper(cfg ShipperConfig) (*Shipper, error) {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("audit: shipper: %s: %w", fmt.Sprintf(format, args...), ErrBadDestination)
@@ -220,19 +225,6 @@ func NewShipper(cfg ShipperConfig) (*Shipper, error) {
 	if _, err := audit.Follow(cfg.Dir, cfg.Module, audit.Cursor{}, cfg.Poll); err != nil {
 		return nil, err // a module name the library does not accept
 	}
-	c, err := ReadCursor(s.cursor)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		c = Cursor{Module: cfg.Module, Destination: cfg.Destination.URL}
-		if err := WriteCursor(s.cursor, c); err != nil {
-			return nil, err
-		}
-	case err != nil:
-		return nil, err
-	case c.Module != cfg.Module:
-		return nil, fmt.Errorf("audit: shipping cursor %s is for module %q, not %q: %w", s.cursor, c.Module, cfg.Module, ErrBadCursor)
-	}
-	s.acked = c
 	dcfg := cfg.Destination
 	if dcfg.OnError == nil {
 		dcfg.OnError = s.report
@@ -241,9 +233,41 @@ func NewShipper(cfg ShipperConfig) (*Shipper, error) {
 	if open == nil {
 		open = Open
 	}
+	// The destination is checked before a new cursor file is made: one
+	// left by a shipper that never ran would hold every file back from
+	// retention.
+	var err error
 	if s.dest, err = open(dcfg); err != nil {
 		return nil, err
 	}
+	fail := func(err error) (*Shipper, error) {
+		s.dest.Close()
+		if s.lock != nil {
+			s.lock.Close()
+		}
+		return nil, err
+	}
+	if s.lock, err = LockCursor(s.cursor); err != nil {
+		return fail(err)
+	}
+	c, err := ReadCursor(s.cursor)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		c = Cursor{Module: cfg.Module, Destination: cfg.Destination.URL}
+		if err := WriteCursor(s.cursor, c); err != nil {
+			return fail(err)
+		}
+	case err != nil:
+		return fail(err)
+	case c.Module != cfg.Module:
+		return fail(fmt.Errorf("audit: shipping cursor %s is for module %q, not %q: %w", s.cursor, c.Module, cfg.Module, ErrBadCursor))
+	case destinationKey(c.Destination) != destinationKey(cfg.Destination.URL):
+		// Its position says what another receiver has: shipping from it
+		// would never send this one the records before it.
+		return fail(fmt.Errorf("audit: shipping cursor %s is for destination %s, not %s: %w",
+			s.cursor, redactURL(destinationKey(c.Destination)), redactURL(destinationKey(cfg.Destination.URL)), ErrBadCursor))
+	}
+	s.acked = c
 	return s, nil
 }
 
@@ -291,7 +315,9 @@ func (s *Shipper) Close() error {
 		cancel()
 	}
 	s.wg.Wait()
-	return s.dest.Close()
+	err := s.dest.Close()
+	s.lock.Close()
+	return err
 }
 
 // Stats returns what the shipper did so far and its backlog as last

@@ -422,7 +422,7 @@ func TestNewShipperErrors(t *testing.T) {
 	corrupt := filepath.Join(dir, "corrupt.cursor")
 	os.WriteFile(corrupt, []byte("x"), 0o640)
 	other := filepath.Join(dir, "other.cursor")
-	WriteCursor(other, Cursor{Module: "CEMServer", Destination: "relp://h:1"})
+	WriteCursor(other, Cursor{Module: "M", Destination: "relp://h:1?window=8"})
 	tests := []struct {
 		name string
 		cfg  ShipperConfig
@@ -436,8 +436,15 @@ func TestNewShipperErrors(t *testing.T) {
 		{"no URL", ShipperConfig{Dir: dir, Module: "M"}, ErrBadDestination, "no destination URL"},
 		{"bad URL", ShipperConfig{Dir: dir, Module: "M", Destination: Config{URL: "ftp://h:1"}}, ErrBadDestination, "unknown scheme"},
 		{"corrupt cursor", ShipperConfig{Dir: dir, Module: "M", CursorFile: corrupt, Destination: Config{URL: "relp://h:1"}}, ErrBadCursor, corrupt},
-		{"cursor of another module", ShipperConfig{Dir: dir, Module: "M", CursorFile: other, Destination: Config{URL: "relp://h:1"}}, ErrBadCursor, "CEMServer"},
+		{"cursor of another module", ShipperConfig{Dir: dir, Module: "CEMServer", CursorFile: other, Destination: Config{URL: "relp://h:1"}}, ErrBadCursor, `module "M", not "CEMServer"`},
+		{"cursor of another destination", ShipperConfig{Dir: dir, Module: "M", CursorFile: other, Destination: Config{URL: "relp://h2:1"}}, ErrBadCursor, "relp://h:1, not relp://h2:1"},
 	}
+	// Other options of the same destination keep its position.
+	s, err := NewShipper(ShipperConfig{Dir: dir, Module: "M", CursorFile: other, Destination: Config{URL: "relp://h:1"}})
+	if err != nil {
+		t.Fatalf("NewShipper with the cursor of the same destination: %v", err)
+	}
+	s.Close()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s, err := NewShipper(tt.cfg)
@@ -525,5 +532,75 @@ func TestShipperDestinationFails(t *testing.T) {
 	defer mu.Unlock()
 	if len(errs) != 1 || !strings.Contains(errs[0].Error(), "refused for now") {
 		t.Fatalf("reported %v, want the streak once", errs)
+	}
+}
+
+// TestNewShipperRefusedDestinationLeavesNoCursor checks that a
+// destination that cannot be used leaves no cursor file behind: retention
+// would read it as a destination that shipped nothing yet and keep every
+// file from then on, for a shipper that never ran.
+func TestNewShipperRefusedDestinationLeavesNoCursor(t *testing.T) {
+	dir := t.TempDir()
+	for _, url := range []string{
+		"tls://127.0.0.1:6514?ca=" + filepath.Join(dir, "missing-ca.pem"),
+		"relp://127.0.0.1:2514?window=many",
+		"tcp://auditor:s3cret@127.0.0.1:514",
+	} {
+		_, err := NewShipper(ShipperConfig{Dir: dir, Module: "AgentServer", Host: "agent01", Destination: Config{URL: url}})
+		if !errors.Is(err, ErrBadDestination) {
+			t.Fatalf("NewShipper(%s): %v, want ErrBadDestination", url, err)
+		}
+		if _, err := os.Stat(CursorPath(dir, "AgentServer", url)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("NewShipper(%s) failed but left a cursor file (%v): retention would keep every file for it", url, err)
+		}
+	}
+}
+
+// TestNewShipperRefusesSecondShipper checks that a second shipper of the
+// same module and destination is refused while the first runs, and can
+// start once it is closed.
+func TestNewShipperRefusesSecondShipper(t *testing.T) {
+	dir := t.TempDir()
+	first := newTestShipper(t, ShipperConfig{Dir: dir}, &memDestination{})
+	first.Start()
+	cfg := ShipperConfig{Dir: dir, Module: "AgentServer", Host: "agent01", Destination: Config{URL: "relp://collector.test:2514"},
+		Open: func(Config) (Destination, error) { return &memDestination{}, nil }}
+	if s, err := NewShipper(cfg); !errors.Is(err, ErrCursorInUse) {
+		if err == nil {
+			s.Close()
+		}
+		t.Fatalf("second NewShipper: %v, want ErrCursorInUse", err)
+	}
+	if err := first.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := NewShipper(cfg)
+	if err != nil {
+		t.Fatalf("NewShipper after the first closed: %v", err)
+	}
+	s.Close()
+}
+
+// TestNewShipperRemovesStaleCursorTemp checks that the temporary file of
+// a cursor that a killed shipper was writing does not stay in the audit
+// directory: under a crash loop they would pile up.
+func TestNewShipperRemovesStaleCursorTemp(t *testing.T) {
+	dir := t.TempDir()
+	path := CursorPath(dir, "AgentServer", "relp://collector.test:2514")
+	stale := path + ".tmp-123456"
+	if err := os.WriteFile(stale, []byte("audit-ship-cursor 1\n"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	other := filepath.Join(dir, "CEMServer.ship-0123456789abcdef.cursor.tmp-1")
+	if err := os.WriteFile(other, nil, 0o640); err != nil {
+		t.Fatal(err)
+	}
+	s := newTestShipper(t, ShipperConfig{Dir: dir}, &memDestination{})
+	s.Close()
+	if _, err := os.Stat(stale); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("stale temporary cursor file still there: %v", err)
+	}
+	if _, err := os.Stat(other); err != nil {
+		t.Errorf("another cursor's temporary file was removed: %v", err)
 	}
 }

@@ -37,29 +37,31 @@ func quickAck(conn net.Conn) {
 	})
 }
 
-// peerClosed reports whether the other end closed or reset conn, by a
-// peek that does not wait and consumes nothing: an end of stream or a
-// connection error. Pending data means the peer is still there.
-func peerClosed(conn net.Conn) bool {
+// peek reports, without waiting or consuming anything, whether the other
+// end closed conn (an end of stream), reset it (a connection error, as
+// when a peer closes with data unread, or data reaches a closed socket),
+// and whether bytes wait to be read on it. For a TLS connection it looks
+// at the TCP connection under it, where a close_notify alert or a session
+// ticket is pending data.
+func peek(conn net.Conn) (closed, reset, pending bool) {
 	tc := tcpConn(conn)
 	if tc == nil {
-		return false
+		return false, false, false
 	}
 	raw, err := tc.SyscallConn()
 	if err != nil {
-		return false
+		return false, false, false
 	}
-	closed := false
 	raw.Control(func(fd uintptr) {
 		var b [1]byte
 		n, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
 		switch {
 		case err == nil:
-			closed = n == 0
+			closed, pending = n == 0, n > 0
 		case errors.Is(err, syscall.EAGAIN), errors.Is(err, syscall.EINTR):
 		default:
-			closed = true
+			closed, reset = true, true
 		}
 	})
-	return closed
+	return closed, reset, pending
 }

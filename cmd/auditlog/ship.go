@@ -32,12 +32,21 @@ ship.Shipper does inside an application:
   --key-file F   the client certificate's key
   --host H       the host name in every message (default: this machine's)
 
+Every scheme takes ?maxsize=N (bytes, or with a k or m suffix): the
+longest message the collector takes whole, 8096 by default (rsyslog's
+default maxMessageSize of 8k). A longer record is named and skipped, not
+sent: a collector cuts it, or over TCP splits it into messages of its own.
+Raise both (rsyslog: maxMessageSize, imrelp's maxDataSize, imtcp's
+maxFrameSize) to ship records of up to 1 MiB.
+
 The position is kept in DIR/M.ship-<digits>.cursor, written only after the
 collector acknowledged the records before it, so a restart (or a crash)
 resumes where shipping stopped: at least once, and a collector drops
 duplicates by host, module, file and seq. While the cursor file is there,
 the logger's retention keeps every file not yet shipped to its end; delete
-the cursor file when the destination is retired.
+the cursor file when the destination is retired. While one ship of a
+module and destination runs, a second one is refused (its cursor file is
+locked, in M.ship-<digits>.cursor.lock).
 
 It runs until SIGINT or SIGTERM, then writes the cursor past what was
 acknowledged and exits with status 0. Errors go to standard error once per streak of

@@ -105,6 +105,10 @@ func TestShipUsage(t *testing.T) {
 	dir := t.TempDir()
 	corrupt := t.TempDir()
 	require.NoError(t, os.WriteFile(ship.CursorPath(corrupt, "M", "tcp://127.0.0.1:1"), []byte("garbage\n"), 0o600))
+	busy := t.TempDir()
+	lock, err := ship.LockCursor(ship.CursorPath(busy, "M", "tcp://127.0.0.1:1"))
+	require.NoError(t, err)
+	defer lock.Close()
 	tests := []struct {
 		name string
 		args []string
@@ -118,6 +122,7 @@ func TestShipUsage(t *testing.T) {
 		{"missing CA file", []string{"ship", dir, "--module", "M", "--to", "tls://x:1", "--ca-file", dir + "/none.pem"}, "CA file"},
 		{"not a directory", []string{"ship", dir + "/none", "--module", "M", "--to", "tcp://x:1"}, "is not a directory"},
 		{"corrupt cursor", []string{"ship", corrupt, "--module", "M", "--to", "tcp://127.0.0.1:1"}, "corrupt shipping cursor (move the cursor file aside"},
+		{"cursor in use", []string{"ship", busy, "--module", "M", "--to", "tcp://127.0.0.1:1"}, "shipping cursor in use by another shipper"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

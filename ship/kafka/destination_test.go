@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -322,4 +323,22 @@ func TestShipBrokerRestart(t *testing.T) {
 		t.Fatalf("the leader refused only %d of 20 requests", 20-down.Load())
 	}
 	checkDelivered(t, consume(t, url, len(msgs)), msgs, true)
+}
+
+// TestParseURLHidesPassword checks that a URL refused for carrying a
+// password is not echoed with it: the error goes to logs and terminals.
+func TestParseURLHidesPassword(t *testing.T) {
+	for _, raw := range []string{
+		"kafka://auditor:s3cret@b1:9092/audit",
+		"kafka://b1:9092/audit?sasl=plain&user=auditor&password=s3cret",
+		"kafka+tls://b1:9092/audit?password=s3cret&sasl=plain",
+	} {
+		_, err := ParseURL(raw)
+		if !errors.Is(err, ship.ErrBadDestination) {
+			t.Fatalf("ParseURL(%s): %v, want ErrBadDestination", raw, err)
+		}
+		if strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("ParseURL(%s): %q shows the password", raw, err)
+		}
+	}
 }

@@ -16,8 +16,10 @@ import (
 
 // Shipper follows one module's audit files and ships their records to a
 // [Destination], at least once and in order: it reads from the cursor file
-// ([ship.CursorPath]) and rewrites it only after the brokers acknowledged
-// the records before it. Each record's [ship.Message.File] is the
+// ([ship.CursorPath]), creates it when it is missing (pointing before the
+// oldest file, so that retention keeps every file not yet shipped from the
+// start), and rewrites it only after the brokers acknowledged the records
+// before it. Each record's [ship.Message.File] is the
 // fingerprint of its file ([audit.Fingerprint] of the file's first line),
 // which does not change when the file is rotated or compressed, and its
 // Seq is its line number in that file.
@@ -54,7 +56,9 @@ type entry struct {
 // Run ships until ctx is done, then returns ctx's error; it returns
 // earlier only on an error that retrying cannot cure: an unreadable or
 // corrupt cursor file, a cursor that points into a file that is gone, a
-// cursor that cannot be written.
+// cursor that cannot be written, or a cursor that another shipper holds
+// (an error wrapping [ship.ErrCursorInUse]; Run holds the cursor's lock,
+// [ship.LockCursor], until it returns).
 func (s *Shipper) Run(ctx context.Context) error {
 	if s.Host == "" || s.Dest == nil {
 		return fmt.Errorf("audit: shipper of module %s: host and destination are required", s.Module)
@@ -67,13 +71,30 @@ func (s *Shipper) Run(ctx context.Context) error {
 	if poll <= 0 {
 		poll = 200 * time.Millisecond
 	}
+	if _, err := audit.Follow(s.Dir, s.Module, audit.Cursor{}, poll); err != nil {
+		return err // a module name the library does not accept
+	}
 	cpath := ship.CursorPath(s.Dir, s.Module, s.URL)
+	lock, err := ship.LockCursor(cpath)
+	if err != nil {
+		return err
+	}
+	defer lock.Close()
 	var start audit.Cursor
 	c, err := ship.ReadCursor(cpath)
 	switch {
+	case err == nil && c.Module != s.Module:
+		return fmt.Errorf("audit: shipping cursor %s is for module %q, not %q: %w", cpath, c.Module, s.Module, ship.ErrBadCursor)
 	case err == nil:
 		start = audit.Cursor{File: c.File, Offset: c.Offset, Line: int(c.Seq)}
 	case errors.Is(err, fs.ErrNotExist):
+		// Nothing shipped yet. The cursor file, pointing before the
+		// oldest file, makes retention keep every file from now on:
+		// without it, files rotated before the first acknowledged batch
+		// could be removed unshipped.
+		if err := ship.WriteCursor(cpath, ship.Cursor{Module: s.Module, Destination: s.URL}); err != nil {
+			return err
+		}
 	default:
 		return err
 	}
