@@ -456,3 +456,26 @@ func TestKeyFileNeverLags(t *testing.T) {
 	require.Equal(t, onDisk.index, l.key.index)
 	requireVerified(t, dir, key)
 }
+
+// TestRetentionLeavesNoGapBesideACompression runs retention while the
+// oldest backup is being compressed: the compressor owns that file, so
+// retention must keep it and every newer file, rather than remove the
+// files after it and leave a gap in the middle of the chain, which a kill
+// before the next retention leaves for verification to find (the kill
+// test found it).
+func TestRetentionLeavesNoGapBesideACompression(t *testing.T) {
+	dir := t.TempDir()
+	keyFile, key := newKeyFile(t)
+	writeSealed(t, dir, evModule, FormatBCM, keyFile, 40, nil)
+	old := plainBackups(t, dir, evModule)
+	require.Greater(t, len(old), 6)
+	release := markCompressing(old[0])
+	defer release()
+	cfg := sealedConfig(dir, FormatBCM, keyFile, fixedClock(day1.Add(time.Hour), time.Minute))
+	cfg.MaxBackups = 2
+	l, err := New(cfg)
+	require.NoError(t, err)
+	require.NoError(t, l.Close())
+	require.FileExists(t, old[0], "the compressor's file stays")
+	requireVerified(t, dir, key)
+}
