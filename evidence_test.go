@@ -479,3 +479,65 @@ func TestRetentionLeavesNoGapBesideACompression(t *testing.T) {
 	require.FileExists(t, old[0], "the compressor's file stays")
 	requireVerified(t, dir, key)
 }
+
+// TestNewRefusesAKeyOfAnotherChain replaces the key file of a sealed module
+// with a new key, with the active file in use and with it left empty by a
+// crash inside a rotation. Continuing the chain with that key made every
+// later file fail to verify with either key; New must refuse the key and
+// leave the key file and the chain as they were.
+func TestNewRefusesAKeyOfAnotherChain(t *testing.T) {
+	for _, emptyActive := range []bool{false, true} {
+		t.Run(fmt.Sprint("empty active file ", emptyActive), func(t *testing.T) {
+			dir := t.TempDir()
+			keyFile, key := newKeyFile(t)
+			writeSealed(t, dir, evModule, FormatBCM, keyFile, 30, nil)
+			if emptyActive {
+				active := filepath.Join(dir, evModule+activeSuffix)
+				require.NoError(t, os.Rename(active, filepath.Join(dir, backupName(evModule, day1.Add(48*time.Hour)))))
+				require.NoError(t, os.WriteFile(active, nil, 0o640))
+			}
+			require.NoError(t, os.Remove(keyFile))
+			require.NoError(t, NewKey(keyFile))
+			newKey, err := os.ReadFile(keyFile)
+			require.NoError(t, err)
+			_, err = New(sealedConfig(dir, FormatBCM, keyFile, fixedClock(day1.Add(50*time.Hour), time.Second)))
+			require.ErrorIs(t, err, ErrBadKey)
+			require.ErrorContains(t, err, keyFile)
+			after, err := os.ReadFile(keyFile)
+			require.NoError(t, err)
+			require.Equal(t, newKey, after, "the refused key file is left as it was")
+			requireVerified(t, dir, key)
+
+			// The original key, put back, is the chain's key.
+			require.NoError(t, os.Remove(keyFile))
+			require.NoError(t, os.WriteFile(keyFile, fmt.Appendf(nil, "0:%x\n", key), 0o600))
+			l, err := New(sealedConfig(dir, FormatBCM, keyFile, fixedClock(day1.Add(51*time.Hour), time.Second)))
+			require.NoError(t, err)
+			logN(t, l, 3, "restored")
+			require.NoError(t, l.Close())
+			requireVerified(t, dir, key)
+		})
+	}
+}
+
+// TestNewRefusesAChangeOfChainAlgorithm restarts a module sealed with a key
+// without its key file, and one sealed without a key with one. Either way
+// the files written afterwards verified with neither reading of the key
+// (TAMPERED for ever after a configuration change); New must refuse.
+func TestNewRefusesAChangeOfChainAlgorithm(t *testing.T) {
+	keyFile, key := newKeyFile(t)
+	dir := t.TempDir()
+	writeSealed(t, dir, evModule, FormatBCM, keyFile, 10, nil)
+	_, err := New(sealedConfig(dir, FormatBCM, "", fixedClock(day1.Add(time.Hour), time.Second)))
+	require.ErrorIs(t, err, ErrBadKey)
+	require.ErrorContains(t, err, "hmac-sha256")
+	requireVerified(t, dir, key)
+
+	other, _ := newKeyFile(t)
+	dir = t.TempDir()
+	writeSealed(t, dir, evModule, FormatBCM, "", 10, nil)
+	_, err = New(sealedConfig(dir, FormatBCM, other, fixedClock(day1.Add(time.Hour), time.Second)))
+	require.ErrorIs(t, err, ErrBadKey)
+	require.ErrorContains(t, err, "sha256")
+	requireVerified(t, dir, nil)
+}
