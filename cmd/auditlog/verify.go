@@ -44,7 +44,8 @@ It prints one line per module and a one-line verdict:
   TAMPERED     the first problem's file, line and kind: modified,
                inserted, removed, reordered, truncated, file missing,
                replaced, wrong key, unprotected, head missing
-  no key       --key-dir holds no key for a sealed module
+  no key       the module is sealed with a key and none was given for it
+               (no --key-file, or --key-dir holds no M.key)
 An incomplete last record of the active file, left by a crash in the
 middle of a write, is reported as such and is not tampering.
 
@@ -230,8 +231,12 @@ func moduleVerdict(r *audit.VerifyReport, keyed, keyDir, anchored bool) (line st
 	if !r.Sealed {
 		return name + fmt.Sprintf("not sealed: %d file(s) written without integrity protection", r.Files), false
 	}
-	if keyDir && !keyed && r.Problem != nil && r.Problem.Kind == audit.WrongKey {
-		return name + "no key: the module is sealed with a key, and the key directory has no " + r.Module + ".key", true
+	if !keyed && r.Problem != nil && r.Problem.Kind == audit.WrongKey {
+		// Not verified for want of a key: neither intact nor tampered.
+		if keyDir {
+			return name + "no key: the module is sealed with a key, and the key directory has no " + r.Module + ".key", true
+		}
+		return name + "no key: the module is sealed with a key; give its original key with --key-file or --key-dir", true
 	}
 	chain := "hmac-sha256"
 	if !keyed {
