@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/auditkit/audit"
@@ -46,6 +47,7 @@ It prints one line per module and a one-line verdict:
                replaced, wrong key, unprotected, head missing
   no key       the module is sealed with a key and none was given for it
                (no --key-file, or --key-dir holds no M.key)
+  no files     --key-dir holds M.key, but DIR holds no file of module M
 An incomplete last record of the active file, left by a crash in the
 middle of a write, is reported as such and is not tampering.
 
@@ -190,6 +192,19 @@ tampered with, and 2 for a usage or I/O error or a module without its key.`,
 				}
 			}
 			rep.clearProgress()
+			if *keyDir != "" && *module == "" {
+				// A module the auditor holds a key for and the directory
+				// holds nothing of: its files and its head file were all
+				// deleted (or it never wrote here). Not verified.
+				gone, err := keyedModules(*keyDir, mods)
+				if err != nil {
+					return e.errorf(c, "%v", err)
+				}
+				for _, m := range gone {
+					fmt.Fprintf(out, "%-20s no files: the key directory holds %s.key, but %s holds no file of module %s: its files and head file were deleted, or it never wrote there\n", m, m, dir, m)
+					status = max(status, exitUsage)
+				}
+			}
 			if anchors != nil {
 				for _, m := range anchors.Modules() {
 					if slices.Contains(mods, m) {
@@ -337,4 +352,22 @@ func notDirError(err error) error {
 		return errors.New("no such directory")
 	}
 	return err
+}
+
+// keyedModules returns the modules that keyDir holds a key file M.key for
+// and that are not in mods, sorted.
+func keyedModules(keyDir string, mods []string) ([]string, error) {
+	entries, err := os.ReadDir(keyDir)
+	if err != nil {
+		return nil, fmt.Errorf("key directory: %w", err)
+	}
+	var out []string
+	for _, ent := range entries {
+		m, ok := strings.CutSuffix(ent.Name(), ".key")
+		if !ok || m == "" || ent.IsDir() || slices.Contains(mods, m) || !moduleRE.MatchString(m) {
+			continue
+		}
+		out = append(out, m)
+	}
+	return out, nil
 }

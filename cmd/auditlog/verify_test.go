@@ -178,6 +178,8 @@ func TestVerifyKeyDirAndUnsealedModules(t *testing.T) {
 	require.Contains(t, r.stdout, "use --key-dir")
 
 	// A sealed module whose key is missing from the key directory.
+	cemKey, err := os.ReadFile(filepath.Join(keys, "CEMServer.key"))
+	require.NoError(t, err)
 	require.NoError(t, os.Remove(filepath.Join(keys, "CEMServer.key")))
 	r = auditlog(t, "verify", dir, "--key-dir", keys)
 	require.Equal(t, 2, r.code, r.stdout+r.stderr)
@@ -186,6 +188,19 @@ func TestVerifyKeyDirAndUnsealedModules(t *testing.T) {
 	r = auditlog(t, "verify", dir, "--module", "NoSuch")
 	require.Equal(t, 2, r.code)
 	require.Contains(t, r.stderr, "no module NoSuch in "+dir+"; its modules are AgentServer, BatchJobServer, CEMServer")
+
+	// A module of the key directory whose files and head were all deleted
+	// is not verified: the other modules' verdicts do not make it OK.
+	require.NoError(t, os.WriteFile(filepath.Join(keys, "CEMServer.key"), cemKey, 0o600))
+	cemFiles, err := filepath.Glob(filepath.Join(dir, "CEMServer.audit*"))
+	require.NoError(t, err)
+	for _, p := range cemFiles {
+		require.NoError(t, os.Remove(p))
+	}
+	r = auditlog(t, "verify", dir, "--key-dir", keys)
+	require.Equal(t, 2, r.code, r.stdout+r.stderr)
+	require.Contains(t, r.stdout, "CEMServer            no files: the key directory holds CEMServer.key, but "+dir+" holds no file of module CEMServer")
+	require.NotContains(t, r.stdout, "OK:")
 }
 
 func TestVerifyDamagedBackupChecksTheOtherModules(t *testing.T) {
