@@ -541,3 +541,32 @@ func TestNewRefusesAChangeOfChainAlgorithm(t *testing.T) {
 	require.ErrorContains(t, err, "sha256")
 	requireVerified(t, dir, nil)
 }
+
+// TestVerifyChecksTheCompressedTwin edits the compressed copy of a backup
+// that a crash during compression left beside its plain file. Readers take
+// the plain file, so the forged copy went unseen and the set verified as
+// intact; the two must hold the same bytes, since a compression is
+// complete before it gets its name.
+func TestVerifyChecksTheCompressedTwin(t *testing.T) {
+	dir := t.TempDir()
+	keyFile, key := newKeyFile(t)
+	writeSealed(t, dir, evModule, FormatBCM, keyFile, 30, nil)
+	backup := plainBackups(t, dir, evModule)[1]
+	data, err := os.ReadFile(backup)
+	require.NoError(t, err)
+	var b bytes.Buffer
+	zw := gzip.NewWriter(&b)
+	_, err = zw.Write(bytes.Replace(data, []byte("alice"), []byte("mallory"), 1))
+	require.NoError(t, err)
+	require.NoError(t, zw.Close())
+	require.NoError(t, os.WriteFile(backup+gzExt, b.Bytes(), 0o640))
+	requireProblem(t, dir, key, Modified, filepath.Base(backup)+gzExt)
+
+	// A copy cut short is damaged, not the plain file.
+	gzipFile(t, backup, backup+gzExt)
+	requireVerified(t, dir, key)
+	full, err := os.ReadFile(backup + gzExt)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(backup+gzExt, full[:len(full)-12], 0o640))
+	requireProblem(t, dir, key, Truncated, filepath.Base(backup)+gzExt)
+}

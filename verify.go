@@ -425,6 +425,11 @@ func (v *verifier) classify(files []File) ([]*chainFile, error) {
 		if v.report.Problem != nil {
 			return nil, nil
 		}
+		if !f.Active && !f.Compressed {
+			if err := v.checkTwin(f.Path); err != nil || v.report.Problem != nil {
+				return nil, err
+			}
+		}
 		if first == nil {
 			if !f.Active {
 				v.fail(f.Path, 0, Truncated, "empty rotated file")
@@ -862,4 +867,51 @@ func (v *verifier) emptyActive(chain []*chainFile) bool {
 	active := filepath.Join(filepath.Dir(chain[0].Path), v.module+activeSuffix)
 	st, err := os.Stat(active)
 	return err == nil && st.Size() == 0
+}
+
+// checkTwin checks the compressed copy of the plain backup at path, if
+// there is one: a crash during compression leaves both files, and readers
+// take the plain one, so a forged copy would otherwise go unseen. The
+// compressor names its copy only once it is complete, so the two must hold
+// the same bytes. A plain file or copy that is gone meanwhile (the
+// compression finished) is not a problem.
+func (v *verifier) checkTwin(path string) error {
+	twin := path + gzExt
+	zr, err := OpenFile(File{Path: twin, Module: v.module, Compressed: true})
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return v.readError(twin, 0, err)
+	}
+	defer zr.Close()
+	fh, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("audit: verify: %w", err)
+	}
+	defer fh.Close()
+	pr := NewLineReader(fh, path)
+	for {
+		want, werr := pr.Next()
+		got, gerr := zr.Next()
+		if gerr != nil && !errors.Is(gerr, io.EOF) {
+			return v.readError(twin, got.Number, gerr)
+		}
+		if werr != nil && !errors.Is(werr, io.EOF) {
+			return v.readError(path, want.Number, werr)
+		}
+		if werr != nil || gerr != nil {
+			if werr == nil || gerr == nil {
+				v.fail(twin, 0, Modified, "the compressed copy of %s, left beside it by a crash during compression, does not hold the same records", filepath.Base(path))
+			}
+			return nil
+		}
+		if want.Complete != got.Complete || !bytes.Equal(want.Text, got.Text) {
+			v.fail(twin, got.Number, Modified, "line %d differs from line %d of %s, the plain file that this compressed copy was made from", got.Number, want.Number, filepath.Base(path))
+			return nil
+		}
+	}
 }
