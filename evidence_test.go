@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -569,4 +570,47 @@ func TestVerifyChecksTheCompressedTwin(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(backup+gzExt, full[:len(full)-12], 0o640))
 	requireProblem(t, dir, key, Truncated, filepath.Base(backup)+gzExt)
+}
+
+// TestVerifyNamesAFileResealedWithoutTheKey replaces a backup of a keyed
+// chain with an edited copy sealed as a plain SHA-256 chain, which anyone
+// can compute. It was reported as "wrong key", which sends the auditor
+// looking for another key; it is a replaced file.
+func TestVerifyNamesAFileResealedWithoutTheKey(t *testing.T) {
+	dir := t.TempDir()
+	keyFile, key := newKeyFile(t)
+	writeSealed(t, dir, evModule, FormatBCM, keyFile, 30, nil)
+	forged := plainBackups(t, dir, evModule)[2]
+	resealPlain(t, forged, func(line string) string { return strings.Replace(line, "alice", "mallory", 1) })
+	requireProblem(t, dir, key, Replaced, filepath.Base(forged))
+}
+
+// resealPlain rewrites the sealed file at path with edit applied to each
+// record after the first, and every record sealed again as a plain SHA-256
+// chain from its FileStart record's prev: what a forger without the key
+// can do.
+func resealPlain(t *testing.T, path string, edit func(string) string) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
+	rec, err := ParseRecord([]byte(lines[0]))
+	require.NoError(t, err)
+	index, mac, _, err := fileStartInfo(&rec.Event)
+	require.NoError(t, err)
+	k := newChainKey(index, nil)
+	var out []byte
+	for i, ln := range lines {
+		body, _, ok := splitSeal([]byte(ln))
+		require.True(t, ok)
+		b := string(body)
+		if i == 0 {
+			b = strings.Replace(b, chainHMAC, chainSHA256, 1)
+		} else {
+			b = edit(b)
+		}
+		mac = k.seal(&mac, []byte(b))
+		out = append(sealBody(append(out, b...), 0, false, &mac), '\n')
+	}
+	require.NoError(t, os.WriteFile(path, out, 0o640))
 }

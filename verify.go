@@ -417,6 +417,8 @@ func advanceKey(k *chainKey, orig []byte, index uint64) *chainKey {
 // ones; the others are listed as unsealed.
 func (v *verifier) classify(files []File) ([]*chainFile, error) {
 	var chain []*chainFile
+	var other *File // the first sealed file of another chain algorithm
+	var otherAlg string
 	for _, f := range files {
 		first, err := firstLine(f)
 		if err != nil {
@@ -461,15 +463,27 @@ func (v *verifier) classify(files []File) ([]*chainFile, error) {
 			v.fail(f.Path, 1, Modified, "file index %d is larger than %d, the most files a chain can have", index, maxFileIndex)
 			return nil, nil
 		}
-		if want := v.key.algorithm(); alg != want {
-			if want == chainSHA256 {
-				v.fail(f.Path, 1, WrongKey, "file is sealed with %s: verifying it needs the original key", alg)
-			} else {
-				v.fail(f.Path, 1, WrongKey, "file is sealed with %s (no key); verifying with a key", alg)
+		if alg != v.key.algorithm() {
+			if other == nil {
+				other, otherAlg = &f, alg
 			}
-			return nil, nil
+			continue
 		}
 		chain = append(chain, &chainFile{File: f, index: index, prev: prev, first: first})
+	}
+	if other != nil && (v.orig == nil || !v.anyFirstOK(chain)) {
+		if v.orig == nil {
+			v.fail(other.Path, 1, WrongKey, "file is sealed with %s: verifying it needs the original key", otherAlg)
+		} else {
+			v.fail(other.Path, 1, WrongKey, "file is sealed with %s (no key); verifying with a key", otherAlg)
+		}
+		return nil, nil
+	}
+	if other != nil {
+		// Among files that this key seals, a file sealed without a key
+		// is a forgery: anyone can compute a plain SHA-256 chain.
+		v.fail(other.Path, 1, Replaced, "file is sealed with %s (no key), but the other files of the chain are sealed with this key: it was replaced", otherAlg)
+		return nil, nil
 	}
 	if len(chain) == 0 {
 		return nil, nil
@@ -914,4 +928,16 @@ func (v *verifier) checkTwin(path string) error {
 			return nil
 		}
 	}
+}
+
+// anyFirstOK reports whether the first record of a file of chain verifies
+// with the chain's key for its index.
+func (v *verifier) anyFirstOK(chain []*chainFile) bool {
+	for _, cf := range chain {
+		body, stored, _ := splitSeal(cf.first)
+		if keyAt(v.orig, cf.index).seal(&cf.prev, body) == stored {
+			return true
+		}
+	}
+	return false
 }
