@@ -614,3 +614,59 @@ func resealPlain(t *testing.T, path string, edit func(string) string) {
 	}
 	require.NoError(t, os.WriteFile(path, out, 0o640))
 }
+
+// TestVerifyTornRecordIsTheStartOfARecord appends an incomplete last line
+// to the active file. The beginning of a record of the module (what a kill
+// during a write leaves), or zeros (what a power loss can leave), is a torn
+// record and not tampering; anything else was not written by the logger,
+// and was reported as "left by a crash during a write" all the same.
+func TestVerifyTornRecordIsTheStartOfARecord(t *testing.T) {
+	for _, format := range []string{FormatBCM, FormatJSON} {
+		t.Run(format, func(t *testing.T) {
+			orig := t.TempDir()
+			keyFile, key := newKeyFile(t)
+			writeSealed(t, orig, evModule, format, keyFile, 12, nil)
+			active := filepath.Join(orig, evModule+activeSuffix)
+			lines := fileLines(t, active)
+			last := lines[len(lines)-1]
+			tests := []struct {
+				name string
+				tail string
+				torn bool
+			}{
+				{"a record cut after its time", last[:20], true},
+				{"a record cut after its module", last[:len(last)/2], true},
+				{"a record cut before its MAC", last[:len(last)-70], true},
+				{"zeros", "\x00\x00\x00\x00", true},
+				{"a cut record and zeros", last[:30] + "\x00\x00", true},
+				{"text", "rm -rf / and nothing to see", false},
+				{"another module's record", strings.Replace(last, evModule, "CEMServer", 1)[:len(last)/2], false},
+			}
+			for _, tt := range tests {
+				t.Run(tt.name, func(t *testing.T) {
+					dir := copyDir(t, orig)
+					f, err := os.OpenFile(filepath.Join(dir, evModule+activeSuffix), os.O_WRONLY|os.O_APPEND, 0)
+					require.NoError(t, err)
+					_, err = f.WriteString(tt.tail)
+					require.NoError(t, err)
+					require.NoError(t, f.Close())
+					if tt.torn {
+						r := requireVerified(t, dir, key)
+						require.NotEmpty(t, r.Torn)
+						return
+					}
+					p := requireProblem(t, dir, key, Modified, evModule+activeSuffix)
+					require.Equal(t, len(lines)+1, p.Line)
+				})
+			}
+		})
+	}
+}
+
+// fileLines returns the lines of the file at path, without newlines.
+func fileLines(t *testing.T, path string) []string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	return strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
+}

@@ -585,6 +585,10 @@ func (v *verifier) walkLines(cf *chainFile, src lineSource, torn bool) error {
 			return v.readError(cf.Path, cf.at(ln.Number), err)
 		}
 		if !ln.Complete {
+			if torn && !tornRecord(ln.Text, v.module) {
+				v.fail(cf.Path, cf.at(ln.Number), Modified, "incomplete last line that is not the beginning of a record of module %s: a crash during a write leaves the beginning of a record", v.module)
+				return nil
+			}
 			if torn {
 				v.report.Torn = fmt.Sprintf("%s:%d: an incomplete last record of %d bytes, left by a crash during a write", cf.Path, cf.at(ln.Number), len(ln.Text))
 				v.tornLine = cf.at(ln.Number)
@@ -940,4 +944,67 @@ func (v *verifier) anyFirstOK(chain []*chainFile) bool {
 		}
 	}
 	return false
+}
+
+// timePattern is the form of a record's time: 'd' stands for a digit.
+const timePattern = "dddd-dd-ddTdd:dd:dd.ddddddZ"
+
+// tornRecord reports whether text, an incomplete last line, can be what a
+// crash during a write leaves: the beginning of a record of module in a
+// built-in format (its time and module, as far as they go), or zeros
+// where a power loss left the file longer than the data written.
+func tornRecord(text []byte, module string) bool {
+	text = bytes.TrimRight(text, "\x00")
+	if len(text) == 0 {
+		return true
+	}
+	if text[0] == '{' { // {"time":"T","seq":N,"module":"M"
+		rest, ok := matchLiteral(text, jsonTimePrefix)
+		if ok && rest != nil {
+			rest, ok = matchTime(rest)
+		}
+		if ok && rest != nil {
+			rest, ok = matchLiteral(rest, `","seq":`)
+		}
+		if ok && rest != nil {
+			i := 0
+			for i < len(rest) && '0' <= rest[i] && rest[i] <= '9' {
+				i++
+			}
+			if i == len(rest) {
+				return true
+			}
+			_, ok = matchLiteral(rest[i:], `,"module":"`+module+`"`)
+		}
+		return ok
+	}
+	rest, ok := matchTime(text) // T M
+	if ok && rest != nil {
+		_, ok = matchLiteral(rest, " "+module+" ")
+	}
+	return ok
+}
+
+// matchLiteral matches the beginning of b against lit. rest is what
+// follows lit in b, nil when b ends first.
+func matchLiteral(b []byte, lit string) (rest []byte, ok bool) {
+	if len(b) <= len(lit) {
+		return nil, string(b) == lit[:len(b)]
+	}
+	return b[len(lit):], string(b[:len(lit)]) == lit
+}
+
+// matchTime matches the beginning of b against timePattern, as
+// matchLiteral does.
+func matchTime(b []byte) (rest []byte, ok bool) {
+	n := min(len(b), len(timePattern))
+	for i := range n {
+		if p := timePattern[i]; p == 'd' && (b[i] < '0' || b[i] > '9') || p != 'd' && b[i] != p {
+			return nil, false
+		}
+	}
+	if len(b) <= len(timePattern) {
+		return nil, true
+	}
+	return b[len(timePattern):], true
 }
