@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -173,6 +175,23 @@ type VerifyOptions struct {
 	// record in its place as [Modified]. An anchor in files that retention
 	// removed is not a problem.
 	Anchors *Anchors
+
+	// hook, when set, is called at the named steps of a verification
+	// (stepListed, stepClassified): the tests change the files there.
+	hook func(step string)
+}
+
+// Steps of a verification, for VerifyOptions.hook.
+const (
+	stepListed     = "listed"     // the files are listed, none read yet
+	stepClassified = "classified" // each file's first record is read
+)
+
+// step calls the hook of opts, if any.
+func (opts *VerifyOptions) step(name string) {
+	if opts.hook != nil {
+		opts.hook(name)
+	}
 }
 
 // VerifyWith is [Verify] with further checks.
@@ -281,6 +300,9 @@ type verifier struct {
 	ends      map[uint64][macSize]byte // chain value at the end of each file read
 	tornLine  int                      // line of an incomplete last record of the active file
 
+	active      *os.File // the active file as listed, read through this descriptor
+	activeEmpty bool     // the active file was listed and held nothing
+
 	anchor     *Anchor       // the newest shipped anchor, nil if none
 	anchorSeen bool          // its position was found
 	anchorMAC  [macSize]byte // the MAC found there
@@ -299,16 +321,20 @@ func verifyOnce(dir, module string, keys [][]byte, opts VerifyOptions) (*VerifyR
 	if err != nil {
 		return &VerifyReport{Module: module}, err
 	}
-	files, err := ListFiles(dir, module)
+	files, active, err := listForVerify(dir, module)
 	if err != nil {
 		return &VerifyReport{Module: module}, err
+	}
+	if active != nil {
+		defer active.Close()
 	}
 	if len(files) == 0 && headData == nil {
 		return &VerifyReport{Module: module}, fmt.Errorf("audit: verify %s: no audit files of module %s", dir, module)
 	}
+	opts.step(stepListed)
 	var r *VerifyReport
 	for _, k := range keys {
-		r, err = verifyFiles(dir, module, files, headData, k, opts)
+		r, err = verifyFiles(dir, module, files, active, headData, k, opts)
 		if err != nil || r.OK() || r.Problem.Kind != WrongKey {
 			break
 		}
@@ -317,9 +343,9 @@ func verifyOnce(dir, module string, keys [][]byte, opts VerifyOptions) (*VerifyR
 }
 
 // verifyFiles verifies files with one key.
-func verifyFiles(dir, module string, files []File, headData []byte, key []byte, opts VerifyOptions) (*VerifyReport, error) {
+func verifyFiles(dir, module string, files []File, active *os.File, headData []byte, key []byte, opts VerifyOptions) (*VerifyReport, error) {
 	r := &VerifyReport{Module: module}
-	v := &verifier{report: r, module: module, orig: key, key: keyAt(key, 0)}
+	v := &verifier{report: r, module: module, orig: key, key: keyAt(key, 0), active: active}
 	if opts.Anchors != nil {
 		if a, ok := opts.Anchors.Newest(module); ok {
 			v.anchor, r.Anchor = &a, &a
@@ -329,6 +355,7 @@ func verifyFiles(dir, module string, files []File, headData []byte, key []byte, 
 	if err != nil || r.Problem != nil {
 		return r, err
 	}
+	opts.step(stepClassified)
 	r.Sealed = len(chain) > 0 || headData != nil
 	if !r.Sealed {
 		r.Files = len(files)
@@ -420,7 +447,7 @@ func (v *verifier) classify(files []File) ([]*chainFile, error) {
 	var other *File // the first sealed file of another chain algorithm
 	var otherAlg string
 	for _, f := range files {
-		first, err := firstLine(f)
+		first, err := v.firstLine(f)
 		if err != nil {
 			return nil, v.readError(f.Path, 1, err)
 		}
@@ -437,6 +464,7 @@ func (v *verifier) classify(files []File) ([]*chainFile, error) {
 				v.fail(f.Path, 0, Truncated, "empty rotated file")
 				return nil, nil
 			}
+			v.activeEmpty = true
 			continue // just created: its first record comes with the next event
 		}
 		_, _, sealed := splitSeal(first)
@@ -557,7 +585,7 @@ func (v *verifier) link(cf *chainFile, first bool) bool {
 
 // walk verifies the records of cf, the last file of the chain when last.
 func (v *verifier) walk(cf *chainFile, last bool) error {
-	r, err := OpenFile(cf.File)
+	r, err := v.open(cf.File)
 	if err != nil {
 		return v.readError(cf.Path, 0, err)
 	}
@@ -807,7 +835,7 @@ func (v *verifier) checkHead(dir string, chain []*chainFile) {
 		}
 	}
 	switch {
-	case h.key > newest.index+1 || h.key == newest.index+1 && !v.emptyActive(chain):
+	case h.key > newest.index+1 || h.key == newest.index+1 && !v.activeEmpty:
 		v.fail(path, 0, FileMissing, "the head was sealed with the key of file %d, but the newest file is file %d: the newest files are missing", h.key, newest.index)
 	case h.file > newest.index:
 		// Written between a rotation and the new file's first record:
@@ -874,17 +902,6 @@ func (v *verifier) prunedAfter(index uint64) bool {
 		}
 	}
 	return false
-}
-
-// emptyActive reports whether the active file exists and is empty: a
-// rotation was cut short before the new file's first record.
-func (v *verifier) emptyActive(chain []*chainFile) bool {
-	if len(chain) == 0 {
-		return false
-	}
-	active := filepath.Join(filepath.Dir(chain[0].Path), v.module+activeSuffix)
-	st, err := os.Stat(active)
-	return err == nil && st.Size() == 0
 }
 
 // checkTwin checks the compressed copy of the plain backup at path, if
@@ -1007,4 +1024,60 @@ func matchTime(b []byte) (rest []byte, ok bool) {
 		return nil, true
 	}
 	return b[len(timePattern):], true
+}
+
+// listForVerify lists module's files in dir and opens the active file, so
+// that the file read as the active one is the one listed with those
+// backups: a rotation while the files are verified renames it (and
+// compression may replace it), but the descriptor still reads it, so the
+// files read are always consecutive. It lists again until the backups are
+// the same before and after the active file is opened (a rotation in
+// between changes them).
+func listForVerify(dir, module string) ([]File, *os.File, error) {
+	for attempt := 0; ; attempt++ {
+		files, err := ListFiles(dir, module)
+		if err != nil {
+			return nil, nil, err
+		}
+		if len(files) == 0 || !files[len(files)-1].Active {
+			return files, nil, nil
+		}
+		fh, err := os.Open(files[len(files)-1].Path)
+		if errors.Is(err, fs.ErrNotExist) && attempt < 20 {
+			continue // renamed by a rotation; its successor is being created
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("audit: verify: %w", err)
+		}
+		again, err := ListFiles(dir, module)
+		if err == nil && !slices.EqualFunc(files, again, func(a, b File) bool { return a.Active == b.Active && a.Rotated.Equal(b.Rotated) }) && attempt < 20 {
+			fh.Close()
+			continue
+		}
+		return files, fh, nil
+	}
+}
+
+// firstLine is firstLine of f, the active file read through v.active.
+func (v *verifier) firstLine(f File) ([]byte, error) {
+	if !f.Active || v.active == nil {
+		return firstLine(f)
+	}
+	lr, _ := v.open(f)
+	ln, err := lr.Next()
+	if errors.Is(err, io.EOF) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return bytes.Clone(ln.Text), nil
+}
+
+// open is OpenFile of f, the active file read through v.active.
+func (v *verifier) open(f File) (*LineReader, error) {
+	if !f.Active || v.active == nil {
+		return OpenFile(f)
+	}
+	return NewLineReader(io.NewSectionReader(v.active, 0, math.MaxInt64), f.Path), nil
 }
