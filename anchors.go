@@ -45,6 +45,10 @@ type Anchor struct {
 	Time time.Time
 	// Source is where the record was read: "path:line".
 	Source string
+	// Host is the host of the RFC 5424 message that carried the record
+	// (its HOSTNAME, or the host parameter of the structured data); ""
+	// for a raw record line, which carries no host.
+	Host string
 
 	mac [macSize]byte
 }
@@ -93,7 +97,8 @@ type Anchors struct {
 	Host string
 
 	mods    map[string]*anchorModule
-	sources int // files read so far
+	hosts   map[string]bool // hosts of the RFC 5424 messages read, at most maxAnchorModules
+	sources int             // files read so far
 }
 
 // anchorModule is what Anchors keeps of a module.
@@ -107,6 +112,7 @@ type anchorModule struct {
 	newestLine []byte      // its record, parsed for the rest by Newest
 	source     string      // where it was read: file and line
 	line       int
+	host       string // the host of its message, "" for a raw line
 
 	src      int    // the file read (Anchors.sources), and the state of the module in it:
 	file     uint64 // index of the current file, from its FILE_START
@@ -123,7 +129,7 @@ func (a *Anchors) Newest(module string) (Anchor, bool) {
 	}
 	n := m.newest
 	n.MAC = hex.EncodeToString(n.mac[:])
-	n.Source = m.source + ":" + strconv.Itoa(m.line)
+	n.Source, n.Host = m.source+":"+strconv.Itoa(m.line), m.host
 	if rec, err := ParseRecord(m.newestLine); err == nil {
 		n.Type, n.Time = rec.Event.Type, rec.Event.Time
 	}
@@ -140,6 +146,17 @@ func (a *Anchors) Modules() []string {
 	}
 	slices.Sort(mods)
 	return mods
+}
+
+// Hosts returns the hosts of the RFC 5424 messages read (those that Host
+// lets through), sorted; raw record lines add none. It names at most 4096.
+func (a *Anchors) Hosts() []string {
+	hosts := make([]string, 0, len(a.hosts))
+	for h := range a.hosts {
+		hosts = append(hosts, h)
+	}
+	slices.Sort(hosts)
+	return hosts
 }
 
 // Read reads the lines of r, named name in the anchors' Source.
@@ -266,7 +283,7 @@ func (a *Anchors) readFrames(br *bufio.Reader, name string) error {
 // parsed; of other lines the module, sequence number and MAC are read in
 // place, which is all that verifying them needs.
 func (a *Anchors) readLine(line []byte, name string, number int) error {
-	record, module, hint := line, "", ""
+	record, module, hint, host := line, "", "", ""
 	if len(line) > 0 && line[0] == '<' {
 		m, ok := parseSyslog(line)
 		if !ok {
@@ -275,7 +292,13 @@ func (a *Anchors) readLine(line []byte, name string, number int) error {
 		if a.Host != "" && m.host != a.Host {
 			return nil
 		}
-		record, module, hint = m.msg, m.module, m.file
+		record, module, hint, host = m.msg, m.module, m.file, m.host
+		if !a.hosts[host] && len(a.hosts) < maxAnchorModules {
+			if a.hosts == nil {
+				a.hosts = map[string]bool{}
+			}
+			a.hosts[host] = true
+		}
 	}
 	bodyA, bodyB, stored, ok := sealedParts(record)
 	if !ok {
@@ -322,7 +345,7 @@ func (a *Anchors) readLine(line []byte, name string, number int) error {
 	m.found = true
 	m.newest = Anchor{Module: m.name, File: index, Seq: seq, mac: stored}
 	m.newestLine = append(m.newestLine[:0], record...)
-	m.source, m.line = name, number
+	m.source, m.line, m.host = name, number, host
 	return nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -455,4 +456,217 @@ func TestKeyFileNeverLags(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, onDisk.index, l.key.index)
 	requireVerified(t, dir, key)
+}
+
+// TestRetentionLeavesNoGapBesideACompression runs retention while the
+// oldest backup is being compressed: the compressor owns that file, so
+// retention must keep it and every newer file, rather than remove the
+// files after it and leave a gap in the middle of the chain, which a kill
+// before the next retention leaves for verification to find (the kill
+// test found it).
+func TestRetentionLeavesNoGapBesideACompression(t *testing.T) {
+	dir := t.TempDir()
+	keyFile, key := newKeyFile(t)
+	writeSealed(t, dir, evModule, FormatBCM, keyFile, 40, nil)
+	old := plainBackups(t, dir, evModule)
+	require.Greater(t, len(old), 6)
+	release := markCompressing(old[0])
+	defer release()
+	cfg := sealedConfig(dir, FormatBCM, keyFile, fixedClock(day1.Add(time.Hour), time.Minute))
+	cfg.MaxBackups = 2
+	l, err := New(cfg)
+	require.NoError(t, err)
+	require.NoError(t, l.Close())
+	require.FileExists(t, old[0], "the compressor's file stays")
+	requireVerified(t, dir, key)
+}
+
+// TestNewRefusesAKeyOfAnotherChain replaces the key file of a sealed module
+// with a new key, with the active file in use and with it left empty by a
+// crash inside a rotation. Continuing the chain with that key made every
+// later file fail to verify with either key; New must refuse the key and
+// leave the key file and the chain as they were.
+func TestNewRefusesAKeyOfAnotherChain(t *testing.T) {
+	for _, emptyActive := range []bool{false, true} {
+		t.Run(fmt.Sprint("empty active file ", emptyActive), func(t *testing.T) {
+			dir := t.TempDir()
+			keyFile, key := newKeyFile(t)
+			writeSealed(t, dir, evModule, FormatBCM, keyFile, 30, nil)
+			if emptyActive {
+				active := filepath.Join(dir, evModule+activeSuffix)
+				require.NoError(t, os.Rename(active, filepath.Join(dir, backupName(evModule, day1.Add(48*time.Hour)))))
+				require.NoError(t, os.WriteFile(active, nil, 0o640))
+			}
+			require.NoError(t, os.Remove(keyFile))
+			require.NoError(t, NewKey(keyFile))
+			newKey, err := os.ReadFile(keyFile)
+			require.NoError(t, err)
+			_, err = New(sealedConfig(dir, FormatBCM, keyFile, fixedClock(day1.Add(50*time.Hour), time.Second)))
+			require.ErrorIs(t, err, ErrBadKey)
+			require.ErrorContains(t, err, keyFile)
+			after, err := os.ReadFile(keyFile)
+			require.NoError(t, err)
+			require.Equal(t, newKey, after, "the refused key file is left as it was")
+			requireVerified(t, dir, key)
+
+			// The original key, put back, is the chain's key.
+			require.NoError(t, os.Remove(keyFile))
+			require.NoError(t, os.WriteFile(keyFile, fmt.Appendf(nil, "0:%x\n", key), 0o600))
+			l, err := New(sealedConfig(dir, FormatBCM, keyFile, fixedClock(day1.Add(51*time.Hour), time.Second)))
+			require.NoError(t, err)
+			logN(t, l, 3, "restored")
+			require.NoError(t, l.Close())
+			requireVerified(t, dir, key)
+		})
+	}
+}
+
+// TestNewRefusesAChangeOfChainAlgorithm restarts a module sealed with a key
+// without its key file, and one sealed without a key with one. Either way
+// the files written afterwards verified with neither reading of the key
+// (TAMPERED for ever after a configuration change); New must refuse.
+func TestNewRefusesAChangeOfChainAlgorithm(t *testing.T) {
+	keyFile, key := newKeyFile(t)
+	dir := t.TempDir()
+	writeSealed(t, dir, evModule, FormatBCM, keyFile, 10, nil)
+	_, err := New(sealedConfig(dir, FormatBCM, "", fixedClock(day1.Add(time.Hour), time.Second)))
+	require.ErrorIs(t, err, ErrBadKey)
+	require.ErrorContains(t, err, "hmac-sha256")
+	requireVerified(t, dir, key)
+
+	other, _ := newKeyFile(t)
+	dir = t.TempDir()
+	writeSealed(t, dir, evModule, FormatBCM, "", 10, nil)
+	_, err = New(sealedConfig(dir, FormatBCM, other, fixedClock(day1.Add(time.Hour), time.Second)))
+	require.ErrorIs(t, err, ErrBadKey)
+	require.ErrorContains(t, err, "sha256")
+	requireVerified(t, dir, nil)
+}
+
+// TestVerifyChecksTheCompressedTwin edits the compressed copy of a backup
+// that a crash during compression left beside its plain file. Readers take
+// the plain file, so the forged copy went unseen and the set verified as
+// intact; the two must hold the same bytes, since a compression is
+// complete before it gets its name.
+func TestVerifyChecksTheCompressedTwin(t *testing.T) {
+	dir := t.TempDir()
+	keyFile, key := newKeyFile(t)
+	writeSealed(t, dir, evModule, FormatBCM, keyFile, 30, nil)
+	backup := plainBackups(t, dir, evModule)[1]
+	data, err := os.ReadFile(backup)
+	require.NoError(t, err)
+	var b bytes.Buffer
+	zw := gzip.NewWriter(&b)
+	_, err = zw.Write(bytes.Replace(data, []byte("alice"), []byte("mallory"), 1))
+	require.NoError(t, err)
+	require.NoError(t, zw.Close())
+	require.NoError(t, os.WriteFile(backup+gzExt, b.Bytes(), 0o640))
+	requireProblem(t, dir, key, Modified, filepath.Base(backup)+gzExt)
+
+	// A copy cut short is damaged, not the plain file.
+	gzipFile(t, backup, backup+gzExt)
+	requireVerified(t, dir, key)
+	full, err := os.ReadFile(backup + gzExt)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(backup+gzExt, full[:len(full)-12], 0o640))
+	requireProblem(t, dir, key, Truncated, filepath.Base(backup)+gzExt)
+}
+
+// TestVerifyNamesAFileResealedWithoutTheKey replaces a backup of a keyed
+// chain with an edited copy sealed as a plain SHA-256 chain, which anyone
+// can compute. It was reported as "wrong key", which sends the auditor
+// looking for another key; it is a replaced file.
+func TestVerifyNamesAFileResealedWithoutTheKey(t *testing.T) {
+	dir := t.TempDir()
+	keyFile, key := newKeyFile(t)
+	writeSealed(t, dir, evModule, FormatBCM, keyFile, 30, nil)
+	forged := plainBackups(t, dir, evModule)[2]
+	resealPlain(t, forged, func(line string) string { return strings.Replace(line, "alice", "mallory", 1) })
+	requireProblem(t, dir, key, Replaced, filepath.Base(forged))
+}
+
+// resealPlain rewrites the sealed file at path with edit applied to each
+// record after the first, and every record sealed again as a plain SHA-256
+// chain from its FileStart record's prev: what a forger without the key
+// can do.
+func resealPlain(t *testing.T, path string, edit func(string) string) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
+	rec, err := ParseRecord([]byte(lines[0]))
+	require.NoError(t, err)
+	index, mac, _, err := fileStartInfo(&rec.Event)
+	require.NoError(t, err)
+	k := newChainKey(index, nil)
+	var out []byte
+	for i, ln := range lines {
+		body, _, ok := splitSeal([]byte(ln))
+		require.True(t, ok)
+		b := string(body)
+		if i == 0 {
+			b = strings.Replace(b, chainHMAC, chainSHA256, 1)
+		} else {
+			b = edit(b)
+		}
+		mac = k.seal(&mac, []byte(b))
+		out = append(sealBody(append(out, b...), 0, false, &mac), '\n')
+	}
+	require.NoError(t, os.WriteFile(path, out, 0o640))
+}
+
+// TestVerifyTornRecordIsTheStartOfARecord appends an incomplete last line
+// to the active file. The beginning of a record of the module (what a kill
+// during a write leaves), or zeros (what a power loss can leave), is a torn
+// record and not tampering; anything else was not written by the logger,
+// and was reported as "left by a crash during a write" all the same.
+func TestVerifyTornRecordIsTheStartOfARecord(t *testing.T) {
+	for _, format := range []string{FormatBCM, FormatJSON} {
+		t.Run(format, func(t *testing.T) {
+			orig := t.TempDir()
+			keyFile, key := newKeyFile(t)
+			writeSealed(t, orig, evModule, format, keyFile, 12, nil)
+			active := filepath.Join(orig, evModule+activeSuffix)
+			lines := fileLines(t, active)
+			last := lines[len(lines)-1]
+			tests := []struct {
+				name string
+				tail string
+				torn bool
+			}{
+				{"a record cut after its time", last[:20], true},
+				{"a record cut after its module", last[:len(last)/2], true},
+				{"a record cut before its MAC", last[:len(last)-70], true},
+				{"zeros", "\x00\x00\x00\x00", true},
+				{"a cut record and zeros", last[:30] + "\x00\x00", true},
+				{"text", "rm -rf / and nothing to see", false},
+				{"another module's record", strings.Replace(last, evModule, "CEMServer", 1)[:len(last)/2], false},
+			}
+			for _, tt := range tests {
+				t.Run(tt.name, func(t *testing.T) {
+					dir := copyDir(t, orig)
+					f, err := os.OpenFile(filepath.Join(dir, evModule+activeSuffix), os.O_WRONLY|os.O_APPEND, 0)
+					require.NoError(t, err)
+					_, err = f.WriteString(tt.tail)
+					require.NoError(t, err)
+					require.NoError(t, f.Close())
+					if tt.torn {
+						r := requireVerified(t, dir, key)
+						require.NotEmpty(t, r.Torn)
+						return
+					}
+					p := requireProblem(t, dir, key, Modified, evModule+activeSuffix)
+					require.Equal(t, len(lines)+1, p.Line)
+				})
+			}
+		})
+	}
+}
+
+// fileLines returns the lines of the file at path, without newlines.
+func fileLines(t *testing.T, path string) []string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	return strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"slices"
 )
 
@@ -20,6 +21,9 @@ import (
 // recover sets the logger's state from the module's existing files. Called
 // by New, before any other goroutine can use the Logger.
 func (l *Logger) recover(w *fileWriter) error {
+	if err := l.checkChainKey(); err != nil {
+		return err
+	}
 	if tail := w.Tail(); tail != nil {
 		if l.resume(tail) {
 			return nil
@@ -202,4 +206,73 @@ func lastLine(f File) ([]byte, error) {
 		return nil, err
 	}
 	return buf, nil
+}
+
+// checkChainKey refuses, before anything is written, a configuration that
+// cannot continue the module's chain: a chain sealed with a key restarted
+// without one or the other way round, or a key file replaced by the key of
+// another chain (a new key). Continuing would write files that verify with
+// neither key. The key is checked against the FileStart record of the
+// newest sealed file, and failing that against the head file, whenever the
+// key has not already moved past them (after a crash between evolving the
+// key and starting the next file, nothing earlier can be checked with it).
+func (l *Logger) checkChainKey() error {
+	if l.key == nil {
+		return nil
+	}
+	files, err := ListFiles(l.dir, l.module)
+	if err != nil {
+		return err
+	}
+	for _, f := range slices.Backward(files) {
+		first, err := firstLine(f)
+		if err != nil || first == nil {
+			continue
+		}
+		body, stored, sealed := splitSeal(first)
+		if !sealed {
+			continue
+		}
+		rec, err := ParseRecord(first)
+		if err != nil || rec.Module != l.module {
+			continue
+		}
+		index, prev, alg, err := fileStartInfo(&rec.Event)
+		if err != nil || index > maxFileIndex {
+			continue
+		}
+		if alg != l.key.algorithm() {
+			if l.key.key == nil {
+				return fmt.Errorf("audit: integrity: %w: module %s's chain is sealed with %s (a key), and no IntegrityKeyFile is set: give the module's key file, or move its files away to start a new chain", ErrBadKey, l.module, alg)
+			}
+			return fmt.Errorf("audit: integrity key file %s: %w: module %s's chain is sealed with %s (no key), and a chain cannot take a key in the middle: move its files away to start a new chain with this key", l.cfg.IntegrityKeyFile, ErrBadKey, l.module, alg)
+		}
+		if l.key.key == nil || l.key.index > index {
+			return nil
+		}
+		k := keyAt(l.key.key, index-l.key.index)
+		ok := k.seal(&prev, body) == stored
+		k.wipe()
+		if ok || l.headSealedWith() {
+			return nil
+		}
+		return fmt.Errorf("audit: integrity key file %s: %w: its key does not seal module %s's chain (file %s, or the head file): it is the key of another chain; put back the module's key file, or move the module's files away to start a new chain", l.cfg.IntegrityKeyFile, ErrBadKey, l.module, filepath.Base(f.Path))
+	}
+	return nil
+}
+
+// headSealedWith reports whether the module's head file is sealed with the
+// logger's key (evolved to the head's key index).
+func (l *Logger) headSealedWith() bool {
+	data, err := readHeadFile(l.dir, l.module)
+	if err != nil || data == nil {
+		return false
+	}
+	h, body, seal, err := parseHead(data)
+	if err != nil || h.module != l.module || h.key < l.key.index || h.key > maxFileIndex {
+		return false
+	}
+	k := keyAt(l.key.key, h.key-l.key.index)
+	defer k.wipe()
+	return sealHead(k, body) == seal
 }

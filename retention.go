@@ -105,6 +105,22 @@ func listBackups(fsys fileSystem, dir, module string) ([]backupFile, error) {
 // after a failed removal, and returns the failures joined with
 // [errors.Join]. A nil fsys means the real file system.
 func pruneBackups(fsys fileSystem, dir, module string, olderThan time.Time) (removed []string, err error) {
+	return removeBackups(fsys, dir, module, olderThan, false)
+}
+
+// pruneChain is pruneBackups for a sealed chain: it removes the backups
+// oldest first and stops at the first one it has to keep (being compressed,
+// or failing to be removed), so that the files left are always every file
+// from some point on. Removing the files after a kept one would leave a gap
+// in the middle of the chain, which only the next retention would close: a
+// crash before it leaves a set that verification must call incomplete.
+func pruneChain(fsys fileSystem, dir, module string, olderThan time.Time) (removed []string, err error) {
+	return removeBackups(fsys, dir, module, olderThan, true)
+}
+
+// removeBackups is pruneBackups, stopping at the first backup kept when
+// inOrder is true.
+func removeBackups(fsys fileSystem, dir, module string, olderThan time.Time, inOrder bool) (removed []string, err error) {
 	if fsys == nil {
 		fsys = osFS{}
 	}
@@ -119,11 +135,17 @@ func pruneBackups(fsys fileSystem, dir, module string, olderThan time.Time) (rem
 		}
 		p := filepath.Join(dir, b.name)
 		if isCompressing(filepath.Join(dir, backupName(module, b.time))) {
+			if inOrder {
+				break
+			}
 			continue // the compressor owns it; a later prune takes the .gz
 		}
 		if err := fsys.Remove(p); err != nil {
 			if !errors.Is(err, fs.ErrNotExist) {
 				errs = append(errs, fmt.Errorf("audit: prune %s: %w", p, cause(err)))
+				if inOrder {
+					break
+				}
 			}
 			continue
 		}
@@ -218,7 +240,7 @@ func (l *Logger) prune() {
 			}
 			return // the files stay until a record can say they went
 		}
-		removed, err := pruneBackups(nil, l.dir, l.module, step.until)
+		removed, err := pruneChain(nil, l.dir, l.module, step.until)
 		if err != nil {
 			l.backgroundError(err)
 		}

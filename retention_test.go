@@ -289,3 +289,28 @@ func TestPruneBackupsErrors(t *testing.T) {
 		require.Empty(t, removed)
 	})
 }
+
+func TestPruneChainStopsAtAKeptBackup(t *testing.T) {
+	dir := t.TempDir()
+	names := []string{
+		"Agent.audit-2020-01-01T00-00-00.000.log",
+		"Agent.audit-2020-01-02T00-00-00.000.log.gz",
+		"Agent.audit-2020-01-03T00-00-00.000.log",
+		"Agent.audit-2020-01-04T00-00-00.000.log",
+	}
+	for _, n := range names {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, n), []byte(n), 0o640))
+	}
+	fsys := removeFailFS{fail: map[string]error{names[1]: syscall.EIO}}
+	removed, err := pruneChain(fsys, dir, "Agent", time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	require.ErrorIs(t, err, syscall.EIO)
+	require.Equal(t, []string{filepath.Join(dir, names[0])}, removed, "the files after a failed removal stay")
+	release := markCompressing(filepath.Join(dir, names[2]))
+	removed, err = pruneChain(nil, dir, "Agent", time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	release()
+	require.NoError(t, err)
+	require.Equal(t, []string{filepath.Join(dir, names[1])}, removed, "the files from one being compressed on stay")
+	for _, n := range names[2:] {
+		require.FileExists(t, filepath.Join(dir, n))
+	}
+}

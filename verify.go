@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -173,6 +175,23 @@ type VerifyOptions struct {
 	// record in its place as [Modified]. An anchor in files that retention
 	// removed is not a problem.
 	Anchors *Anchors
+
+	// hook, when set, is called at the named steps of a verification
+	// (stepListed, stepClassified): the tests change the files there.
+	hook func(step string)
+}
+
+// Steps of a verification, for VerifyOptions.hook.
+const (
+	stepListed     = "listed"     // the files are listed, none read yet
+	stepClassified = "classified" // each file's first record is read
+)
+
+// step calls the hook of opts, if any.
+func (opts *VerifyOptions) step(name string) {
+	if opts.hook != nil {
+		opts.hook(name)
+	}
 }
 
 // VerifyWith is [Verify] with further checks.
@@ -281,6 +300,9 @@ type verifier struct {
 	ends      map[uint64][macSize]byte // chain value at the end of each file read
 	tornLine  int                      // line of an incomplete last record of the active file
 
+	active      *os.File // the active file as listed, read through this descriptor
+	activeEmpty bool     // the active file was listed and held nothing
+
 	anchor     *Anchor       // the newest shipped anchor, nil if none
 	anchorSeen bool          // its position was found
 	anchorMAC  [macSize]byte // the MAC found there
@@ -299,16 +321,20 @@ func verifyOnce(dir, module string, keys [][]byte, opts VerifyOptions) (*VerifyR
 	if err != nil {
 		return &VerifyReport{Module: module}, err
 	}
-	files, err := ListFiles(dir, module)
+	files, active, err := listForVerify(dir, module)
 	if err != nil {
 		return &VerifyReport{Module: module}, err
+	}
+	if active != nil {
+		defer active.Close()
 	}
 	if len(files) == 0 && headData == nil {
 		return &VerifyReport{Module: module}, fmt.Errorf("audit: verify %s: no audit files of module %s", dir, module)
 	}
+	opts.step(stepListed)
 	var r *VerifyReport
 	for _, k := range keys {
-		r, err = verifyFiles(dir, module, files, headData, k, opts)
+		r, err = verifyFiles(dir, module, files, active, headData, k, opts)
 		if err != nil || r.OK() || r.Problem.Kind != WrongKey {
 			break
 		}
@@ -317,9 +343,9 @@ func verifyOnce(dir, module string, keys [][]byte, opts VerifyOptions) (*VerifyR
 }
 
 // verifyFiles verifies files with one key.
-func verifyFiles(dir, module string, files []File, headData []byte, key []byte, opts VerifyOptions) (*VerifyReport, error) {
+func verifyFiles(dir, module string, files []File, active *os.File, headData []byte, key []byte, opts VerifyOptions) (*VerifyReport, error) {
 	r := &VerifyReport{Module: module}
-	v := &verifier{report: r, module: module, orig: key, key: keyAt(key, 0)}
+	v := &verifier{report: r, module: module, orig: key, key: keyAt(key, 0), active: active}
 	if opts.Anchors != nil {
 		if a, ok := opts.Anchors.Newest(module); ok {
 			v.anchor, r.Anchor = &a, &a
@@ -329,6 +355,7 @@ func verifyFiles(dir, module string, files []File, headData []byte, key []byte, 
 	if err != nil || r.Problem != nil {
 		return r, err
 	}
+	opts.step(stepClassified)
 	r.Sealed = len(chain) > 0 || headData != nil
 	if !r.Sealed {
 		r.Files = len(files)
@@ -417,19 +444,27 @@ func advanceKey(k *chainKey, orig []byte, index uint64) *chainKey {
 // ones; the others are listed as unsealed.
 func (v *verifier) classify(files []File) ([]*chainFile, error) {
 	var chain []*chainFile
+	var other *File // the first sealed file of another chain algorithm
+	var otherAlg string
 	for _, f := range files {
-		first, err := firstLine(f)
+		first, err := v.firstLine(f)
 		if err != nil {
 			return nil, v.readError(f.Path, 1, err)
 		}
 		if v.report.Problem != nil {
 			return nil, nil
 		}
+		if !f.Active && !f.Compressed {
+			if err := v.checkTwin(f.Path); err != nil || v.report.Problem != nil {
+				return nil, err
+			}
+		}
 		if first == nil {
 			if !f.Active {
 				v.fail(f.Path, 0, Truncated, "empty rotated file")
 				return nil, nil
 			}
+			v.activeEmpty = true
 			continue // just created: its first record comes with the next event
 		}
 		_, _, sealed := splitSeal(first)
@@ -456,15 +491,27 @@ func (v *verifier) classify(files []File) ([]*chainFile, error) {
 			v.fail(f.Path, 1, Modified, "file index %d is larger than %d, the most files a chain can have", index, maxFileIndex)
 			return nil, nil
 		}
-		if want := v.key.algorithm(); alg != want {
-			if want == chainSHA256 {
-				v.fail(f.Path, 1, WrongKey, "file is sealed with %s: verifying it needs the original key", alg)
-			} else {
-				v.fail(f.Path, 1, WrongKey, "file is sealed with %s (no key); verifying with a key", alg)
+		if alg != v.key.algorithm() {
+			if other == nil {
+				other, otherAlg = &f, alg
 			}
-			return nil, nil
+			continue
 		}
 		chain = append(chain, &chainFile{File: f, index: index, prev: prev, first: first})
+	}
+	if other != nil && (v.orig == nil || !v.anyFirstOK(chain)) {
+		if v.orig == nil {
+			v.fail(other.Path, 1, WrongKey, "file is sealed with %s: verifying it needs the original key", otherAlg)
+		} else {
+			v.fail(other.Path, 1, WrongKey, "file is sealed with %s (no key); verifying with a key", otherAlg)
+		}
+		return nil, nil
+	}
+	if other != nil {
+		// Among files that this key seals, a file sealed without a key
+		// is a forgery: anyone can compute a plain SHA-256 chain.
+		v.fail(other.Path, 1, Replaced, "file is sealed with %s (no key), but the other files of the chain are sealed with this key: it was replaced", otherAlg)
+		return nil, nil
 	}
 	if len(chain) == 0 {
 		return nil, nil
@@ -538,7 +585,7 @@ func (v *verifier) link(cf *chainFile, first bool) bool {
 
 // walk verifies the records of cf, the last file of the chain when last.
 func (v *verifier) walk(cf *chainFile, last bool) error {
-	r, err := OpenFile(cf.File)
+	r, err := v.open(cf.File)
 	if err != nil {
 		return v.readError(cf.Path, 0, err)
 	}
@@ -566,6 +613,10 @@ func (v *verifier) walkLines(cf *chainFile, src lineSource, torn bool) error {
 			return v.readError(cf.Path, cf.at(ln.Number), err)
 		}
 		if !ln.Complete {
+			if torn && !tornRecord(ln.Text, v.module) {
+				v.fail(cf.Path, cf.at(ln.Number), Modified, "incomplete last line that is not the beginning of a record of module %s: a crash during a write leaves the beginning of a record", v.module)
+				return nil
+			}
 			if torn {
 				v.report.Torn = fmt.Sprintf("%s:%d: an incomplete last record of %d bytes, left by a crash during a write", cf.Path, cf.at(ln.Number), len(ln.Text))
 				v.tornLine = cf.at(ln.Number)
@@ -784,7 +835,7 @@ func (v *verifier) checkHead(dir string, chain []*chainFile) {
 		}
 	}
 	switch {
-	case h.key > newest.index+1 || h.key == newest.index+1 && !v.emptyActive(chain):
+	case h.key > newest.index+1 || h.key == newest.index+1 && !v.activeEmpty:
 		v.fail(path, 0, FileMissing, "the head was sealed with the key of file %d, but the newest file is file %d: the newest files are missing", h.key, newest.index)
 	case h.file > newest.index:
 		// Written between a rotation and the new file's first record:
@@ -853,13 +904,180 @@ func (v *verifier) prunedAfter(index uint64) bool {
 	return false
 }
 
-// emptyActive reports whether the active file exists and is empty: a
-// rotation was cut short before the new file's first record.
-func (v *verifier) emptyActive(chain []*chainFile) bool {
-	if len(chain) == 0 {
-		return false
+// checkTwin checks the compressed copy of the plain backup at path, if
+// there is one: a crash during compression leaves both files, and readers
+// take the plain one, so a forged copy would otherwise go unseen. The
+// compressor names its copy only once it is complete, so the two must hold
+// the same bytes. A plain file or copy that is gone meanwhile (the
+// compression finished) is not a problem.
+func (v *verifier) checkTwin(path string) error {
+	twin := path + gzExt
+	zr, err := OpenFile(File{Path: twin, Module: v.module, Compressed: true})
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
 	}
-	active := filepath.Join(filepath.Dir(chain[0].Path), v.module+activeSuffix)
-	st, err := os.Stat(active)
-	return err == nil && st.Size() == 0
+	if err != nil {
+		return v.readError(twin, 0, err)
+	}
+	defer zr.Close()
+	fh, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("audit: verify: %w", err)
+	}
+	defer fh.Close()
+	pr := NewLineReader(fh, path)
+	for {
+		want, werr := pr.Next()
+		got, gerr := zr.Next()
+		if gerr != nil && !errors.Is(gerr, io.EOF) {
+			return v.readError(twin, got.Number, gerr)
+		}
+		if werr != nil && !errors.Is(werr, io.EOF) {
+			return v.readError(path, want.Number, werr)
+		}
+		if werr != nil || gerr != nil {
+			if werr == nil || gerr == nil {
+				v.fail(twin, 0, Modified, "the compressed copy of %s, left beside it by a crash during compression, does not hold the same records", filepath.Base(path))
+			}
+			return nil
+		}
+		if want.Complete != got.Complete || !bytes.Equal(want.Text, got.Text) {
+			v.fail(twin, got.Number, Modified, "line %d differs from line %d of %s, the plain file that this compressed copy was made from", got.Number, want.Number, filepath.Base(path))
+			return nil
+		}
+	}
+}
+
+// anyFirstOK reports whether the first record of a file of chain verifies
+// with the chain's key for its index.
+func (v *verifier) anyFirstOK(chain []*chainFile) bool {
+	for _, cf := range chain {
+		body, stored, _ := splitSeal(cf.first)
+		if keyAt(v.orig, cf.index).seal(&cf.prev, body) == stored {
+			return true
+		}
+	}
+	return false
+}
+
+// timePattern is the form of a record's time: 'd' stands for a digit.
+const timePattern = "dddd-dd-ddTdd:dd:dd.ddddddZ"
+
+// tornRecord reports whether text, an incomplete last line, can be what a
+// crash during a write leaves: the beginning of a record of module in a
+// built-in format (its time and module, as far as they go), or zeros
+// where a power loss left the file longer than the data written.
+func tornRecord(text []byte, module string) bool {
+	text = bytes.TrimRight(text, "\x00")
+	if len(text) == 0 {
+		return true
+	}
+	if text[0] == '{' { // {"time":"T","seq":N,"module":"M"
+		rest, ok := matchLiteral(text, jsonTimePrefix)
+		if ok && rest != nil {
+			rest, ok = matchTime(rest)
+		}
+		if ok && rest != nil {
+			rest, ok = matchLiteral(rest, `","seq":`)
+		}
+		if ok && rest != nil {
+			i := 0
+			for i < len(rest) && '0' <= rest[i] && rest[i] <= '9' {
+				i++
+			}
+			if i == len(rest) {
+				return true
+			}
+			_, ok = matchLiteral(rest[i:], `,"module":"`+module+`"`)
+		}
+		return ok
+	}
+	rest, ok := matchTime(text) // T M
+	if ok && rest != nil {
+		_, ok = matchLiteral(rest, " "+module+" ")
+	}
+	return ok
+}
+
+// matchLiteral matches the beginning of b against lit. rest is what
+// follows lit in b, nil when b ends first.
+func matchLiteral(b []byte, lit string) (rest []byte, ok bool) {
+	if len(b) <= len(lit) {
+		return nil, string(b) == lit[:len(b)]
+	}
+	return b[len(lit):], string(b[:len(lit)]) == lit
+}
+
+// matchTime matches the beginning of b against timePattern, as
+// matchLiteral does.
+func matchTime(b []byte) (rest []byte, ok bool) {
+	n := min(len(b), len(timePattern))
+	for i := range n {
+		if p := timePattern[i]; p == 'd' && (b[i] < '0' || b[i] > '9') || p != 'd' && b[i] != p {
+			return nil, false
+		}
+	}
+	if len(b) <= len(timePattern) {
+		return nil, true
+	}
+	return b[len(timePattern):], true
+}
+
+// listForVerify lists module's files in dir and opens the active file, so
+// that the file read as the active one is the one listed with those
+// backups: a rotation while the files are verified renames it (and
+// compression may replace it), but the descriptor still reads it, so the
+// files read are always consecutive. It lists again until the backups are
+// the same before and after the active file is opened (a rotation in
+// between changes them).
+func listForVerify(dir, module string) ([]File, *os.File, error) {
+	for attempt := 0; ; attempt++ {
+		files, err := ListFiles(dir, module)
+		if err != nil {
+			return nil, nil, err
+		}
+		if len(files) == 0 || !files[len(files)-1].Active {
+			return files, nil, nil
+		}
+		fh, err := os.Open(files[len(files)-1].Path)
+		if errors.Is(err, fs.ErrNotExist) && attempt < 20 {
+			continue // renamed by a rotation; its successor is being created
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("audit: verify: %w", err)
+		}
+		again, err := ListFiles(dir, module)
+		if err == nil && !slices.EqualFunc(files, again, func(a, b File) bool { return a.Active == b.Active && a.Rotated.Equal(b.Rotated) }) && attempt < 20 {
+			fh.Close()
+			continue
+		}
+		return files, fh, nil
+	}
+}
+
+// firstLine is firstLine of f, the active file read through v.active.
+func (v *verifier) firstLine(f File) ([]byte, error) {
+	if !f.Active || v.active == nil {
+		return firstLine(f)
+	}
+	lr, _ := v.open(f)
+	ln, err := lr.Next()
+	if errors.Is(err, io.EOF) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return bytes.Clone(ln.Text), nil
+}
+
+// open is OpenFile of f, the active file read through v.active.
+func (v *verifier) open(f File) (*LineReader, error) {
+	if !f.Active || v.active == nil {
+		return OpenFile(f)
+	}
+	return NewLineReader(io.NewSectionReader(v.active, 0, math.MaxInt64), f.Path), nil
 }

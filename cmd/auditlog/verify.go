@@ -4,9 +4,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/auditkit/audit"
@@ -44,7 +46,9 @@ It prints one line per module and a one-line verdict:
   TAMPERED     the first problem's file, line and kind: modified,
                inserted, removed, reordered, truncated, file missing,
                replaced, wrong key, unprotected, head missing
-  no key       --key-dir holds no key for a sealed module
+  no key       the module is sealed with a key and none was given for it
+               (no --key-file, or --key-dir holds no M.key)
+  no files     --key-dir holds M.key, but DIR holds no file of module M
 An incomplete last record of the active file, left by a crash in the
 middle of a write, is reported as such and is not tampering.
 
@@ -74,7 +78,10 @@ not, the module is TAMPERED (file missing, truncated or modified): the
 newest files were deleted or the active file was cut behind a shipped
 record, even if an older copy of the head file was put back. The verdict
 names the anchor found. A module that PATH has anchors of and DIR has no
-file of is TAMPERED too. --anchor-host H reads only the RFC 5424 messages
+file of is TAMPERED too, unless PATH holds the RFC 5424 messages of
+several hosts and that module's come from another host than those that
+DIR's modules match: it is then another host's module, or, when no
+module of DIR tells which host DIR is, not verified (give --anchor-host). --anchor-host H reads only the RFC 5424 messages
 of host H (raw record lines carry no host): use it when modules of the
 same name on several hosts share a key.
 
@@ -154,6 +161,7 @@ tampered with, and 2 for a usage or I/O error or a module without its key.`,
 			out := &outWriter{w: e.stdout, rep: rep}
 			var bad *audit.Problem
 			var badModule string
+			localHosts := map[string]bool{} // hosts whose shipped records the local files hold
 			status, records, sealed := exitOK, 0, 0
 			for i, m := range mods {
 				rep.progress(i, len(mods))
@@ -187,14 +195,46 @@ tampered with, and 2 for a usage or I/O error or a module without its key.`,
 				if r.Sealed {
 					sealed++
 				}
+				if r.AnchorMatched && r.Anchor.Host != "" {
+					localHosts[r.Anchor.Host] = true
+				}
 			}
 			rep.clearProgress()
+			if *keyDir != "" && *module == "" {
+				// A module the auditor holds a key for and the directory
+				// holds nothing of: its files and its head file were all
+				// deleted (or it never wrote here). Not verified.
+				gone, err := keyedModules(*keyDir, mods)
+				if err != nil {
+					return e.errorf(c, "%v", err)
+				}
+				for _, m := range gone {
+					if anchors != nil {
+						if _, ok := anchors.Newest(m); ok {
+							continue // its shipped records tell more: below
+						}
+					}
+					fmt.Fprintf(out, "%-20s no files: the key directory holds %s.key, but %s holds no file of module %s: its files and head file were deleted, or it never wrote there\n", m, m, dir, m)
+					status = max(status, exitUsage)
+				}
+			}
 			if anchors != nil {
 				for _, m := range anchors.Modules() {
 					if slices.Contains(mods, m) {
 						continue
 					}
 					a, _ := anchors.Newest(m)
+					if hosts := anchors.Hosts(); a.Host != "" && *anchorHost == "" && len(hosts) > 1 && !localHosts[a.Host] {
+						// Records of several hosts: is this module's
+						// host the directory's?
+						if len(localHosts) > 0 {
+							fmt.Fprintf(out, "%-20s another host's: its shipped records come from host %s, and this directory's modules hold the records of host %s\n", m, a.Host, strings.Join(slices.Sorted(maps.Keys(localHosts)), ", "))
+						} else {
+							fmt.Fprintf(out, "%-20s not verified: no local file, and the anchors hold the records of %d hosts (%s): give --anchor-host to say which host %s is\n", m, len(hosts), strings.Join(hosts, ", "), dir)
+							status = max(status, exitUsage)
+						}
+						continue
+					}
 					p := &audit.Problem{File: dir, Kind: audit.FileMissing, Detail: fmt.Sprintf(
 						"records of module %s were shipped off the host (the newest, %s, is record %d of file %d), but this directory holds no file of it", m, a.Source, a.Seq, a.File)}
 					fmt.Fprintf(out, "%-20s TAMPERED (%s): no local file\n", m, p.Kind)
@@ -230,8 +270,12 @@ func moduleVerdict(r *audit.VerifyReport, keyed, keyDir, anchored bool) (line st
 	if !r.Sealed {
 		return name + fmt.Sprintf("not sealed: %d file(s) written without integrity protection", r.Files), false
 	}
-	if keyDir && !keyed && r.Problem != nil && r.Problem.Kind == audit.WrongKey {
-		return name + "no key: the module is sealed with a key, and the key directory has no " + r.Module + ".key", true
+	if !keyed && r.Problem != nil && r.Problem.Kind == audit.WrongKey {
+		// Not verified for want of a key: neither intact nor tampered.
+		if keyDir {
+			return name + "no key: the module is sealed with a key, and the key directory has no " + r.Module + ".key", true
+		}
+		return name + "no key: the module is sealed with a key; give its original key with --key-file or --key-dir", true
 	}
 	chain := "hmac-sha256"
 	if !keyed {
@@ -332,4 +376,22 @@ func notDirError(err error) error {
 		return errors.New("no such directory")
 	}
 	return err
+}
+
+// keyedModules returns the modules that keyDir holds a key file M.key for
+// and that are not in mods, sorted.
+func keyedModules(keyDir string, mods []string) ([]string, error) {
+	entries, err := os.ReadDir(keyDir)
+	if err != nil {
+		return nil, fmt.Errorf("key directory: %w", err)
+	}
+	var out []string
+	for _, ent := range entries {
+		m, ok := strings.CutSuffix(ent.Name(), ".key")
+		if !ok || m == "" || ent.IsDir() || slices.Contains(mods, m) || !moduleRE.MatchString(m) {
+			continue
+		}
+		out = append(out, m)
+	}
+	return out, nil
 }

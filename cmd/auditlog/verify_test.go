@@ -110,9 +110,12 @@ func TestVerifyWrongKeyAndErrors(t *testing.T) {
 	require.Equal(t, 1, r.code, r.stdout+r.stderr)
 	require.Contains(t, r.stdout, "wrong key")
 
+	// No key given for a chain sealed with a key: not verified, and not
+	// tampered with either.
 	r = auditlog(t, "verify", dir)
-	require.Equal(t, 1, r.code, "a keyed chain does not verify without its key")
-	require.Contains(t, r.stdout, "wrong key")
+	require.Equal(t, 2, r.code, "a keyed chain does not verify without its key")
+	require.Contains(t, r.stdout, "AgentServer          no key: the module is sealed with a key; give its original key with --key-file or --key-dir")
+	require.NotContains(t, r.stdout, "TAMPERED")
 
 	r = auditlog(t, "verify", filepath.Join(dir, "missing"))
 	require.Equal(t, 2, r.code)
@@ -175,6 +178,8 @@ func TestVerifyKeyDirAndUnsealedModules(t *testing.T) {
 	require.Contains(t, r.stdout, "use --key-dir")
 
 	// A sealed module whose key is missing from the key directory.
+	cemKey, err := os.ReadFile(filepath.Join(keys, "CEMServer.key"))
+	require.NoError(t, err)
 	require.NoError(t, os.Remove(filepath.Join(keys, "CEMServer.key")))
 	r = auditlog(t, "verify", dir, "--key-dir", keys)
 	require.Equal(t, 2, r.code, r.stdout+r.stderr)
@@ -183,6 +188,19 @@ func TestVerifyKeyDirAndUnsealedModules(t *testing.T) {
 	r = auditlog(t, "verify", dir, "--module", "NoSuch")
 	require.Equal(t, 2, r.code)
 	require.Contains(t, r.stderr, "no module NoSuch in "+dir+"; its modules are AgentServer, BatchJobServer, CEMServer")
+
+	// A module of the key directory whose files and head were all deleted
+	// is not verified: the other modules' verdicts do not make it OK.
+	require.NoError(t, os.WriteFile(filepath.Join(keys, "CEMServer.key"), cemKey, 0o600))
+	cemFiles, err := filepath.Glob(filepath.Join(dir, "CEMServer.audit*"))
+	require.NoError(t, err)
+	for _, p := range cemFiles {
+		require.NoError(t, os.Remove(p))
+	}
+	r = auditlog(t, "verify", dir, "--key-dir", keys)
+	require.Equal(t, 2, r.code, r.stdout+r.stderr)
+	require.Contains(t, r.stdout, "CEMServer            no files: the key directory holds CEMServer.key, but "+dir+" holds no file of module CEMServer")
+	require.NotContains(t, r.stdout, "OK:")
 }
 
 func TestVerifyDamagedBackupChecksTheOtherModules(t *testing.T) {
@@ -394,4 +412,53 @@ func mustReadKey(t *testing.T, path string) []byte {
 	k, err := audit.ReadKey(path)
 	require.NoError(t, err)
 	return k
+}
+
+// TestVerifyAnchorsOfSeveralHosts verifies one host's directory against
+// what a collector received from two hosts, with a key directory holding
+// the keys of both hosts' modules (module names differ from host to
+// host). The other host's module has no file here: it was reported as
+// TAMPERED (file missing). It is another host's; a module of this host
+// whose files are all gone still is TAMPERED.
+func TestVerifyAnchorsOfSeveralHosts(t *testing.T) {
+	keyDir := t.TempDir()
+	anchors := t.TempDir()
+	dirs := map[string]string{}
+	for host, module := range map[string]string{"agent01": "AgentServer", "cem01": "CEMServer"} {
+		live := filepath.Join(t.TempDir(), "live.key")
+		require.NoError(t, audit.NewKey(live))
+		require.NoError(t, os.WriteFile(filepath.Join(keyDir, module+".key"), mustRead(t, live), 0o600))
+		dir := t.TempDir()
+		cfg := config(dir, module, "BCM")
+		cfg.Integrity, cfg.IntegrityKeyFile, cfg.MaxSize = true, live, audit.MinFileSize
+		var events []audit.Event
+		for i := range 20 {
+			events = append(events, audit.Event{Type: audit.Logon, Outcome: audit.Succeeded, Actor: fmt.Sprint("user", i), Client: "10.0.0.1", Reason: padding[:200]})
+		}
+		logAll(t, cfg, events...)
+		lines, index := copyLines(t, dir, module)
+		require.NoError(t, os.WriteFile(filepath.Join(anchors, host+".log"), []byte(syslogCopy(t, host, lines, index)), 0o640))
+		dirs[module] = dir
+	}
+	r := auditlog(t, "verify", dirs["AgentServer"], "--key-dir", keyDir, "--anchors", anchors)
+	require.Equal(t, 0, r.code, r.stdout+r.stderr)
+	require.Contains(t, r.stdout, "AgentServer          verified")
+	require.Contains(t, r.stdout, "CEMServer            another host's: its shipped records come from host cem01")
+	require.NotContains(t, r.stdout, "TAMPERED")
+
+	// The directory's own module gone: TAMPERED, whatever the other host.
+	other := t.TempDir()
+	cfg := config(other, "BatchJobServer", "JSON")
+	logAll(t, cfg, audit.Event{Type: audit.ServerStart, Outcome: audit.Succeeded})
+	r = auditlog(t, "verify", other, "--key-dir", keyDir, "--anchors", anchors, "--anchor-host", "agent01")
+	require.Equal(t, 1, r.code, r.stdout+r.stderr)
+	require.Contains(t, r.stdout, "AgentServer          TAMPERED (file missing): no local file")
+	require.NotContains(t, r.stdout, "CEMServer            TAMPERED")
+
+	// No module here matches any host's records: which host this is
+	// cannot be told, so nothing is verified.
+	r = auditlog(t, "verify", other, "--key-dir", keyDir, "--anchors", anchors)
+	require.Equal(t, 2, r.code, r.stdout+r.stderr)
+	require.Contains(t, r.stdout, "give --anchor-host")
+	require.NotContains(t, r.stdout, "OK:")
 }
