@@ -88,3 +88,28 @@ func TestCrashKillSealed(t *testing.T) {
 	}
 	t.Logf("%d kills, %d files left, the last file is %s, the live retention records name %d files, %d verdicts saw a torn record", kills, len(files), filepath.Base(r.LastFile), len(r.Pruned), torn)
 }
+
+// TestCrashKillSealedReconfigured is TestCrashKillSealed with the
+// configuration changed at every restart, as operators do: the format
+// (BCM or JSON), compression on or off, MaxBackups from 2 to 6 (so that
+// retention removes files at restarts) and MaxSize. A kill at any moment
+// followed by a start with another configuration must never look like
+// tampering.
+func TestCrashKillSealedReconfigured(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts 50 processes")
+	}
+	dir := t.TempDir()
+	keyFile := filepath.Join(t.TempDir(), "live.key")
+	require.NoError(t, NewKey(keyFile))
+	original, err := ReadKey(keyFile)
+	require.NoError(t, err)
+	acked := map[string]int{}
+	rng := rand.New(rand.NewPCG(3, uint64(time.Now().UnixNano())))
+	for run := range 50 {
+		killChild(t, run, rng, acked, envChildDir+"="+dir, envChildSync+"=write", envChildKey+"="+keyFile, envChildVary+"=1")
+		r, err := Verify(dir, crashModule, original)
+		require.NoError(t, err, "after kill %d", run)
+		require.Nil(t, r.Problem, "after kill %d: %v", run, r.Problem)
+	}
+}

@@ -31,6 +31,7 @@ const (
 	envChildRun  = "AUDIT_TEST_CHILD_RUN"
 	envChildSync = "AUDIT_TEST_CHILD_SYNC"
 	envChildKey  = "AUDIT_TEST_CHILD_KEY"
+	envChildVary = "AUDIT_TEST_CHILD_VARY"
 )
 
 const crashModule = "CrashTest"
@@ -96,6 +97,15 @@ func TestChildLogger(t *testing.T) {
 		// Integrity, compression and retention all on (TestCrashKillSealed).
 		cfg.Integrity, cfg.IntegrityKeyFile, cfg.Compress, cfg.MaxBackups = true, key, true, 6
 		cfg.MaxSize = 2 << 10
+		if os.Getenv(envChildVary) != "" {
+			// The configuration changes from run to run
+			// (TestCrashKillSealedReconfigured).
+			n, _ := strconv.Atoi(os.Getenv(envChildRun))
+			cfg.Formatter = []string{FormatBCM, FormatJSON}[n%2]
+			cfg.Compress = n%3 != 0
+			cfg.MaxBackups = 2 + n%5
+			cfg.MaxSize = []int64{2 << 10, 4 << 10, MinFileSize}[n%3]
+		}
 	}
 	l, err := New(cfg)
 	if err != nil {
