@@ -44,16 +44,29 @@ func (l *Logger) writeCtx(ctx context.Context, e *Event, policy bool) error {
 	pr := l.prerender(stack[:0], e)
 
 	l.mu.Lock()
-	if l.closed {
-		l.mu.Unlock()
-		return fmt.Errorf("audit: %s event: %w", e.Type, ErrClosed)
+	var b *batch
+	var end int
+	var err error
+	for {
+		if l.closed {
+			l.mu.Unlock()
+			return fmt.Errorf("audit: %s event: %w", e.Type, ErrClosed)
+		}
+		b = l.batches.pending
+		if b == nil {
+			b = l.batches.newBatch(&l.mu)
+			l.batches.pending = b
+		}
+		end, err = l.appendRecord(b, e, &pr, stamped)
+		if err != errKeyAhead {
+			break
+		}
+		if len(b.buf) == 0 {
+			l.batches.pending = nil
+			l.batches.freeBatch(b)
+		}
+		l.writeEarlier()
 	}
-	b := l.batches.pending
-	if b == nil {
-		b = l.batches.newBatch(&l.mu)
-		l.batches.pending = b
-	}
-	end, err := l.appendRecord(b, e, &pr, stamped)
 	if err != nil {
 		if len(b.buf) == 0 {
 			l.batches.pending = nil
@@ -117,6 +130,28 @@ func (l *Logger) writeCtx(ctx context.Context, e *Event, policy bool) error {
 		return nil
 	}
 	return l.failed(policy, e.Type, err)
+}
+
+// errKeyAhead is appendRecord's answer for a record that would start a
+// file two files past those on disk: the records before it must be
+// written first (see writeEarlier).
+var errKeyAhead = errors.New("audit: the integrity key is a file ahead of the files on disk")
+
+// writeEarlier waits until the batch being written, if any, is done, or
+// else writes the pending batch, so that a record refused with errKeyAhead
+// can be placed again. Called with l.mu held; returns with it held.
+func (l *Logger) writeEarlier() {
+	if l.batches.busy {
+		l.waitIdle()
+		return
+	}
+	if l.batches.pending == nil {
+		return
+	}
+	l.batches.busy = true
+	l.flushPending(0)
+	l.settleAbandoned()
+	l.release()
 }
 
 // failed applies the failure policy, if policy is set, to a record of type
@@ -190,6 +225,17 @@ func (l *Logger) appendRecord(b *batch, e *Event, pr *prerendered, stamped bool)
 			st.index++
 		}
 		if l.key != nil {
+			if st.index > l.file.phys.index+1 {
+				// The key was evolved for a file that is not on disk
+				// yet: evolving it again now would leave it two files
+				// ahead of the files if the process died before that
+				// write, and no file could be started after a restart.
+				if noteReplaced {
+					l.replace.note()
+				}
+				b.buf = buf[:start]
+				return 0, errKeyAhead
+			}
 			if err := l.useKey(st.index); err != nil {
 				b.buf = buf[:start]
 				return 0, err
