@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/auditkit/audit/internal/redact"
 )
 
 // Destination delivers messages to one receiver. The follower of a
@@ -154,7 +156,7 @@ const (
 )
 
 func parseConfig(cfg Config) (*config, error) {
-	shown := redactURL(cfg.URL)
+	shown := redact.URL(cfg.URL)
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("audit: destination %q: %s: %w", shown, fmt.Sprintf(format, args...), ErrBadDestination)
 	}
@@ -304,37 +306,6 @@ func parseSize(v string) (int, bool) {
 // receiver takes.
 func (c *config) errTooLong(m *Message, n int) error {
 	return fmt.Errorf("audit: %s: record %d: a message of %d bytes is longer than the receiver takes whole (maxsize=%d): %w", c.name, m.Seq, n, c.MaxMessageSize, ErrBadMessage)
-}
-
-// redactURL returns raw with the user information of its authority (a
-// user name, a password or a token before an '@') and the value of a
-// "password" option replaced by "xxxxx", so that an error naming a
-// refused URL does not carry a secret into logs. It works on the text, so
-// that a URL that does not parse is redacted too.
-func redactURL(raw string) string {
-	i := strings.Index(raw, "://")
-	if i < 0 {
-		return raw
-	}
-	start := i + len("://")
-	end := len(raw)
-	if j := strings.IndexAny(raw[start:], "/?#"); j >= 0 {
-		end = start + j
-	}
-	if at := strings.LastIndexByte(raw[start:end], '@'); at >= 0 {
-		raw = raw[:start] + "xxxxx" + raw[start+at:]
-	}
-	q := strings.IndexByte(raw, '?')
-	if q < 0 {
-		return raw
-	}
-	opts := strings.Split(raw[q+1:], "&")
-	for k, opt := range opts {
-		if name, _, ok := strings.Cut(opt, "="); ok && strings.EqualFold(name, "password") {
-			opts[k] = name + "=xxxxx"
-		}
-	}
-	return raw[:q+1] + strings.Join(opts, "&")
 }
 
 func (c *config) tlsConfig(host string) (*tls.Config, error) {

@@ -399,19 +399,3 @@ func TestStreamReconnectsAfterReceiverClose(t *testing.T) {
 		t.Errorf("reported %v for a connection the receiver closed in order", reported)
 	}
 }
-
-func TestRedactURL(t *testing.T) {
-	for _, tt := range []struct{ in, want string }{
-		{"tcp://127.0.0.1:514", "tcp://127.0.0.1:514"},
-		{"tcp://u:p@h:514", "tcp://xxxxx@h:514"},
-		{"tcp://token@h:514?window=1", "tcp://xxxxx@h:514?window=1"},
-		{"tcp://u:p@x@h:bad/p@q", "tcp://xxxxx@h:bad/p@q"},
-		{"tls://h:1?ca=/a@b", "tls://h:1?ca=/a@b"},
-		{"h@x:514", "h@x:514"},
-		{"relp://h:1?window=2&password=s3cret&x=1", "relp://h:1?window=2&password=xxxxx&x=1"},
-	} {
-		if got := redactURL(tt.in); got != tt.want {
-			t.Errorf("redactURL(%q) = %q, want %q", tt.in, got, tt.want)
-		}
-	}
-}

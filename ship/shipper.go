@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/auditkit/audit"
+	"github.com/auditkit/audit/internal/redact"
 )
 
 // ShipperConfig says which module's records a [Shipper] ships, and where.
@@ -265,7 +266,7 @@ func NewShipper(cfg ShipperConfig) (*Shipper, error) {
 		// Its position says what another receiver has: shipping from it
 		// would never send this one the records before it.
 		return fail(fmt.Errorf("audit: shipping cursor %s is for destination %s, not %s: %w",
-			s.cursor, redactURL(destinationKey(c.Destination)), redactURL(destinationKey(cfg.Destination.URL)), ErrBadCursor))
+			s.cursor, redact.URL(destinationKey(c.Destination)), redact.URL(destinationKey(cfg.Destination.URL)), ErrBadCursor))
 	}
 	s.acked = c
 	return s, nil

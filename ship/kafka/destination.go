@@ -10,9 +10,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kgo"
-
+	"github.com/auditkit/audit/internal/redact"
 	"github.com/auditkit/audit/ship"
+
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // Config tunes a [Destination] or a [Collector]. Every field's zero value is
@@ -118,7 +119,7 @@ func (t Target) String() string {
 // ASCII letters, digits, '.', '_' and '-', and neither "." nor "..".
 // ParseURL reads no file. Errors wrap [ship.ErrBadDestination].
 func ParseURL(raw string) (Target, error) {
-	shown := redactURL(raw)
+	shown := redact.URL(raw)
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("audit: destination %q: %s: %w", shown, fmt.Sprintf(format, args...), ship.ErrBadDestination)
 	}
@@ -173,37 +174,6 @@ func ParseURL(raw string) (Target, error) {
 		t.Brokers = append(t.Brokers, net.JoinHostPort(host, port))
 	}
 	return t, nil
-}
-
-// redactURL returns raw with the user information before the brokers
-// (anything up to an '@') and the value of a "password" option replaced
-// by "xxxxx", so that an error naming a refused URL does not carry a
-// secret into logs. It works on the text, so that a URL that does not
-// parse is redacted too.
-func redactURL(raw string) string {
-	i := strings.Index(raw, "://")
-	if i < 0 {
-		return raw
-	}
-	start := i + len("://")
-	end := len(raw)
-	if j := strings.IndexAny(raw[start:], "/?#"); j >= 0 {
-		end = start + j
-	}
-	if at := strings.LastIndexByte(raw[start:end], '@'); at >= 0 {
-		raw = raw[:start] + "xxxxx" + raw[start+at:]
-	}
-	q := strings.IndexByte(raw, '?')
-	if q < 0 {
-		return raw
-	}
-	opts := strings.Split(raw[q+1:], "&")
-	for k, opt := range opts {
-		if name, _, ok := strings.Cut(opt, "="); ok && strings.EqualFold(name, "password") {
-			opts[k] = name + "=xxxxx"
-		}
-	}
-	return raw[:q+1] + strings.Join(opts, "&")
 }
 
 // validBrokerHost reports whether host can be a host name or an IP
