@@ -15,6 +15,13 @@ type activeFile struct {
 	phys fileState
 	// forceRotate says the next record must start a new file.
 	forceRotate bool
+	// unsealed is how many unsealed files (written while integrity
+	// protection was off) came after the newest sealed file when the
+	// logger started: the FileStart record of file unsealedIndex says so,
+	// so that verification can tell them from unsealed files put there
+	// afterwards, or count the ones removed.
+	unsealed      int
+	unsealedIndex uint64
 }
 
 // fileState is where the active file stands after a record.

@@ -240,7 +240,11 @@ func (l *Logger) appendRecord(b *batch, e *Event, pr *prerendered, stamped bool)
 				b.buf = buf[:start]
 				return 0, err
 			}
-			h := fileStartEvent(st.index, &st.mac, l.key.algorithm())
+			unsealed := 0
+			if st.index == l.file.unsealedIndex {
+				unsealed = l.file.unsealed
+			}
+			h := fileStartEvent(st.index, &st.mac, l.key.algorithm(), unsealed)
 			h.Time = e.Time
 			if buf, n, err = l.formatRecord(buf, &st, &h, nil); err != nil {
 				b.buf = buf[:start]

@@ -670,3 +670,52 @@ func fileLines(t *testing.T, path string) []string {
 	require.NoError(t, err)
 	return strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
 }
+
+// TestVerifyUnsealedFilesAmongSealed writes sealed files, then unsealed
+// ones with integrity turned off, then sealed ones again: the legitimate
+// set verifies. An unsealed file put among them afterwards (it can hold
+// anything: nothing seals it) is inserted, and an unsealed file of the
+// period removed is missing, where both used to pass as "written while
+// integrity was off".
+func TestVerifyUnsealedFilesAmongSealed(t *testing.T) {
+	write := func(t *testing.T) (dir string, key []byte, unsealed []string) {
+		dir = t.TempDir()
+		keyFile, key := newKeyFile(t)
+		for i, sealed := range []bool{true, false, true} {
+			cfg := Config{Module: evModule, AuditLogPath: dir, MaxSize: MinFileSize, Integrity: sealed, EventMask: AllEvents,
+				Now: fixedClock(day1.Add(time.Duration(i)*time.Hour), time.Second)}
+			if sealed {
+				cfg.IntegrityKeyFile = keyFile
+			}
+			l, err := New(cfg)
+			require.NoError(t, err)
+			logN(t, l, 20, fmt.Sprint("run", i))
+			require.NoError(t, l.Close())
+		}
+		r := requireVerified(t, dir, key)
+		require.GreaterOrEqual(t, len(r.Unsealed), 2, "the period without integrity spans files")
+		return dir, key, r.Unsealed
+	}
+
+	t.Run("planted", func(t *testing.T) {
+		dir, key, unsealed := write(t)
+		data, err := os.ReadFile(unsealed[0])
+		require.NoError(t, err)
+		files, err := ListFiles(dir, evModule)
+		require.NoError(t, err)
+		i := slices.IndexFunc(files, func(f File) bool { return f.Path == unsealed[0] })
+		require.GreaterOrEqual(t, i, 0)
+		planted := filepath.Join(dir, backupName(evModule, files[i].Rotated.Add(time.Millisecond)))
+		forged := strings.ReplaceAll(string(data), "actor=alice", "actor=mallory")
+		require.NoError(t, os.WriteFile(planted, []byte(forged), 0o640))
+		files, err = ListFiles(dir, evModule)
+		require.NoError(t, err)
+		require.True(t, slices.ContainsFunc(files, func(f File) bool { return f.Path == planted }), "the planted file is listed")
+		requireProblem(t, dir, key, Inserted, "")
+	})
+	t.Run("removed", func(t *testing.T) {
+		dir, key, unsealed := write(t)
+		require.NoError(t, os.Remove(unsealed[len(unsealed)-1]))
+		requireProblem(t, dir, key, FileMissing, "")
+	})
+}

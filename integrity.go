@@ -251,12 +251,27 @@ func splitSeal(line []byte) (body []byte, mac [macSize]byte, ok bool) {
 }
 
 // fileStartEvent is the first record of file index of a chain.
-func fileStartEvent(index uint64, prev *[macSize]byte, algorithm string) Event {
+func fileStartEvent(index uint64, prev *[macSize]byte, algorithm string, unsealed int) Event {
 	e := Event{Type: FileStart, Outcome: Succeeded, Object: "audit file"}
 	e.AddField("file", strconv.FormatUint(index, 10))
 	e.AddField("prev", hex.EncodeToString(prev[:]))
 	e.AddField("chain", algorithm)
+	e.AddField("unsealed", strconv.Itoa(unsealed))
 	return e
+}
+
+// fileStartUnsealed returns the unsealed field of a FileStart record: how
+// many unsealed files (written while integrity protection was off) came
+// between the newest sealed file before it and its file. ok is false for a
+// FileStart written before the field existed.
+func fileStartUnsealed(e *Event) (n int, ok bool) {
+	for i := range e.NumFields() {
+		if f := e.Field(i); f.Key == "unsealed" {
+			n, err := strconv.Atoi(f.Value)
+			return n, err == nil && n >= 0 && strconv.Itoa(n) == f.Value
+		}
+	}
+	return 0, false
 }
 
 // fileStartInfo reads the fields of a FileStart record.

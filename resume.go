@@ -52,6 +52,7 @@ func (l *Logger) recover(w *fileWriter) error {
 	if found {
 		l.file.cur.index, l.file.cur.mac = last.index+1, last.mac
 	}
+	defer func() { l.file.unsealed, l.file.unsealedIndex = last.unsealedAfter, l.file.cur.index }()
 	switch {
 	case l.key.key == nil:
 		l.key = newChainKey(l.file.cur.index, nil)
@@ -120,6 +121,9 @@ func (l *Logger) resume(tail []byte) bool {
 type chainEnd struct {
 	index uint64        // the file's index
 	mac   [macSize]byte // its last record's MAC
+	// unsealedAfter counts the unsealed backups after it (all of them
+	// when no backup is sealed).
+	unsealedAfter int
 }
 
 // newestSealed returns the end of the newest sealed backup of module in
@@ -142,6 +146,7 @@ func newestSealed(dir, module string) (end chainEnd, found bool, err error) {
 			continue
 		}
 		if _, _, sealed := splitSeal(first); !sealed {
+			end.unsealedAfter++
 			continue
 		}
 		rec, err := ParseRecord(first)
@@ -160,7 +165,7 @@ func newestSealed(dir, module string) (end chainEnd, found bool, err error) {
 		if !ok {
 			return end, false, fmt.Errorf("audit: continue the chain from %s: its last record carries no MAC", f.Path)
 		}
-		return chainEnd{index: index, mac: mac}, true, nil
+		return chainEnd{index: index, mac: mac, unsealedAfter: end.unsealedAfter}, true, nil
 	}
 	return end, false, nil
 }

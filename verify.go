@@ -262,7 +262,11 @@ type chainFile struct {
 	prev    [macSize]byte
 	first   []byte // the first line
 	firstOK bool   // the first record verifies with the chain's key for index
-	base    int    // lines before the file's first line where it is read (a stream of files)
+	// unsealedBefore counts the unsealed files listed between the sealed
+	// file before this one and it; afterSealed says there is such a file.
+	unsealedBefore int
+	afterSealed    bool
+	base           int // lines before the file's first line where it is read (a stream of files)
 }
 
 // at returns the line of the file's line n where the file is read: n
@@ -446,6 +450,7 @@ func (v *verifier) classify(files []File) ([]*chainFile, error) {
 	var chain []*chainFile
 	var other *File // the first sealed file of another chain algorithm
 	var otherAlg string
+	unsealedRun := 0 // unsealed files since the last sealed one
 	for _, f := range files {
 		first, err := v.firstLine(f)
 		if err != nil {
@@ -470,6 +475,7 @@ func (v *verifier) classify(files []File) ([]*chainFile, error) {
 		_, _, sealed := splitSeal(first)
 		if !sealed {
 			v.report.Unsealed = append(v.report.Unsealed, f.Path)
+			unsealedRun++
 			continue
 		}
 		v.report.Sealed = true
@@ -497,7 +503,9 @@ func (v *verifier) classify(files []File) ([]*chainFile, error) {
 			}
 			continue
 		}
-		chain = append(chain, &chainFile{File: f, index: index, prev: prev, first: first})
+		chain = append(chain, &chainFile{File: f, index: index, prev: prev, first: first,
+			unsealedBefore: unsealedRun, afterSealed: len(chain) > 0})
+		unsealedRun = 0
 	}
 	if other != nil && (v.orig == nil || !v.anyFirstOK(chain)) {
 		if v.orig == nil {
@@ -531,7 +539,34 @@ func (v *verifier) classify(files []File) ([]*chainFile, error) {
 		v.fail(chain[0].Path, 1, WrongKey, "no file's first record verifies with this key")
 		return nil, nil
 	}
+	v.checkUnsealed(chain)
 	return chain, nil
+}
+
+// checkUnsealed compares the unsealed files listed between two sealed files
+// with what the second one's FileStart record says the logger found when it
+// started: an unsealed file it did not count was put there afterwards (it
+// could hold anything: nothing seals it), one it counted that is gone was
+// removed. Only FileStart records that verify are trusted, and only those
+// that carry the count (written since it exists).
+func (v *verifier) checkUnsealed(chain []*chainFile) {
+	for _, cf := range chain {
+		if !cf.afterSealed || !cf.firstOK || v.report.Problem != nil {
+			continue
+		}
+		rec, err := ParseRecord(cf.first)
+		if err != nil {
+			continue // reported when the file is read
+		}
+		want, ok := fileStartUnsealed(&rec.Event)
+		switch {
+		case !ok || cf.unsealedBefore == want:
+		case cf.unsealedBefore > want:
+			v.fail(cf.Path, 1, Inserted, "%d unsealed file(s) lie before this file since the sealed file before it, but the logger wrote %d (integrity off): unsealed files were put among the sealed ones", cf.unsealedBefore, want)
+		default:
+			v.fail(cf.Path, 1, FileMissing, "the logger wrote %d unsealed file(s) (integrity off) between the sealed file before this one and it, and %d are left", want, cf.unsealedBefore)
+		}
+	}
 }
 
 // readError turns an error of reading path into a problem (a damaged
