@@ -10,9 +10,9 @@ import (
 // EventBuilder builds one event field by field and logs it with its Log
 // method; [Logger.Event] makes one. It is the way to log on a hot path where
 // most events are filtered out by the mask: a filtered-out builder stores no
-// field, so building and logging such an event costs about as much as
-// [Logger.Enabled], where building an [Event] and passing it to [Logger.Log]
-// costs the 320-byte struct.
+// field, so building and logging such an event costs a few nanoseconds,
+// about twice [Logger.Enabled], where building an [Event] and passing it to
+// [Logger.Log] costs the 320-byte struct.
 //
 //	err := l.Event(audit.DataRead, audit.Succeeded).
 //		Actor(agent).Subject(customer).Object("recording/4711").
