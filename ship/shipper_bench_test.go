@@ -2,6 +2,7 @@ package ship
 
 import (
 	"context"
+	"crypto/tls"
 	"net"
 	"strconv"
 	"sync"
@@ -17,20 +18,31 @@ func benchLogEvent() audit.Event {
 }
 
 // tcpSink is a receiver on 127.0.0.1 that reads every connection in large
-// chunks and discards what it reads: the cheapest real destination, so
-// that what a benchmark measures beside it is the shipper's own cost.
+// chunks: it discards what it reads (startTCPSink), the cheapest real
+// destination, so that what a benchmark measures beside it is the
+// shipper's own cost; or it keeps every byte without answering
+// (startKeepingSink), optionally as a TLS server.
 type tcpSink struct {
-	ln net.Listener
-	wg sync.WaitGroup
+	ln   net.Listener
+	wg   sync.WaitGroup
+	keep bool
+	mu   sync.Mutex
+	got  []byte
 }
 
-func startTCPSink(tb testing.TB) *tcpSink {
+func startTCPSink(tb testing.TB) *tcpSink { return serveSink(tb, nil, false) }
+
+func startKeepingSink(tb testing.TB, cfg *tls.Config) *tcpSink { return serveSink(tb, cfg, true) }
+
+// serveSink starts a tcpSink, a TLS server when cfg is set, that keeps
+// what it reads when keep is set.
+func serveSink(tb testing.TB, cfg *tls.Config, keep bool) *tcpSink {
 	tb.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		tb.Fatal(err)
 	}
-	s := &tcpSink{ln: ln}
+	s := &tcpSink{ln: ln, keep: keep}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -39,13 +51,22 @@ func startTCPSink(tb testing.TB) *tcpSink {
 			if err != nil {
 				return
 			}
+			if cfg != nil {
+				c = tls.Server(c, cfg)
+			}
 			s.wg.Add(1)
 			go func() {
 				defer s.wg.Done()
 				defer c.Close()
 				buf := make([]byte, 256<<10)
 				for {
-					if _, err := c.Read(buf); err != nil {
+					n, err := c.Read(buf)
+					if s.keep {
+						s.mu.Lock()
+						s.got = append(s.got, buf[:n]...)
+						s.mu.Unlock()
+					}
+					if err != nil {
 						return
 					}
 				}
@@ -57,6 +78,13 @@ func startTCPSink(tb testing.TB) *tcpSink {
 		s.wg.Wait() // the shipper closed its connection before
 	})
 	return s
+}
+
+// received returns what a keeping sink has read so far.
+func (s *tcpSink) received() []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]byte(nil), s.got...)
 }
 
 func (s *tcpSink) url() string {

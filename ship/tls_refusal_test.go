@@ -14,64 +14,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
-
-// byteSink accepts connections on 127.0.0.1 and keeps every byte it
-// receives, without answering; with cfg set, it is a TLS server.
-type byteSink struct {
-	ln  net.Listener
-	mu  sync.Mutex
-	got []byte
-	wg  sync.WaitGroup
-}
-
-func newByteSink(t *testing.T, cfg *tls.Config) *byteSink {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &byteSink{ln: ln}
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			if cfg != nil {
-				c = tls.Server(c, cfg)
-			}
-			s.wg.Add(1)
-			go func() {
-				defer s.wg.Done()
-				defer c.Close()
-				buf := make([]byte, 4096)
-				for {
-					n, err := c.Read(buf)
-					s.mu.Lock()
-					s.got = append(s.got, buf[:n]...)
-					s.mu.Unlock()
-					if err != nil {
-						return
-					}
-				}
-			}()
-		}
-	}()
-	t.Cleanup(func() { ln.Close(); s.wg.Wait() })
-	return s
-}
-
-func (s *byteSink) received() []byte {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]byte(nil), s.got...)
-}
 
 // expiredServer writes a server certificate for 127.0.0.1 signed by a new
 // CA, valid only in the past, and returns the CA file and the pair.
@@ -137,7 +82,7 @@ func TestTLSRefusesUnverifiedServer(t *testing.T) {
 			{"plain-text server", nil, certs.caFile, "", "connect"},
 		} {
 			t.Run(scheme+"/"+tt.name, func(t *testing.T) {
-				sink := newByteSink(t, tt.server)
+				sink := startKeepingSink(t, tt.server)
 				ctx, cancel := context.WithCancel(context.Background())
 				defer cancel()
 				var reported []error
